@@ -1,0 +1,1 @@
+//! Keyline PKI: the certificate-authority store, certificate issuance and CryptoAuthLib atcacert support.

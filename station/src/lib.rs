@@ -1,0 +1,1 @@
+//! The Keyline station library: everything the CLI and the desktop shell call.
