@@ -1,0 +1,20 @@
+// Export and copy of a CA certificate: native save dialog + a shell write, and the clipboard plugin.
+import { writeText } from "@tauri-apps/plugin-clipboard-manager";
+import { save } from "@tauri-apps/plugin-dialog";
+import { exportCaPem, saveCaPem } from "../backend/services";
+
+/** Copies the CA's certificate PEM to the clipboard. */
+export async function copyPem(name: string): Promise<void> {
+  await writeText(await exportCaPem(name));
+}
+
+/** Asks where to save the certificate and writes it there; resolves to the path, or null if cancelled. */
+export async function savePemAs(name: string): Promise<string | null> {
+  const path = await save({
+    defaultPath: `${name}.crt`,
+    filters: [{ name: "PEM certificate", extensions: ["crt", "pem"] }],
+  });
+  if (!path) return null;
+  await saveCaPem(name, path);
+  return path;
+}
