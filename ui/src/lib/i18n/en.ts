@@ -178,6 +178,8 @@ export const en = {
   progress: {
     step: "Step {n} of {total}",
     steps: {
+      creatingCa: "Generating keys, signing, encrypting and writing the CA files",
+      importingCa: "Checking, re-encrypting and writing the CA files",
       generatingRootKey: "Generating the root key",
       generatingSignerKey: "Generating the signer key",
       signing: "Signing the certificates",
