@@ -1,1 +1,22 @@
-//! The Keyline station library: everything the CLI and the desktop shell call.
+//! The Keyline station library: everything the `keyline` CLI and the desktop shell call.
+//!
+//! A [`Station`] is opened on a data directory and offers the operations as methods; every
+//! result type is `Serialize` (camelCase) so the CLI prints it with `--json` and the shell hands
+//! it to the UI unchanged. Failures are one [`Error`] enum with a stable
+//! [`code`](Error::code), a message and a [`hint`](Error::hint).
+//!
+//! What the station deliberately does not do: it never writes a private key in plaintext, never
+//! logs a passphrase, and never draws anything (the CLI and the UI do).
+#![warn(missing_docs)]
+
+pub mod ca;
+mod error;
+pub mod logging;
+mod passphrase;
+mod secrets;
+mod station;
+mod store;
+
+pub use error::{Error, ErrorReport, Result};
+pub use passphrase::{Passphrase, CA_PASSPHRASE_ENV, IMPORT_PASSPHRASE_ENV};
+pub use station::{Station, DATA_DIR_ENV};

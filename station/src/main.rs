@@ -1,1 +1,6 @@
-fn main() {}
+//! The `keyline` command-line tool.
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

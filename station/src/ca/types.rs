@@ -1,0 +1,162 @@
+//! Requests and results of CA operations, serialised in camelCase for the UI and `--json`.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Passphrase;
+
+/// Default validity of a new CA, in years.
+pub const DEFAULT_CA_YEARS: u32 = 10;
+
+/// Request to create a root CA and, optionally, a signer CA under it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateCa {
+    /// Name of the root CA in the store (also its Common Name).
+    pub name: String,
+    /// Organization (O) of both certificates.
+    pub org: String,
+    /// Name of a signer CA to create under the root (pathlen 0), if any.
+    #[serde(default)]
+    pub signer: Option<String>,
+    /// Validity in years (1-50).
+    #[serde(default = "default_years")]
+    pub years: u32,
+}
+
+fn default_years() -> u32 {
+    DEFAULT_CA_YEARS
+}
+
+/// Request to import an existing CA certificate and its private key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportCa {
+    /// Name in the store.
+    pub name: String,
+    /// The CA certificate (PEM).
+    pub cert_pem: String,
+    /// The private key (PEM: SEC1, PKCS#8 or encrypted PKCS#8).
+    pub key_pem: String,
+    /// Passphrase of `key_pem` when it is encrypted.
+    #[serde(default)]
+    pub key_passphrase: Option<Passphrase>,
+}
+
+/// Whether a CA is a self-signed root or an intermediate (signer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CaRole {
+    /// Self-signed root CA.
+    Root,
+    /// Intermediate CA that signs device certificates.
+    Signer,
+}
+
+/// Whether the station can use the CA key without asking for the passphrase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum KeyStatus {
+    /// The passphrase is needed.
+    Locked,
+    /// The passphrase is held by this process (until it exits or `lock_ca`).
+    Unlocked,
+    /// The passphrase is remembered in the OS keyring.
+    Remembered,
+}
+
+/// One certificate in a CA's chain, from the CA itself up to the root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChainLink {
+    /// Store name, when the certificate is in the store.
+    pub name: Option<String>,
+    /// Subject distinguished name.
+    pub subject: String,
+}
+
+/// What the CA list shows for each CA.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CaSummary {
+    /// Store name.
+    pub name: String,
+    /// Root or signer.
+    pub role: CaRole,
+    /// Subject DN (RFC 4514 style, as OpenSSL prints it).
+    pub subject: String,
+    /// Issuer DN.
+    pub issuer: String,
+    /// Store name of the issuing CA, when it is in the store.
+    pub issuer_name: Option<String>,
+    /// Start of validity, RFC 3339.
+    pub not_before: String,
+    /// End of validity, RFC 3339.
+    pub not_after: String,
+    /// Whole days until `not_after` (negative when expired).
+    pub days_until_expiry: i64,
+    /// SHA-256 fingerprint of the DER certificate, `AB:CD:..`.
+    pub sha256: String,
+    /// SHA-1 fingerprint of the DER certificate, `AB:CD:..`.
+    pub sha1: String,
+    /// Whether the key can be used without a passphrase prompt.
+    pub key_status: KeyStatus,
+    /// The CA itself first, then its issuers up to the root (or the first unknown issuer).
+    pub chain: Vec<ChainLink>,
+}
+
+/// One X.509 extension, summarised for display.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExtensionSummary {
+    /// Extension name ("basicConstraints") or dotted OID when unknown.
+    pub name: String,
+    /// Whether it is marked critical.
+    pub critical: bool,
+    /// Human-readable value ("CA:TRUE, pathlen:0").
+    pub value: String,
+}
+
+/// Everything `ca show` prints.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CaDetails {
+    /// The list entry.
+    #[serde(flatten)]
+    pub summary: CaSummary,
+    /// Serial number, hex `01:AB:..`.
+    pub serial: String,
+    /// Signature algorithm ("ecdsa-with-SHA256").
+    pub signature_algorithm: String,
+    /// Public key algorithm and curve ("EC prime256v1").
+    pub public_key: String,
+    /// Extensions in certificate order.
+    pub extensions: Vec<ExtensionSummary>,
+    /// The certificate PEM.
+    pub pem: String,
+}
+
+/// A verification certificate for AWS IoT CA registration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerificationCert {
+    /// `cloud/certs/<code>.pem`.
+    pub cert_path: PathBuf,
+    /// `cloud/keys/<code>.key`: its throwaway key, encrypted under the CA's passphrase.
+    pub key_path: PathBuf,
+    /// The certificate PEM (what AWS asks for).
+    pub pem: String,
+}
+
+/// Whether passphrases can be remembered in the OS keyring.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyringStatus {
+    /// True when the keyring answered.
+    pub available: bool,
+    /// Backend name ("Secret Service", "macOS Keychain", "Windows Credential Manager").
+    pub backend: String,
+    /// Why it is not available (empty when available).
+    pub reason: String,
+}

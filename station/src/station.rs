@@ -1,0 +1,43 @@
+//! [`Station`]: the handle on one data directory that every CLI command and UI command goes through.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::store::Layout;
+use crate::{Error, Passphrase, Result};
+
+/// Environment variable that selects the data directory (the CLI's `--data-dir`).
+pub const DATA_DIR_ENV: &str = "KEYLINE_DATA_DIR";
+
+/// An open data directory plus the passphrases unlocked in this process.
+///
+/// `Station` is `Send + Sync`; the desktop shell keeps one in its managed state.
+pub struct Station {
+    pub(crate) layout: Layout,
+    /// CA name -> passphrase, for CAs unlocked in this process.
+    pub(crate) unlocked: Mutex<HashMap<String, Passphrase>>,
+}
+
+impl Station {
+    /// Open (creating if needed, with 0700 permissions) the data directory.
+    pub fn open(data_dir: PathBuf) -> Result<Station> {
+        let layout = Layout::create(data_dir)?;
+        Ok(Station { layout, unlocked: Mutex::new(HashMap::new()) })
+    }
+
+    /// The OS application-data directory (`~/.local/share/keyline` on Linux).
+    pub fn default_data_dir() -> Result<PathBuf> {
+        directories::ProjectDirs::from("", "", "keyline")
+            .map(|dirs| dirs.data_dir().to_path_buf())
+            .ok_or_else(|| Error::InvalidInput {
+                what: "data directory".into(),
+                reason: format!("no home directory found; pass --data-dir or set {DATA_DIR_ENV}"),
+            })
+    }
+
+    /// The data directory this station works in.
+    pub fn data_dir(&self) -> &Path {
+        self.layout.root()
+    }
+}

@@ -1,0 +1,70 @@
+//! `cas.json`: the list of CAs with their role, parent and whether the keyring remembers them.
+
+use serde::{Deserialize, Serialize};
+
+use super::{read_bounded, Layout};
+use crate::ca::CaRole;
+use crate::{Error, Result};
+
+const METADATA_VERSION: u32 = 1;
+
+/// One CA in `cas.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct CaRecord {
+    pub name: String,
+    pub role: CaRole,
+    /// Store name of the issuing CA, when it is in the store.
+    pub parent: Option<String>,
+    /// The passphrase was stored in the OS keyring with `unlock --remember`.
+    #[serde(default)]
+    pub remembered: bool,
+}
+
+/// The whole `cas.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct Metadata {
+    pub version: u32,
+    pub cas: Vec<CaRecord>,
+}
+
+impl Default for Metadata {
+    fn default() -> Self {
+        Metadata { version: METADATA_VERSION, cas: Vec::new() }
+    }
+}
+
+impl Metadata {
+    /// Read `cas.json`; a missing file is an empty store.
+    pub(crate) fn load(layout: &Layout) -> Result<Metadata> {
+        let path = layout.metadata_path();
+        if !path.exists() {
+            return Ok(Metadata::default());
+        }
+        let bytes = read_bounded(&path)?;
+        let metadata: Metadata = serde_json::from_slice(&bytes).map_err(|e| Error::CorruptStore {
+            detail: format!("{} cannot be parsed: {e}", path.display()),
+        })?;
+        if metadata.version != METADATA_VERSION {
+            return Err(Error::CorruptStore {
+                detail: format!("{} has version {}, expected {METADATA_VERSION}", path.display(), metadata.version),
+            });
+        }
+        Ok(metadata)
+    }
+
+    pub(crate) fn to_json(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(self).expect("metadata serialises");
+        bytes.push(b'\n');
+        bytes
+    }
+
+    pub(crate) fn find(&self, name: &str) -> Option<&CaRecord> {
+        self.cas.iter().find(|record| record.name == name)
+    }
+
+    pub(crate) fn find_mut(&mut self, name: &str) -> Option<&mut CaRecord> {
+        self.cas.iter_mut().find(|record| record.name == name)
+    }
+}

@@ -1,0 +1,9 @@
+//! The on-disk data directory: paths, name rules, all-or-nothing file writes and `cas.json`.
+
+mod files;
+mod layout;
+mod metadata;
+
+pub(crate) use files::{read_bounded, FileBatch};
+pub(crate) use layout::{set_private_file_mode, validate_name, Layout, StoreLock};
+pub(crate) use metadata::{CaRecord, Metadata};
