@@ -7,6 +7,7 @@
 //! This crate does no file I/O; the station decides where things are stored.
 #![warn(missing_docs)]
 
+pub mod atcacert;
 mod error;
 mod inspect;
 mod issue;
