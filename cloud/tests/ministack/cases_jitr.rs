@@ -1,0 +1,88 @@
+//! The JITR stack against ministack: deploy creates every piece, a second deploy changes nothing and duplicates
+//! nothing, status sees every piece, remove leaves nothing; the allow-list table's single-entry operations.
+
+use keyline_cloud::allow_list;
+use keyline_cloud::jitr::{self, Change, DeployRequest, Health};
+
+use crate::{case, ensure, fail, register_test_ca, Case, CaseResult, Env};
+
+pub fn cases() -> Vec<(&'static str, Case)> {
+    vec![
+        case!(deploy_twice_gives_the_same_resources_and_remove_leaves_nothing),
+        case!(allow_list_add_remove_list_and_sync_in_batches),
+    ]
+}
+
+async fn keyline_resources(env: &Env) -> Result<Vec<String>, String> {
+    let ctx = &env.ctx;
+    let mut found = Vec::new();
+    let policies = ctx.iot.list_policies().send().await.map_err(fail("ListPolicies"))?;
+    found.extend(policies.policies().iter().filter_map(|p| p.policy_name()).map(|n| format!("policy {n}")));
+    let rules = ctx.iot.list_topic_rules().send().await.map_err(fail("ListTopicRules"))?;
+    found.extend(rules.rules().iter().filter_map(|r| r.rule_name()).map(|n| format!("rule {n}")));
+    let roles = ctx.iam.list_roles().send().await.map_err(fail("ListRoles"))?;
+    found.extend(roles.roles().iter().map(|r| format!("role {}", r.role_name())));
+    let functions = ctx.lambda.list_functions().send().await.map_err(fail("ListFunctions"))?;
+    found.extend(functions.functions().iter().filter_map(|f| f.function_name()).map(|n| format!("function {n}")));
+    let tables = ctx.dynamodb.list_tables().send().await.map_err(fail("ListTables"))?;
+    found.extend(tables.table_names().iter().map(|n| format!("table {n}")));
+    found.retain(|r| r.contains("keyline"));
+    found.sort();
+    Ok(found)
+}
+
+async fn deploy_twice_gives_the_same_resources_and_remove_leaves_nothing(env: &Env) -> CaseResult {
+    let (_ca, ca_id) = register_test_ca(env, "stack").await?;
+    let request = DeployRequest { ca_id: ca_id.clone(), allow_list: true, ..Default::default() };
+    let first = jitr::deploy(&env.ctx, &request).await.map_err(fail("first deploy"))?;
+    ensure(first.len() == 6 && first.iter().all(|p| p.change == Change::Created), || format!("first deploy: {first:#?}"))?;
+    let after_first = keyline_resources(env).await?;
+    ensure(after_first.len() == 5, || format!("expected policy, rule, role, function, table: {after_first:?}"))?;
+
+    let second = jitr::deploy(&env.ctx, &request).await.map_err(fail("second deploy"))?;
+    ensure(second.iter().all(|p| p.change == Change::Unchanged), || format!("second deploy changed things: {second:#?}"))?;
+    ensure(keyline_resources(env).await? == after_first, || "second deploy added resources".into())?;
+
+    let status = jitr::status(&env.ctx, &ca_id).await.map_err(fail("status"))?;
+    ensure(status.healthy() && status.pieces.len() == 7, || format!("status: {status:#?}"))?;
+    let permission = env.ctx.lambda.get_policy().function_name(&status.names.function).send().await.map_err(fail("GetPolicy"))?;
+    let policy_text = permission.policy().unwrap_or_default();
+    ensure(policy_text.contains("iot.amazonaws.com") && policy_text.contains(&format!("rule/{}", status.names.rule)), || {
+        format!("lambda permission not scoped to the rule: {policy_text}")
+    })?;
+
+    // Turning the allow-list off is an update of the function and role only.
+    let without = jitr::deploy(&env.ctx, &DeployRequest { allow_list: false, ..request.clone() }).await.map_err(fail("deploy without allow-list"))?;
+    let updated: Vec<&str> = without.iter().filter(|p| p.change == Change::Updated).map(|p| p.piece.as_str()).collect();
+    ensure(updated == ["lambda role", "lambda function"], || format!("toggle allow-list: {without:#?}"))?;
+
+    let removed = jitr::remove(&env.ctx, &ca_id, true).await.map_err(fail("remove"))?;
+    ensure(removed.iter().all(|p| p.change == Change::Deleted), || format!("remove: {removed:#?}"))?;
+    let left = keyline_resources(env).await?;
+    ensure(left.is_empty(), || format!("left after remove: {left:?}"))?;
+    let again = jitr::remove(&env.ctx, &ca_id, true).await.map_err(fail("remove again"))?;
+    ensure(again.iter().all(|p| p.change == Change::Absent), || format!("second remove: {again:#?}"))?;
+    let status = jitr::status(&env.ctx, &ca_id).await.map_err(fail("status after remove"))?;
+    ensure(status.pieces.iter().skip(1).all(|p| p.health == Health::Missing), || format!("status after remove: {status:#?}"))
+}
+
+async fn allow_list_add_remove_list_and_sync_in_batches(env: &Env) -> CaseResult {
+    allow_list::ensure_table(&env.ctx).await.map_err(fail("table"))?;
+    allow_list::add(&env.ctx, "0123AA").await.map_err(fail("add"))?;
+    allow_list::add(&env.ctx, "0123BB").await.map_err(fail("add"))?;
+    allow_list::remove(&env.ctx, "0123AA").await.map_err(fail("remove"))?;
+    ensure(allow_list::list(&env.ctx).await.map_err(fail("list"))? == ["0123BB"], || "after add/remove".into())?;
+
+    let path = env.dir.path().join("serials.txt");
+    let lines: Vec<String> = (0..60).map(|i| format!("0123{i:014X}")).collect();
+    std::fs::write(&path, format!("# from the factory\n{}\n", lines.join("\n"))).map_err(fail("write serials"))?;
+    let serials = allow_list::read_serials_file(&path).map_err(fail("read serials"))?;
+    let report = allow_list::sync(&env.ctx, &serials, "file", true).await.map_err(fail("sync"))?;
+    ensure(report.written == 60 && report.deleted == 1 && report.batches == 3, || format!("sync report: {report:?}"))?;
+    let listed = allow_list::list(&env.ctx).await.map_err(fail("list"))?;
+    ensure(listed == serials, || format!("listed {} serials, wanted 60", listed.len()))?;
+    match allow_list::add(&env.ctx, "bad serial").await {
+        Err(keyline_cloud::CloudError::InvalidSerial { .. }) => Ok(()),
+        other => Err(format!("expected InvalidSerial, got {other:?}")),
+    }
+}

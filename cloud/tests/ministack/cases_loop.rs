@@ -1,0 +1,78 @@
+//! The full loop against ministack: register the CA, deploy JITR with the allow-list, sync the allow-list, and
+//! connect like a device. The first connect is turned away, the Keyline Lambda activates the certificate, the
+//! reconnect publishes and receives. A device that is not on the allow-list ends REVOKED and never connects.
+
+use std::time::Duration;
+
+use keyline_cloud::mqtt::{issue_device_identity, random_serial, test_connect, AttemptOutcome, ConnectTest, ServerTrust};
+use keyline_cloud::{allow_list, devices, jitr};
+
+use crate::server::MQTT_PORT;
+use crate::{case, ensure, fail, register_test_ca, Case, CaseResult, Env};
+
+pub fn cases() -> Vec<(&'static str, Case)> {
+    vec![case!(full_loop_allowed_device_activates_and_unknown_device_is_revoked)]
+}
+
+async fn full_loop_allowed_device_activates_and_unknown_device_is_revoked(env: &Env) -> CaseResult {
+    let (test_ca, ca_id) = register_test_ca(env, "loop").await?;
+    jitr::deploy(&env.ctx, &jitr::DeployRequest { ca_id: ca_id.clone(), allow_list: true, ..Default::default() })
+        .await
+        .map_err(fail("jitr deploy"))?;
+
+    let allowed = issue_device_identity(&test_ca.cert_pem(), &test_ca.key_pkcs8_pem(), &random_serial()).map_err(fail("issue device"))?;
+    ensure(test_ca.verifies(&allowed.cert_pem), || "openssl does not verify the issued device certificate".into())?;
+    let serials_file = env.dir.path().join("allowed.txt");
+    std::fs::write(&serials_file, format!("{}\n", allowed.serial)).map_err(fail("write serials"))?;
+    let serials = allow_list::read_serials_file(&serials_file).map_err(fail("read serials"))?;
+    allow_list::sync(&env.ctx, &serials, "file", false).await.map_err(fail("allow-list sync"))?;
+
+    let endpoint = env.ctx.data_ats_endpoint().await.map_err(fail("endpoint"))?;
+    ensure(endpoint.contains("-ats.iot."), || format!("unexpected endpoint {endpoint}"))?;
+    let broker_ca = env.server.broker_ca_pem().await?;
+    let test = ConnectTest {
+        endpoint: endpoint.clone(),
+        address_override: Some(format!("127.0.0.1:{MQTT_PORT}")),
+        device: allowed.clone(),
+        chain_pems: vec![test_ca.cert_pem()],
+        server_trust: ServerTrust::Pem(broker_ca.clone()),
+        max_attempts: 8,
+        first_backoff: Duration::from_millis(500),
+        topic_prefix: jitr::policy::DEFAULT_TOPIC_PREFIX.to_string(),
+    };
+    let report = test_connect(&test).await.map_err(fail("test-connect"))?;
+    ensure(report.first_attempt_turned_away(), || format!("first connect was not turned away: {report:#?}"))?;
+    ensure(matches!(report.attempts[0], AttemptOutcome::ClosedWithoutConnack(_)), || format!("JITR should close without CONNACK: {report:#?}"))?;
+    ensure(report.connected && report.round_trip, || format!("device never worked: {report:#?}"))?;
+
+    let device = devices::find_device(&env.ctx, &allowed.serial).await.map_err(fail("find device by serial"))?;
+    ensure(device.certificate_id == allowed.certificate_id, || format!("wrong certificate: {device:?}"))?;
+    ensure(device.status == "ACTIVE", || format!("status: {device:?}"))?;
+    ensure(device.things == [allowed.serial.clone()], || format!("thing: {device:?}"))?;
+    let names = jitr::StackNames::for_ca(&ca_id);
+    ensure(device.policies == [names.device_policy.clone()], || format!("policy: {device:?}"))?;
+    ensure(device.serial.as_deref() == Some(allowed.serial.as_str()), || format!("serial: {device:?}"))?;
+    let by_id = devices::find_device(&env.ctx, &allowed.certificate_id).await.map_err(fail("find device by id"))?;
+    ensure(by_id == device, || "lookup by id and by serial differ".into())?;
+
+    // A device the allow-list does not know is revoked by the Lambda and never gets in.
+    let stranger = issue_device_identity(&test_ca.cert_pem(), &test_ca.key_pkcs8_pem(), &random_serial()).map_err(fail("issue stranger"))?;
+    let stranger_test = ConnectTest { device: stranger.clone(), max_attempts: 4, ..test.clone() };
+    let report = test_connect(&stranger_test).await.map_err(fail("stranger test-connect"))?;
+    ensure(!report.connected, || format!("unknown device connected: {report:#?}"))?;
+    let mut status = String::new();
+    for _ in 0..20 {
+        status = devices::describe_device(&env.ctx, &stranger.certificate_id)
+            .await
+            .map_err(fail("describe stranger"))?
+            .map(|d| d.status)
+            .unwrap_or_default();
+        if status == "REVOKED" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    ensure(status == "REVOKED", || format!("unknown device ended {status:?}, not REVOKED"))?;
+    let listed = devices::list_devices_of_ca(&env.ctx, &ca_id).await.map_err(fail("list devices"))?;
+    ensure(listed.len() == 2, || format!("devices under the CA: {listed:?}"))
+}
