@@ -1,0 +1,70 @@
+//! The firmwares a simulated board can run, and how to start them.
+
+pub mod console;
+pub mod rainbowtype;
+mod rainbowtype_provision;
+
+use crate::board::{Firmware, Hardware, Next};
+use crate::SimError;
+use std::str::FromStr;
+
+/// Which firmware a board runs after power-on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FirmwareKind {
+    /// kmwebnet rainbowtype-provisioning2, flashed.
+    #[default]
+    Rainbowtype,
+    /// Espressif esp_cryptoauth_utility helper v1.2.0, already RAM-loaded.
+    EspHelper,
+    /// The ESP32 ROM serial bootloader (board strapped into download mode).
+    Rom,
+}
+
+impl FromStr for FirmwareKind {
+    type Err = SimError;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "rainbowtype" => Ok(FirmwareKind::Rainbowtype),
+            "esp-helper" => Ok(FirmwareKind::EspHelper),
+            "rom" => Ok(FirmwareKind::Rom),
+            other => Err(SimError::BadFirmware(other.to_string())),
+        }
+    }
+}
+
+impl std::fmt::Display for FirmwareKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FirmwareKind::Rainbowtype => "rainbowtype",
+            FirmwareKind::EspHelper => "esp-helper",
+            FirmwareKind::Rom => "rom",
+        })
+    }
+}
+
+/// A fresh instance of `kind`, not yet started.
+pub fn start(kind: FirmwareKind) -> Box<dyn Firmware> {
+    match kind {
+        FirmwareKind::Rainbowtype => Box::new(rainbowtype::Rainbowtype::default()),
+        FirmwareKind::EspHelper => Box::new(Halted),
+        FirmwareKind::Rom => Box::new(Halted),
+    }
+}
+
+/// A board that ignores its input (crashed, finished or without a bootable image).
+pub fn halted() -> Box<dyn Firmware> {
+    Box::new(Halted)
+}
+
+#[derive(Debug)]
+struct Halted;
+
+impl Firmware for Halted {
+    fn start(&mut self, _hw: &mut Hardware) -> Vec<u8> {
+        Vec::new()
+    }
+    fn receive(&mut self, _chunk: &[u8], _hw: &mut Hardware, _out: &mut Vec<u8>) -> Next {
+        Next::Stay
+    }
+}

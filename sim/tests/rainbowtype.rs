@@ -1,0 +1,184 @@
+//! Conformance of the rainbowtype-provisioning2 emulation: exact bytes in and out.
+
+mod common;
+
+use common::{make_ca_chain, make_device_cert, normalise, openssl};
+use keyline_sim::atecc::Zone;
+use keyline_sim::{Board, BoardConfig, FaultSpec, FirmwareKind, Timing};
+
+fn board() -> Board {
+    Board::new(BoardConfig {
+        index: 0,
+        firmware: FirmwareKind::Rainbowtype,
+        timing: Timing::Instant,
+        realtime: false,
+        faults: FaultSpec::default(),
+        state_dir: None,
+    })
+    .unwrap()
+}
+
+fn send(board: &mut Board, bytes: &[u8]) -> Vec<u8> {
+    board.receive(bytes).output
+}
+
+/// Sends a PEM upload the way the reference host does: mode byte, then one chunk per line.
+fn upload(board: &mut Board, mode: u8, pem: &str) {
+    assert!(send(board, &[mode]).is_empty());
+    for line in pem.split('\n') {
+        assert!(send(board, format!("{line}\n").as_bytes()).is_empty());
+    }
+}
+
+#[test]
+fn boot_dump_shows_the_config_zone_and_serial() {
+    let mut board = board();
+    let boot = board.power_on();
+    let text = normalise(&boot);
+    let config = board.hardware().chip.read_config_zone();
+    let dump_at = text.find("MAIN: Config Zone data:\n").expect("dump header");
+    let lines: Vec<&str> = text[dump_at..].lines().skip(1).take(16).collect();
+    let expected: Vec<String> = config.chunks(8).map(|r| r.iter().map(|b| format!("{b:02x} ")).collect()).collect();
+    assert_eq!(lines, expected);
+    assert!(boot.windows(4).any(|w| w == b"55 \r"), "printf output is CRLF-translated");
+    assert_eq!(&config[86..88], &[0x55, 0x55]);
+}
+
+#[test]
+fn serial_is_18_raw_hex_bytes_without_terminator() {
+    let mut board = board();
+    board.power_on();
+    let reply = send(&mut board, b"s");
+    let serial = board.hardware().chip.serial();
+    let expected: String = serial.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(reply, expected.as_bytes());
+    assert!(expected.starts_with("0123") && expected.ends_with("ee"));
+}
+
+#[test]
+fn k_before_r_fails_and_r_configures_locks_and_says_ready() {
+    let mut board = board();
+    board.power_on();
+    assert_eq!(send(&mut board, b"k"), b"get_pubkey on slot 0 failed: f4\r\r\n");
+    assert_eq!(send(&mut board, b"r"), b"Ready.\r\n");
+    let chip = &board.hardware().chip;
+    assert!(chip.is_locked(Zone::Config) && chip.is_locked(Zone::Data));
+    assert_eq!(&chip.read_config_zone()[16..84], &keyline_sim::atecc::config::RAINBOWTYPE_CONFIG[16..84]);
+    assert_eq!(send(&mut board, b"r"), b"Ready.\r\n", "r is idempotent once locked");
+}
+
+#[test]
+fn k_prints_the_slot0_key_as_pem_and_regenerates_slot1() {
+    let mut board = board();
+    board.power_on();
+    send(&mut board, b"r");
+    let public = board.hardware().chip.get_pubkey(0).unwrap();
+    let reply = send(&mut board, b"k");
+    let text = String::from_utf8(reply).unwrap();
+    assert!(text.starts_with("-----BEGIN PUBLIC KEY-----\r\n"));
+    assert!(text.ends_with("\r\n-----END PUBLIC KEY-----\r\n"));
+    let lines: Vec<&str> = text.split('\n').collect();
+    assert_eq!(lines[1].len(), 66, "64 base64 characters, then CryptoAuthLib's \\r\\n as \\r\\r\\n");
+    assert!(lines[1].ends_with("\r\r"));
+    assert_eq!(lines[2].len(), 61, "60 characters and the \\r of printf");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("k.pem"), text.replace('\r', "")).unwrap();
+    let dump = openssl(dir.path(), &["pkey", "-pubin", "-in", "k.pem", "-text", "-noout"]);
+    assert!(dump.contains("prime256v1"));
+    let x_hex = public[..4].iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":");
+    assert!(dump.replace(['\n', ' '], "").contains(&x_hex));
+    let slot1_before = board.hardware().chip.get_pubkey(1).unwrap();
+    send(&mut board, b"k");
+    assert_ne!(board.hardware().chip.get_pubkey(1).unwrap(), slot1_before);
+}
+
+#[test]
+fn uploads_end_on_a_footer_within_one_chunk_and_echo_in_65_byte_chunks() {
+    let mut board = board();
+    board.power_on();
+    let root = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n";
+    upload(&mut board, b'b', root);
+    let echo = send(&mut board, b"o");
+    assert_eq!(echo.len(), 65 * (root.len() / 65 + 1));
+    assert_eq!(&echo[..root.len()], root.as_bytes(), "the empty line after the footer is not stored");
+    assert!(echo[root.len()..].iter().all(|&b| b == 0));
+
+    // A footer split across two chunks is never seen: the board stays in accept mode.
+    send(&mut board, b"c");
+    send(&mut board, b"-----END CERTIF");
+    send(&mut board, b"ICATE-----\n");
+    assert!(send(&mut board, b"s").is_empty(), "s is stored as PEM data, not executed");
+    send(&mut board, b"-----END CERTIFICATE-----\n");
+    assert_eq!(send(&mut board, b"s").len(), 18, "back in command mode");
+    // Only the first byte of a chunk is a command.
+    assert!(send(&mut board, b"xs").is_empty());
+    assert!(send(&mut board, b"z").is_empty(), "unknown bytes get no reply");
+}
+
+#[test]
+fn q_on_an_unconfigured_chip_aborts_at_the_root_key() {
+    let mut board = board();
+    board.power_on();
+    let text = normalise(&send(&mut board, b"q"));
+    assert_eq!(
+        text,
+        "\nprovisioning start\nsigner cert conversion faileddevice cert conversion failedroot pubkey conversion failed\
+         Writing Root Public Key\nFailed to write root ca public key\n"
+    );
+    assert!(send(&mut board, b"s").is_empty(), "nothing is processed after q");
+}
+
+#[test]
+fn full_provisioning_writes_the_slots_and_reads_back_identical_certificates() {
+    let dir = tempfile::tempdir().unwrap();
+    make_ca_chain(dir.path());
+    let mut board = board();
+    board.power_on();
+    assert_eq!(send(&mut board, b"r"), b"Ready.\r\n");
+    let serial = String::from_utf8(send(&mut board, b"s")).unwrap();
+    let key_pem = String::from_utf8(send(&mut board, b"k")).unwrap().replace('\r', "");
+    std::fs::write(dir.path().join("device-pub.pem"), &key_pem).unwrap();
+    let device_pem = make_device_cert(dir.path(), &serial);
+    let signer_pem = std::fs::read_to_string(dir.path().join("signer.crt")).unwrap();
+    let root_pem = std::fs::read_to_string(dir.path().join("root.pub.pem")).unwrap();
+    upload(&mut board, b'c', &signer_pem);
+    upload(&mut board, b'v', &device_pem);
+    upload(&mut board, b'b', &root_pem);
+    let echo = send(&mut board, b"p");
+    assert!(echo.starts_with(signer_pem.as_bytes()));
+
+    let transcript = normalise(&send(&mut board, b"q"));
+    assert_eq!(
+        transcript,
+        "\nprovisioning start\nWriting Root Public Key\ndevice sn provisioning complete.\nWriting Signer Certificate\n\
+         Writing Device Certificate\nReading Signer Certificate\nComparing Signer Certificate\n\
+         Reading Device Certificate\nComparing Device Certificate\n\nDevice Provisioning Successful!\n"
+    );
+    let chip = &board.hardware().chip;
+    assert_eq!(&chip.read_slot(13, 0, 18).unwrap(), serial.as_bytes());
+    assert_eq!(chip.read_slot(10, 0, 72).unwrap()[69], 0x20, "device template id 2");
+    assert_eq!(chip.read_slot(12, 0, 72).unwrap()[69], 0x10, "signer template id 1");
+    assert_eq!(chip.read_slot(10, 0, 72).unwrap()[70], 0xA0, "SN from the public-key hash");
+    assert_eq!(&chip.read_slot(14, 4, 16).unwrap(), &hex::decode("4a2b3c4d5e6f708192a3b4c5d6e7f801").unwrap());
+}
+
+#[test]
+fn a_certificate_for_another_key_reads_back_as_a_mismatch() {
+    let dir = tempfile::tempdir().unwrap();
+    make_ca_chain(dir.path());
+    let mut board = board();
+    board.power_on();
+    send(&mut board, b"r");
+    let serial = String::from_utf8(send(&mut board, b"s")).unwrap();
+    openssl(dir.path(), &["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "other.key"]);
+    openssl(dir.path(), &["pkey", "-in", "other.key", "-pubout", "-out", "device-pub.pem"]);
+    let device_pem = make_device_cert(dir.path(), &serial);
+    upload(&mut board, b'c', &std::fs::read_to_string(dir.path().join("signer.crt")).unwrap());
+    upload(&mut board, b'v', &device_pem);
+    upload(&mut board, b'b', &std::fs::read_to_string(dir.path().join("root.pub.pem")).unwrap());
+    let transcript = normalise(&send(&mut board, b"q"));
+    assert!(transcript.contains("Comparing Device Certificate\nDevice certificate missmatch\n\n0000: "), "{transcript}");
+    assert!(transcript.contains("*\n"), "rows with differences are starred");
+    assert!(!transcript.contains("Signer certificate missmatch"));
+    assert!(transcript.ends_with("\nDevice Provisioning Successful!\n"), "printed even after a mismatch");
+}
