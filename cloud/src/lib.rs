@@ -12,6 +12,7 @@ pub mod cert_pem;
 pub mod devices;
 pub mod error;
 pub mod retry;
+pub mod jitp;
 pub mod jitr;
 pub mod mqtt;
 pub mod settings;

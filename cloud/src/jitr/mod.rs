@@ -3,7 +3,7 @@
 //! (create or update, never duplicate), status reports each piece's health, remove deletes them all.
 
 mod function;
-mod iot_pieces;
+pub(crate) mod iot_pieces;
 pub mod policy;
 mod role;
 

@@ -10,6 +10,7 @@ pub fn cases() -> Vec<(&'static str, Case)> {
     vec![
         case!(deploy_twice_gives_the_same_resources_and_remove_leaves_nothing),
         case!(allow_list_add_remove_list_and_sync_in_batches),
+        case!(jitp_deploy_attaches_a_valid_template_and_is_idempotent),
     ]
 }
 
@@ -85,4 +86,33 @@ async fn allow_list_add_remove_list_and_sync_in_batches(env: &Env) -> CaseResult
         Err(keyline_cloud::CloudError::InvalidSerial { .. }) => Ok(()),
         other => Err(format!("expected InvalidSerial, got {other:?}")),
     }
+}
+
+async fn jitp_deploy_attaches_a_valid_template_and_is_idempotent(env: &Env) -> CaseResult {
+    use keyline_cloud::jitp;
+    let (_ca, ca_id) = register_test_ca(env, "jitp").await?;
+    let request = jitp::JitpRequest { ca_id: ca_id.clone(), ..Default::default() };
+    let first = jitp::deploy(&env.ctx, &request).await.map_err(fail("jitp deploy"))?;
+    ensure(first.iter().all(|p| p.change == Change::Created), || format!("first jitp deploy: {first:#?}"))?;
+    let second = jitp::deploy(&env.ctx, &request).await.map_err(fail("jitp deploy again"))?;
+    ensure(second.iter().all(|p| p.change == Change::Unchanged), || format!("second jitp deploy: {second:#?}"))?;
+
+    let described = env.ctx.iot.describe_ca_certificate().certificate_id(&ca_id).send().await.map_err(fail("describe CA"))?;
+    let config = described.registration_config().ok_or("the CA has no registration config")?;
+    let body = config.template_body().ok_or("no template body")?.to_string();
+    ensure(config.role_arn().is_some_and(|arn| arn.ends_with(&jitp::role_name(&ca_id))), || format!("role: {config:?}"))?;
+    // ministack validates provisioning templates; have it check ours as a JITP template.
+    env.ctx
+        .iot
+        .create_provisioning_template()
+        .template_name("keyline_jitp_check")
+        .template_body(&body)
+        .provisioning_role_arn(config.role_arn().unwrap_or_default())
+        .r#type(aws_sdk_iot::types::TemplateType::Jitp)
+        .send()
+        .await
+        .map_err(fail("ministack rejected the JITP template"))?;
+    let attached = env.ctx.iam.list_attached_role_policies().role_name(jitp::role_name(&ca_id)).send().await.map_err(fail("role policies"))?;
+    ensure(attached.attached_policies().len() == 1, || format!("role policies: {attached:?}"))?;
+    ensure(jitp::remove_role(&env.ctx, &ca_id).await.map_err(fail("remove role"))? == Change::Deleted, || "role not deleted".into())
 }

@@ -6,8 +6,10 @@
 //! (`.venv/bin/ministack`) and the `openssl` CLI.
 
 mod cases_ca;
+mod cases_faults;
 mod cases_jitr;
 mod cases_loop;
+mod faulty_proxy;
 mod netns;
 mod openssl;
 mod server;
@@ -68,6 +70,7 @@ fn cases() -> Vec<(&'static str, Case)> {
     all.extend(cases_ca::cases());
     all.extend(cases_jitr::cases());
     all.extend(cases_loop::cases());
+    all.extend(cases_faults::cases());
     all
 }
 
