@@ -8,6 +8,7 @@ mod error;
 pub mod faults;
 pub mod firmware;
 mod persist;
+pub mod transport;
 
 pub use board::{Board, BoardConfig, Delivery};
 pub use clock::{SimClock, Timing};
