@@ -2,6 +2,7 @@
 //! `<data_dir>/logs/keyline.log`. Secrets are never passed to `tracing`.
 
 use std::fs::OpenOptions;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -15,6 +16,10 @@ use crate::{Error, Result};
 
 /// Environment variable with an `EnvFilter` directive for the stderr output (e.g. `debug`).
 pub const LOG_ENV: &str = "KEYLINE_LOG";
+
+/// Target for events that are written to the log file but not to stderr (the CLI prints its
+/// own error report there).
+pub const REPORT_TARGET: &str = "keyline::report";
 
 /// A layer the caller adds (the desktop shell forwards events to the UI with one).
 pub type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync + 'static>;
@@ -59,10 +64,13 @@ pub fn init(options: LogOptions) -> Result<PathBuf> {
             .boxed(),
     );
     if options.stderr {
-        let filter = EnvFilter::try_from_env(LOG_ENV).unwrap_or_else(|_| EnvFilter::new(&options.stderr_default));
+        let directives = std::env::var(LOG_ENV).unwrap_or(options.stderr_default);
+        let filter = EnvFilter::try_new(format!("{directives},{REPORT_TARGET}=off"))
+            .unwrap_or_else(|_| EnvFilter::new(format!("warn,{REPORT_TARGET}=off")));
         layers.push(
             tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal())
                 .with_target(false)
                 .with_filter(filter)
                 .boxed(),

@@ -1,8 +1,104 @@
 //! Command-line parsing and dispatch for `keyline`.
+//!
+//! Each command group is one module with a clap `Subcommand` enum that implements [`Run`].
+//! To add a group, write `cli/<group>.rs` and add one line to the `command_groups!` list below.
 
+mod ca;
+mod cert;
+mod output;
+mod passphrase;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Run the CLI.
+use clap::{Parser, Subcommand};
+use keyline_station::logging::{self, LogOptions};
+use keyline_station::{ErrorReport, Station, DATA_DIR_ENV};
+
+/// Result of one command; errors carry a code and a hint for `--json` output.
+pub type CliResult = Result<(), ErrorReport>;
+
+/// Shared state of one CLI invocation.
+pub struct Context {
+    /// The data directory (`--data-dir`, `KEYLINE_DATA_DIR` or the OS default).
+    pub data_dir: PathBuf,
+    /// Print machine-readable JSON on stdout instead of text.
+    pub json: bool,
+}
+
+impl Context {
+    /// Open the station on the data directory.
+    pub fn station(&self) -> Result<Station, ErrorReport> {
+        Station::open(self.data_dir.clone()).map_err(ErrorReport::from)
+    }
+}
+
+/// A command group.
+pub trait Run {
+    /// Execute the command.
+    fn run(self, ctx: &Context) -> CliResult;
+}
+
+macro_rules! command_groups {
+    ($($(#[$doc:meta])* $variant:ident => $module:ident :: $command:ident,)*) => {
+        #[derive(Subcommand)]
+        enum Group {
+            $($(#[$doc])* #[command(subcommand)] $variant($module::$command),)*
+        }
+
+        impl Run for Group {
+            fn run(self, ctx: &Context) -> CliResult {
+                match self {
+                    $(Group::$variant(command) => command.run(ctx),)*
+                }
+            }
+        }
+    };
+}
+
+command_groups! {
+    /// Certificate authorities: create, import, list, show, export, unlock, forget.
+    Ca => ca::CaCommand,
+    /// Certificates issued by a CA (AWS IoT verification certificates).
+    Cert => cert::CertCommand,
+}
+
+/// Keyline: factory provisioning station for ESP32 + ATECC608A boards.
+#[derive(Parser)]
+#[command(name = "keyline", version, about)]
+struct Cli {
+    /// Data directory [default: the OS application-data directory, e.g. ~/.local/share/keyline].
+    #[arg(long, global = true, env = DATA_DIR_ENV, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Print results (and errors) as JSON on stdout.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    group: Group,
+}
+
+/// Parse the command line, set up logging, run the command and report errors.
 pub fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    let cli = Cli::parse();
+    let json = cli.json;
+    let result = (|| {
+        let data_dir = match cli.data_dir {
+            Some(dir) => dir,
+            None => Station::default_data_dir()?,
+        };
+        if let Err(error) = logging::init(LogOptions::new(data_dir.clone())) {
+            eprintln!("warning: logging is off: {error}");
+        }
+        let ctx = Context { data_dir, json };
+        cli.group.run(&ctx)
+    })();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(report) => {
+            // Only to the log file: the stderr filter leaves out this target (printed below).
+            tracing::error!(target: logging::REPORT_TARGET, code = %report.code, error = %report.message, "command failed");
+            output::print_error(json, &report);
+            ExitCode::FAILURE
+        }
+    }
 }

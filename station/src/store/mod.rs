@@ -5,5 +5,5 @@ mod layout;
 mod metadata;
 
 pub(crate) use files::{read_bounded, FileBatch};
-pub(crate) use layout::{set_private_file_mode, validate_name, Layout, StoreLock};
+pub(crate) use layout::{set_private_file_mode, validate_name, Layout};
 pub(crate) use metadata::{CaRecord, Metadata};

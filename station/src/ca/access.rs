@@ -1,0 +1,107 @@
+//! Reading CA files and metadata, decrypting CA keys, and the passphrases held in this process.
+
+use keyline_certs::{CertInfo, EcKey};
+
+use crate::store::{read_bounded, validate_name, CaRecord, Metadata};
+use crate::{secrets, Error, Passphrase, Result, Station, CA_PASSPHRASE_ENV};
+
+/// Turn a PKI error into a station error; `subject` names the CA or file concerned.
+pub(crate) fn certs_error(error: keyline_certs::Error, subject: &str) -> Error {
+    use keyline_certs::Error as E;
+    match error {
+        E::CorruptPem { what, detail } => Error::CorruptPem { what: format!("{subject} ({what})"), detail },
+        E::WrongPassphrase => Error::WrongPassphrase { name: subject.to_owned() },
+        E::PassphraseNeeded => Error::PassphraseRequired {
+            purpose: format!("the encrypted key {subject}"),
+            env_var: crate::IMPORT_PASSPHRASE_ENV.into(),
+        },
+        E::Unsupported { what, detail } => Error::Unsupported { what: what.into(), detail },
+        E::TooLarge { what, limit } => {
+            Error::InvalidInput { what: format!("{subject} ({what})"), reason: format!("larger than {limit} bytes") }
+        }
+        other => Error::Issue { detail: other.to_string() },
+    }
+}
+
+fn utf8(bytes: Vec<u8>, what: &str) -> Result<String> {
+    String::from_utf8(bytes).map_err(|_| Error::CorruptPem { what: what.to_owned(), detail: "not UTF-8 text".into() })
+}
+
+impl Station {
+    /// `cas.json`.
+    pub(crate) fn metadata(&self) -> Result<Metadata> {
+        Metadata::load(&self.layout)
+    }
+
+    /// The record of CA `name`, or `not_found`.
+    pub(crate) fn record(&self, metadata: &Metadata, name: &str) -> Result<CaRecord> {
+        validate_name("CA name", name)?;
+        metadata
+            .find(name)
+            .cloned()
+            .ok_or_else(|| Error::NotFound { name: name.to_owned(), data_dir: self.data_dir().to_path_buf() })
+    }
+
+    /// Parse `certs/<name>.crt`.
+    pub(crate) fn load_cert(&self, name: &str) -> Result<CertInfo> {
+        let path = self.layout.cert_path(name);
+        if !path.exists() {
+            return Err(Error::CorruptStore { detail: format!("{} is missing", path.display()) });
+        }
+        let text = utf8(read_bounded(&path)?, &path.display().to_string())?;
+        CertInfo::from_pem(&text).map_err(|e| certs_error(e, &path.display().to_string()))
+    }
+
+    /// Decrypt `keys/<name>.key` with `passphrase` and check it belongs to `cert`.
+    pub(crate) fn decrypt_key(&self, name: &str, cert: &CertInfo, passphrase: &Passphrase) -> Result<EcKey> {
+        let path = self.layout.key_path(name);
+        if !path.exists() {
+            return Err(Error::CorruptStore { detail: format!("{} is missing", path.display()) });
+        }
+        let text = utf8(read_bounded(&path)?, &path.display().to_string())?;
+        let key = EcKey::from_encrypted_pem(&text, passphrase.expose().as_bytes()).map_err(|e| match e {
+            keyline_certs::Error::WrongPassphrase => Error::WrongPassphrase { name: name.to_owned() },
+            other => certs_error(other, &path.display().to_string()),
+        })?;
+        if !cert.p256_public_key.as_ref().is_some_and(|public| key.matches(public)) {
+            return Err(Error::KeyMismatch { name: name.to_owned() });
+        }
+        Ok(key)
+    }
+
+    /// The passphrase of `name` held by this process, if unlocked.
+    pub(crate) fn held_passphrase(&self, name: &str) -> Option<Passphrase> {
+        self.unlocked.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(name).cloned()
+    }
+
+    /// Keep `passphrase` for `name` in this process.
+    pub(crate) fn hold_passphrase(&self, name: &str, passphrase: &Passphrase) {
+        self.unlocked.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(name.to_owned(), passphrase.clone());
+    }
+
+    /// Drop the passphrase of `name` from this process.
+    pub(crate) fn release_passphrase(&self, name: &str) {
+        self.unlocked.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(name);
+    }
+
+    /// The usable key of CA `name`: with the passphrase held by this process, else the one
+    /// remembered in the keyring, else `passphrase_required`. Also returns the passphrase.
+    pub(crate) fn unlocked_key(&self, record: &CaRecord, cert: &CertInfo) -> Result<(EcKey, Passphrase)> {
+        let name = record.name.as_str();
+        if let Some(passphrase) = self.held_passphrase(name) {
+            return Ok((self.decrypt_key(name, cert, &passphrase)?, passphrase));
+        }
+        if record.remembered {
+            match secrets::recall(self.data_dir(), name) {
+                Ok(Some(passphrase)) => {
+                    let key = self.decrypt_key(name, cert, &passphrase)?;
+                    self.hold_passphrase(name, &passphrase);
+                    return Ok((key, passphrase));
+                }
+                Ok(None) => tracing::warn!(ca = name, "the keyring no longer holds the passphrase"),
+                Err(error) => tracing::warn!(ca = name, %error, "cannot read the passphrase from the keyring"),
+            }
+        }
+        Err(Error::PassphraseRequired { purpose: format!("CA \"{name}\""), env_var: CA_PASSPHRASE_ENV.into() })
+    }
+}

@@ -1,0 +1,164 @@
+//! Adding CAs to the store: creating a root (and signer) or importing an existing CA.
+
+use keyline_certs::{create_root_ca, create_signer_ca, CaSubject, CertInfo, EcKey, Validity};
+use time::OffsetDateTime;
+
+use super::access::certs_error;
+use super::{CaRole, CaSummary, CreateCa, ImportCa};
+use crate::store::{validate_name, CaRecord, FileBatch, Metadata};
+use crate::{Error, Passphrase, Result, Station};
+
+/// Longest Organization / Common Name (X.520 upper bound).
+const MAX_DN_VALUE_LEN: usize = 64;
+const MAX_YEARS: u32 = 50;
+
+/// A CA about to be written: its record, certificate and key.
+struct NewCa {
+    record: CaRecord,
+    cert: CertInfo,
+    key: EcKey,
+}
+
+fn check_passphrase(passphrase: &Passphrase) -> Result<()> {
+    if passphrase.is_empty() {
+        return Err(Error::InvalidInput { what: "passphrase".into(), reason: "it is empty".into() });
+    }
+    Ok(())
+}
+
+fn check_create_request(request: &CreateCa) -> Result<()> {
+    validate_name("CA name", &request.name)?;
+    if let Some(signer) = &request.signer {
+        validate_name("signer CA name", signer)?;
+        if signer == &request.name {
+            return Err(Error::InvalidInput {
+                what: "signer name".into(),
+                reason: "it must differ from the root CA name".into(),
+            });
+        }
+    }
+    let org = request.org.trim();
+    if org.is_empty() || org.chars().count() > MAX_DN_VALUE_LEN || org.chars().any(char::is_control) {
+        return Err(Error::InvalidInput {
+            what: "organization".into(),
+            reason: format!("give 1-{MAX_DN_VALUE_LEN} printable characters"),
+        });
+    }
+    if !(1..=MAX_YEARS).contains(&request.years) {
+        return Err(Error::InvalidInput { what: "years".into(), reason: format!("give 1-{MAX_YEARS}") });
+    }
+    Ok(())
+}
+
+impl Station {
+    /// Create a root CA and, if `request.signer` is set, a signer CA under it. Both keys are
+    /// encrypted under `passphrase`, and both CAs stay unlocked in this process.
+    pub fn create_ca(&self, request: CreateCa, passphrase: &Passphrase) -> Result<Vec<CaSummary>> {
+        check_create_request(&request)?;
+        check_passphrase(passphrase)?;
+        let _lock = self.layout.lock()?;
+        let metadata = self.metadata()?;
+        let names: Vec<&String> = std::iter::once(&request.name).chain(request.signer.as_ref()).collect();
+        for name in &names {
+            self.ensure_free(&metadata, name)?;
+        }
+
+        let validity = Validity::years_from(OffsetDateTime::now_utc(), request.years);
+        let org = request.org.trim().to_owned();
+        let root_key = EcKey::generate();
+        let root_subject = CaSubject { common_name: request.name.clone(), organization: org.clone() };
+        let root_cert = create_root_ca(&root_subject, validity, &root_key).map_err(|e| certs_error(e, &request.name))?;
+        let mut new_cas = Vec::new();
+        if let Some(signer) = &request.signer {
+            let key = EcKey::generate();
+            let subject = CaSubject { common_name: signer.clone(), organization: org };
+            let cert = create_signer_ca(&subject, validity, &key, &root_cert, &root_key)
+                .map_err(|e| certs_error(e, signer))?;
+            let record = CaRecord { name: signer.clone(), role: CaRole::Signer, parent: Some(request.name.clone()), remembered: false };
+            new_cas.push(NewCa { record, cert, key });
+        }
+        let root_record = CaRecord { name: request.name.clone(), role: CaRole::Root, parent: None, remembered: false };
+        new_cas.insert(0, NewCa { record: root_record, cert: root_cert, key: root_key });
+
+        self.write_new_cas(metadata, &new_cas, passphrase)?;
+        for ca in &new_cas {
+            tracing::info!(ca = %ca.record.name, role = ?ca.record.role, sha256 = %ca.cert.sha256_fingerprint(), "created CA");
+        }
+        names.iter().map(|name| self.summary_of(name)).collect()
+    }
+
+    /// Import an existing CA certificate and key; the key is re-encrypted under `passphrase`.
+    pub fn import_ca(&self, request: ImportCa, passphrase: &Passphrase) -> Result<CaSummary> {
+        validate_name("CA name", &request.name)?;
+        check_passphrase(passphrase)?;
+        let cert = CertInfo::from_pem(&request.cert_pem).map_err(|e| certs_error(e, "the certificate file"))?;
+        if !cert.is_ca() {
+            return Err(Error::NotACa { subject: cert.subject.clone() });
+        }
+        cert.check_usable_ca().map_err(|e| certs_error(e, "the certificate file"))?;
+        let key_passphrase = request.key_passphrase.as_ref().map(|p| p.expose().as_bytes());
+        let key = EcKey::from_pem(&request.key_pem, key_passphrase).map_err(|e| match e {
+            keyline_certs::Error::WrongPassphrase => Error::WrongPassphrase { name: "the key file being imported".into() },
+            other => certs_error(other, "the key file"),
+        })?;
+        if !cert.p256_public_key.as_ref().is_some_and(|public| key.matches(public)) {
+            return Err(Error::KeyMismatch { name: request.name.clone() });
+        }
+
+        let _lock = self.layout.lock()?;
+        let mut metadata = self.metadata()?;
+        self.ensure_free(&metadata, &request.name)?;
+        let (role, parent) = if cert.is_self_signed() {
+            (CaRole::Root, None)
+        } else {
+            (CaRole::Signer, self.find_issuer_name(&metadata, &cert))
+        };
+        // Existing CAs that this one issued now know their parent.
+        for record in metadata.cas.iter_mut().filter(|record| record.parent.is_none() && record.role == CaRole::Signer) {
+            if self.load_cert(&record.name).is_ok_and(|child| child.is_signed_by(&cert)) {
+                record.parent = Some(request.name.clone());
+            }
+        }
+        let record = CaRecord { name: request.name.clone(), role, parent, remembered: false };
+        let new_ca = NewCa { record, cert, key };
+        self.write_new_cas(metadata, std::slice::from_ref(&new_ca), passphrase)?;
+        tracing::info!(ca = %request.name, role = ?role, sha256 = %new_ca.cert.sha256_fingerprint(), "imported CA");
+        self.summary_of(&request.name)
+    }
+
+    /// `already_exists` if `name` is in the metadata or its files exist.
+    fn ensure_free(&self, metadata: &Metadata, name: &str) -> Result<()> {
+        if metadata.find(name).is_some() || self.layout.cert_path(name).exists() || self.layout.key_path(name).exists() {
+            return Err(Error::AlreadyExists { what: "CA".into(), name: name.to_owned() });
+        }
+        Ok(())
+    }
+
+    /// Store name of the CA in the store that signed `cert`, if any.
+    pub(crate) fn find_issuer_name(&self, metadata: &Metadata, cert: &CertInfo) -> Option<String> {
+        metadata
+            .cas
+            .iter()
+            .find(|record| self.load_cert(&record.name).is_ok_and(|issuer| cert.is_signed_by(&issuer)))
+            .map(|record| record.name.clone())
+    }
+
+    /// Write the certificates, encrypted keys and updated metadata of `new_cas`, all or nothing,
+    /// and hold the passphrase in this process.
+    fn write_new_cas(&self, mut metadata: Metadata, new_cas: &[NewCa], passphrase: &Passphrase) -> Result<()> {
+        let mut batch = FileBatch::new();
+        for ca in new_cas {
+            let name = &ca.record.name;
+            let key_pem = ca.key.to_encrypted_pem(passphrase.expose().as_bytes()).map_err(|e| certs_error(e, name))?;
+            batch.add_new(self.layout.cert_path(name), ca.cert.pem().as_bytes())?;
+            batch.add_new(self.layout.key_path(name), key_pem.as_bytes())?;
+            metadata.cas.push(ca.record.clone());
+        }
+        batch.add_replacement(self.layout.metadata_path(), &metadata.to_json())?;
+        batch.commit()?;
+        for ca in new_cas {
+            self.hold_passphrase(&ca.record.name, passphrase);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,43 @@
+//! `keyline cert ...`: certificates issued by a CA.
+
+use clap::Subcommand;
+
+use super::output::emit;
+use super::{passphrase, CliResult, Context, Run};
+
+/// Certificate commands.
+#[derive(Subcommand)]
+pub enum CertCommand {
+    /// Issue an AWS IoT verification certificate (CN = the registration code) from a CA.
+    ///
+    /// Writes cloud/certs/<code>.pem; its throwaway key goes to cloud/keys/<code>.key,
+    /// encrypted under the CA's passphrase.
+    Verification {
+        /// CA that signs it (the one being registered with AWS IoT).
+        #[arg(long)]
+        ca: String,
+        /// Registration code from `aws iot get-registration-code`.
+        #[arg(long)]
+        code: String,
+    },
+}
+
+impl Run for CertCommand {
+    fn run(self, ctx: &Context) -> CliResult {
+        let station = ctx.station()?;
+        match self {
+            CertCommand::Verification { ca, code } => {
+                passphrase::unlock_existing(&station, &ca)?;
+                let cert = station.make_verification_cert(&ca, &code)?;
+                emit(ctx.json, &cert, || {
+                    format!(
+                        "Verification certificate for code {code} written to {}\n(key, encrypted: {})\n",
+                        cert.cert_path.display(),
+                        cert.key_path.display()
+                    )
+                });
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,9 @@
+//! Integration tests of the `keyline` binary, checked with the `openssl` CLI as the independent peer.
+
+mod ca_create;
+mod ca_errors;
+mod ca_import;
+mod keyring;
+mod no_plaintext_keys;
+mod support;
+mod verification;
