@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod atcacert;
+pub mod device;
 mod error;
 mod inspect;
 mod issue;

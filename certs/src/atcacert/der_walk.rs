@@ -145,6 +145,11 @@ pub struct Span {
 }
 
 impl Span {
+    /// As a template location.
+    pub fn loc(&self) -> super::def::CertLoc {
+        super::def::CertLoc::new(self.offset as u16, self.count as u16)
+    }
+
     fn value_of(t: &Tlv) -> Self {
         Self { offset: t.value_offset(), count: t.len }
     }
@@ -183,6 +188,8 @@ pub struct CertLayout {
     pub subject_key_id: Option<Span>,
     /// Authority key identifier keyIdentifier value, if present.
     pub auth_key_id: Option<Span>,
+    /// First organisation (O) value in the subject, if any.
+    pub subject_org: Option<Span>,
     /// Extension OIDs in order (for profile checks).
     pub extension_oids: Vec<Vec<u8>>,
     /// The signatureValue BIT STRING from its tag to the end of the certificate.
@@ -199,6 +206,11 @@ fn time_field(t: &Tlv) -> Result<(Span, DateFormat)> {
 
 /// Finds the first CN attribute value in a Name.
 pub fn find_common_name(der: &[u8], name: &Tlv) -> Result<Option<Span>> {
+    find_attribute(der, name, OID_COMMON_NAME)
+}
+
+/// Finds the first value of attribute `oid` in a Name.
+pub fn find_attribute(der: &[u8], name: &Tlv, wanted: &[u8]) -> Result<Option<Span>> {
     let mut found = None;
     for rdn in children(der, name, 2)? {
         if rdn.tag != 0x31 {
@@ -208,7 +220,7 @@ pub fn find_common_name(der: &[u8], name: &Tlv) -> Result<Option<Span>> {
             let parts = children(der, &expect(Some(&atv), 0x30, rdn.offset, "AttributeTypeAndValue must be a SEQUENCE")?, 4)?;
             let oid = expect(parts.first(), 0x06, atv.offset, "attribute type must be an OID")?;
             let value = *parts.get(1).filter(|_| parts.len() == 2).ok_or_else(|| err(atv.offset, "attribute must have exactly one value"))?;
-            if oid.value(der) == OID_COMMON_NAME && found.is_none() {
+            if oid.value(der) == wanted && found.is_none() {
                 found = Some(Span::value_of(&value));
             }
         }
@@ -322,6 +334,7 @@ pub fn walk_certificate(der: &[u8]) -> Result<CertLayout> {
         not_after_format,
         subject: Span { offset: subject.offset, count: subject.total_len() },
         subject_cn: find_common_name(der, &subject)?,
+        subject_org: find_attribute(der, &subject, &[0x55, 0x04, 0x0A])?,
         public_key: p256_public_key(der, &spki)?,
         subject_key_id: ski,
         auth_key_id: aki,

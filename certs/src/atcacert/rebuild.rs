@@ -212,8 +212,9 @@ pub fn raw_signature(def: &CertDef, cert: &[u8]) -> Result<[u8; 64]> {
     Ok(out)
 }
 
-/// Compresses a full certificate for a definition (`atcacert_get_comp_cert`, strict variant:
-/// a validity that disagrees with the definition's `expire_years` is refused).
+/// Compresses a full certificate for a definition, as `atcacert_get_comp_cert` does: the
+/// expire years come from the certificate when notAfter is notBefore + N years (or the format's
+/// max date), otherwise from the definition.
 pub fn compress(def: &CertDef, cert: &[u8]) -> Result<[u8; COMP_CERT_SIZE]> {
     let signature = raw_signature(def, cert)?;
     let issue = match def.std.issue_date.count {
@@ -230,12 +231,6 @@ pub fn compress(def: &CertDef, cert: &[u8]) -> Result<[u8; COMP_CERT_SIZE]> {
             && expire.year - issue.year < 128
         {
             expire_years = (expire.year - issue.year) as u8;
-        }
-        if expire_years != def.expire_years {
-            return Err(AtcaCertError::BadDefinition(format!(
-                "the certificate's validity means expire_years {expire_years}, the definition has {}",
-                def.expire_years
-            )));
         }
     }
     let signer_id = match def.std.signer_id.count {
@@ -258,4 +253,37 @@ pub fn compress(def: &CertDef, cert: &[u8]) -> Result<[u8; COMP_CERT_SIZE]> {
         reserved: 0,
     }
     .to_bytes()
+}
+
+/// Stores a certificate on a device image the way `atcacert_write_cert` does: the compressed
+/// certificate, the public key (unless it comes from GenKey), a stored serial number and every
+/// untransformed data-zone element. Configuration-zone and transformed elements are not written.
+pub fn write_cert(def: &CertDef, cert: &[u8], device: &mut DeviceImage) -> Result<()> {
+    let comp = compress(def, cert)?;
+    let loc = def.comp_cert_dev_loc;
+    device.write_slot(loc.slot, usize::from(loc.offset), &comp);
+    let key: RawPublicKey = get(cert, &def.std.public_key, "public key")?.try_into().map_err(|_| AtcaCertError::BadDefinition("public key element must be 64 bytes".into()))?;
+    let pk = def.public_key_dev_loc;
+    if pk.is_genkey {
+        device.genkey.insert(pk.slot, key);
+    } else if pk.count == 72 {
+        device.write_slot(pk.slot, usize::from(pk.offset), &derived::padded_public_key(&key));
+    } else {
+        device.write_slot(pk.slot, usize::from(pk.offset), &key);
+    }
+    if def.sn_source == SnSource::Stored {
+        let sn = get(cert, &def.std.cert_sn, "serial number")?;
+        if sn.len() != usize::from(def.cert_sn_dev_loc.count) {
+            return Err(AtcaCertError::ElementSize { element: "stored serial number".into(), expected: def.cert_sn_dev_loc.count.into(), actual: sn.len() });
+        }
+        let sn = sn.to_vec();
+        device.write_slot(def.cert_sn_dev_loc.slot, usize::from(def.cert_sn_dev_loc.offset), &sn);
+    }
+    for el in &def.elements {
+        if el.device_loc.zone == DeviceZone::Data && el.transforms == [super::def::Transform::None; 2] {
+            let data = get(cert, &el.cert_loc, "element")?.to_vec();
+            device.write_slot(el.device_loc.slot, usize::from(el.device_loc.offset), &data);
+        }
+    }
+    Ok(())
 }

@@ -1,0 +1,198 @@
+/*
+ * Keyline's host harness around CryptoAuthLib's own atcacert code.
+ *
+ * Reads emulated ATECC608A contents (configuration zone, data slots, GenKey public keys) from
+ * stdin, one case at a time, and rebuilds the signer and device certificates with the compiled
+ * cert_chain.c exactly as atcacert_read_cert() does: atcacert_get_device_locs() with 32-byte
+ * blocks, then atcacert_cert_build_start/process/finish. Prints the rebuilt DER as hex.
+ *
+ * Input lines:   case | config <hex> | slot <n> <hex> | genkey <n> <hex> | root <hex64>
+ *                | device_certdef <Espressif cert-def string> | end
+ * Output lines:  signer <hex> | device <hex> | error <what> <status>
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cryptoauthlib.h"
+#include "atcacert/atcacert_def.h"
+#include "cert_chain.h"
+
+#define LINE_MAX_LEN 8192
+#define CERT_MAX 1024
+
+typedef struct {
+    uint8_t config[128];
+    uint8_t slots[16][416];
+    uint8_t genkey[16][64];
+} device_image_t;
+
+static device_image_t g_image;
+static uint8_t g_root_key[64];
+static atcacert_def_t g_device_override;
+static uint8_t g_device_template[CERT_MAX];
+static int g_has_override;
+
+static size_t slot_size(uint16_t slot)
+{
+    return slot < 8 ? 36u : (slot == 8 ? 416u : 72u);
+}
+
+static int hex_to_bytes(const char* hex, uint8_t* out, size_t max)
+{
+    size_t n = strlen(hex);
+    while (n > 0 && (hex[n - 1] == '\n' || hex[n - 1] == '\r')) { n--; }
+    if (n % 2 != 0 || n / 2 > max) { return -1; }
+    for (size_t i = 0; i < n / 2; i++) {
+        unsigned v;
+        if (sscanf(&hex[i * 2], "%2x", &v) != 1) { return -1; }
+        out[i] = (uint8_t)v;
+    }
+    return (int)(n / 2);
+}
+
+static void print_hex(const char* label, const uint8_t* data, size_t size)
+{
+    printf("%s ", label);
+    for (size_t i = 0; i < size; i++) { printf("%02x", data[i]); }
+    printf("\n");
+}
+
+/* Same reads as atcacert_read_device_loc_ext() on an ATECC608, from the emulated image. */
+static int read_device_loc(const atcacert_device_loc_t* loc, uint8_t* data)
+{
+    memset(data, 0, 416);
+    if (loc->zone == DEVZONE_DATA && loc->is_genkey) {
+        if (loc->slot >= 16 || loc->offset + loc->count > 64) { return -1; }
+        memcpy(data, &g_image.genkey[loc->slot][loc->offset], loc->count);
+        return 0;
+    }
+    size_t zone_size = loc->zone == DEVZONE_CONFIG ? 128u : slot_size(loc->slot);
+    const uint8_t* zone = loc->zone == DEVZONE_CONFIG ? g_image.config : g_image.slots[loc->slot];
+    if (loc->zone != DEVZONE_CONFIG && loc->zone != DEVZONE_DATA) { return -1; }
+    if (loc->offset > zone_size) { return -1; }
+    size_t count = loc->count;
+    if (loc->offset + count > zone_size) { count = zone_size - loc->offset; }
+    memcpy(data, zone + loc->offset, count);
+    return 0;
+}
+
+static int rebuild(const char* what, const atcacert_def_t* def, const uint8_t ca_key[64], uint8_t* cert, size_t* cert_size)
+{
+    static int dummy_device;
+    atcacert_device_loc_t locs[16];
+    size_t locs_count = 0;
+    atcacert_build_state_t state;
+    uint8_t key_copy[64];
+    memcpy(key_copy, ca_key, 64);
+    cal_buffer ca_buf = CAL_BUF_INIT(64u, key_copy);
+    ATCADevice device = (ATCADevice)(void*)&dummy_device;
+    int ret;
+
+    *cert_size = CERT_MAX;
+    if ((ret = atcacert_get_device_locs(device, def, locs, &locs_count, 16, 32)) != ATCACERT_E_SUCCESS) {
+        printf("error %s_locs %d\n", what, ret);
+        return ret;
+    }
+    if ((ret = atcacert_cert_build_start(device, &state, def, cert, cert_size, &ca_buf)) != ATCACERT_E_SUCCESS) {
+        printf("error %s_start %d\n", what, ret);
+        return ret;
+    }
+    for (size_t i = 0; i < locs_count; i++) {
+        static uint8_t data[416];
+        if (read_device_loc(&locs[i], data) != 0) {
+            printf("error %s_read %d\n", what, -1);
+            return -1;
+        }
+        if ((ret = atcacert_cert_build_process(&state, &locs[i], data)) != ATCACERT_E_SUCCESS) {
+            printf("error %s_process %d\n", what, ret);
+            return ret;
+        }
+    }
+    if ((ret = atcacert_cert_build_finish(&state)) != ATCACERT_E_SUCCESS) {
+        printf("error %s_finish %d\n", what, ret);
+        return ret;
+    }
+    return 0;
+}
+
+/* Same parsing as the esp_cryptoauth_utility helper's get_cert_def(): 18 four-digit fields
+ * (std elements, then TBS) and the template as hex, applied over the compiled definition. */
+static int apply_certdef_string(const char* text)
+{
+    size_t n = strlen(text);
+    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r')) { n--; }
+    if (n < 72 || (n - 72) % 2 != 0 || (n - 72) / 2 > CERT_MAX) { return -1; }
+    uint16_t fields[18];
+    for (int i = 0; i < 18; i++) {
+        char digits[5] = { 0 };
+        memcpy(digits, &text[i * 4], 4);
+        fields[i] = (uint16_t)atoi(digits);
+    }
+    g_device_override = g_cert_def_2_device;
+    for (int i = 0; i < STDCERT_NUM_ELEMENTS; i++) {
+        g_device_override.std_cert_elements[i].offset = fields[i * 2];
+        g_device_override.std_cert_elements[i].count = fields[i * 2 + 1];
+    }
+    g_device_override.tbs_cert_loc.offset = fields[16];
+    g_device_override.tbs_cert_loc.count = fields[17];
+    char* hex = malloc(n - 72 + 1);
+    memcpy(hex, text + 72, n - 72);
+    hex[n - 72] = 0;
+    int size = hex_to_bytes(hex, g_device_template, sizeof(g_device_template));
+    free(hex);
+    if (size <= 0) { return -1; }
+    g_device_override.cert_template = g_device_template;
+    g_device_override.cert_template_size = (uint16_t)size;
+    g_has_override = 1;
+    return 0;
+}
+
+static void run_case(void)
+{
+    uint8_t signer[CERT_MAX], device[CERT_MAX];
+    size_t signer_size, device_size;
+    uint8_t signer_key[64];
+    cal_buffer signer_key_buf = CAL_BUF_INIT(64u, signer_key);
+
+    if (rebuild("signer", &g_cert_def_1_signer, g_root_key, signer, &signer_size) != 0) { return; }
+    print_hex("signer", signer, signer_size);
+    int ret = atcacert_get_subj_public_key(&g_cert_def_1_signer, signer, signer_size, &signer_key_buf);
+    if (ret != ATCACERT_E_SUCCESS) {
+        printf("error signer_key %d\n", ret);
+        return;
+    }
+    const atcacert_def_t* device_def = g_has_override ? &g_device_override : &g_cert_def_2_device;
+    if (rebuild("device", device_def, signer_key, device, &device_size) != 0) { return; }
+    print_hex("device", device, device_size);
+}
+
+int main(void)
+{
+    static char line[LINE_MAX_LEN];
+    while (fgets(line, sizeof(line), stdin) != NULL) {
+        if (strncmp(line, "case", 4) == 0) {
+            memset(&g_image, 0, sizeof(g_image));
+            memset(g_root_key, 0, sizeof(g_root_key));
+            g_has_override = 0;
+        } else if (strncmp(line, "config ", 7) == 0) {
+            if (hex_to_bytes(line + 7, g_image.config, sizeof(g_image.config)) < 0) { printf("error input config\n"); }
+        } else if (strncmp(line, "slot ", 5) == 0) {
+            char* rest;
+            long slot = strtol(line + 5, &rest, 10);
+            if (slot < 0 || slot > 15 || hex_to_bytes(rest + 1, g_image.slots[slot], slot_size((uint16_t)slot)) < 0) { printf("error input slot\n"); }
+        } else if (strncmp(line, "genkey ", 7) == 0) {
+            char* rest;
+            long slot = strtol(line + 7, &rest, 10);
+            if (slot < 0 || slot > 15 || hex_to_bytes(rest + 1, g_image.genkey[slot], 64) != 64) { printf("error input genkey\n"); }
+        } else if (strncmp(line, "root ", 5) == 0) {
+            if (hex_to_bytes(line + 5, g_root_key, 64) != 64) { printf("error input root\n"); }
+        } else if (strncmp(line, "device_certdef ", 15) == 0) {
+            if (apply_certdef_string(line + 15) != 0) { printf("error input certdef\n"); }
+        } else if (strncmp(line, "end", 3) == 0) {
+            run_case();
+            printf("done\n");
+            fflush(stdout);
+        }
+    }
+    return 0;
+}
