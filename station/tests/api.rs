@@ -1,0 +1,75 @@
+//! The station API as the desktop shell uses it: explicit passphrases, no environment, no prompts.
+
+use keyline_station::ca::{CreateCa, ImportCa, KeyStatus};
+use keyline_station::{Passphrase, Station};
+
+fn create(station: &Station, pass: &Passphrase) {
+    let request = CreateCa { name: "root".into(), org: "Acme".into(), signer: Some("signer".into()), years: 5 };
+    let created = station.create_ca(request, pass).unwrap();
+    assert_eq!(created.len(), 2);
+    assert!(created.iter().all(|ca| ca.key_status == KeyStatus::Unlocked));
+}
+
+#[test]
+fn a_locked_ca_asks_for_its_passphrase_and_works_after_unlock() {
+    let dir = tempfile::tempdir().unwrap();
+    let station = Station::open(dir.path().join("data")).unwrap();
+    let pass = Passphrase::from("gui passphrase");
+    create(&station, &pass);
+
+    assert_eq!(station.lock_ca("signer").unwrap().key_status, KeyStatus::Locked);
+    let err = station.make_verification_cert("signer", "code1").unwrap_err();
+    assert_eq!(err.code(), "passphrase_required");
+    assert_eq!(station.unlock_ca("signer", &Passphrase::from("nope"), false).unwrap_err().code(), "wrong_passphrase");
+    assert_eq!(station.unlock_ca("signer", &pass, false).unwrap().key_status, KeyStatus::Unlocked);
+    let cert = station.make_verification_cert("signer", "code1").unwrap();
+    assert!(cert.cert_path.exists() && cert.key_path.exists());
+
+    // A second Station on the same directory (another process) holds nothing.
+    let other = Station::open(dir.path().join("data")).unwrap();
+    assert!(other.list_cas().unwrap().iter().all(|ca| ca.key_status == KeyStatus::Locked));
+}
+
+#[test]
+fn results_and_errors_serialise_in_camel_case_for_the_ui() {
+    let dir = tempfile::tempdir().unwrap();
+    let station = Station::open(dir.path().to_path_buf()).unwrap();
+    let pass = Passphrase::from("p");
+    create(&station, &pass);
+    let json = serde_json::to_value(station.show_ca("signer").unwrap()).unwrap();
+    for key in ["name", "role", "issuerName", "notBefore", "notAfter", "daysUntilExpiry", "sha256", "sha1", "keyStatus", "chain", "serial", "extensions", "pem"] {
+        assert!(json.get(key).is_some(), "missing {key} in {json}");
+    }
+    let err = station.show_ca("nope").unwrap_err();
+    let report = serde_json::to_value(err.report()).unwrap();
+    assert_eq!(report["code"], "not_found");
+    assert!(report["hint"].as_str().unwrap().contains("keyline ca list"));
+    assert_eq!(serde_json::to_value(&err).unwrap(), report);
+}
+
+#[test]
+fn import_takes_the_key_passphrase_from_the_request() {
+    let source_dir = tempfile::tempdir().unwrap();
+    let source = Station::open(source_dir.path().to_path_buf()).unwrap();
+    let pass = Passphrase::from("source pass");
+    create(&source, &pass);
+    let cert_pem = std::fs::read_to_string(source_dir.path().join("certs/root.crt")).unwrap();
+    let key_pem = std::fs::read_to_string(source_dir.path().join("keys/root.key")).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let station = Station::open(dir.path().to_path_buf()).unwrap();
+    let store_pass = Passphrase::from("new store pass");
+    let request = |key_passphrase: Option<&str>| ImportCa {
+        name: "copy".into(),
+        cert_pem: cert_pem.clone(),
+        key_pem: key_pem.clone(),
+        key_passphrase: key_passphrase.map(Passphrase::from),
+    };
+    assert_eq!(station.import_ca(request(None), &store_pass).unwrap_err().code(), "passphrase_required");
+    assert_eq!(station.import_ca(request(Some("bad")), &store_pass).unwrap_err().code(), "wrong_passphrase");
+    let summary = station.import_ca(request(Some("source pass")), &store_pass).unwrap();
+    assert_eq!(summary.sha256, source.show_ca("root").unwrap().summary.sha256);
+    station.lock_ca("copy").unwrap();
+    assert_eq!(station.unlock_ca("copy", &pass, false).unwrap_err().code(), "wrong_passphrase");
+    station.unlock_ca("copy", &store_pass, false).unwrap();
+}
