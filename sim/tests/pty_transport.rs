@@ -15,6 +15,7 @@ fn spawn(faults: FaultSpec) -> PtyBoard {
         realtime: false,
         faults,
         state_dir: None,
+        ..BoardConfig::default()
     })
     .unwrap();
     PtyBoard::spawn(board).unwrap()
@@ -78,6 +79,7 @@ fn faults_are_reproducible_under_a_seed() {
             realtime: false,
             faults: spec,
             state_dir: None,
+        ..BoardConfig::default()
         })
         .unwrap();
         let serial: Vec<u8> = board.hardware().chip.serial().to_vec();
@@ -102,6 +104,7 @@ fn a_reset_mid_command_reboots_the_board() {
         realtime: false,
         faults: "reset-after=2".parse().unwrap(),
         state_dir: None,
+        ..BoardConfig::default()
     })
     .unwrap();
     board.power_on();

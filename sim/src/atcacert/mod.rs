@@ -2,6 +2,7 @@
 //! write and rebuild certificates (format 0, P-256, X.509 with a 2-byte-length outer SEQUENCE).
 
 pub mod client;
+pub mod csr;
 pub mod def;
 pub mod der;
 

@@ -4,6 +4,7 @@ pub mod config;
 mod ops;
 pub use ops::Zone;
 mod status;
+pub mod trust_and_go;
 
 pub use status::ChipError;
 
@@ -23,6 +24,8 @@ pub struct Atecc608 {
     config: [u8; CONFIG_SIZE],
     otp: [u8; 64],
     slots: Vec<Vec<u8>>,
+    /// Trust&Go parts only: root, signer and device certificates (DER) of the Microchip-style chain.
+    factory_certs: Vec<Vec<u8>>,
     clock: SimClock,
     state_file: Option<PathBuf>,
 }
@@ -33,6 +36,8 @@ struct ChipFile {
     config: String,
     otp: String,
     slots: Vec<String>,
+    #[serde(default)]
+    factory_certs: Vec<String>,
 }
 
 impl Atecc608 {
@@ -50,6 +55,7 @@ impl Atecc608 {
             config: factory_config(&serial, ADDRESS_TRUST_CUSTOM),
             otp: [0u8; 64],
             slots: (0..16).map(|slot| vec![0u8; slot_size(slot)]).collect(),
+            factory_certs: Vec::new(),
             clock,
             state_file: None,
         }
@@ -84,7 +90,12 @@ impl Atecc608 {
             }
             slots.push(bytes);
         }
-        Ok(Atecc608 { config, otp, slots, clock, state_file: None })
+        let factory_certs = file
+            .factory_certs
+            .iter()
+            .map(|text| hex::decode(text).map_err(|e| bad(format!("factory certificate: {e}"))))
+            .collect::<Result<_, _>>()?;
+        Ok(Atecc608 { config, otp, slots, factory_certs, clock, state_file: None })
     }
 
     /// Writes the state file (no-op for chips without one).
@@ -94,6 +105,7 @@ impl Atecc608 {
             config: hex::encode(self.config),
             otp: hex::encode(self.otp),
             slots: self.slots.iter().map(hex::encode).collect(),
+            factory_certs: self.factory_certs.iter().map(hex::encode).collect(),
         };
         let text = serde_json::to_string_pretty(&file).expect("chip state serialises");
         crate::persist::write_atomically(path, text.as_bytes())

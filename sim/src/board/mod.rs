@@ -68,6 +68,22 @@ pub struct BoardConfig {
     pub faults: FaultSpec,
     /// Directory with the board's persisted chip and flash (None: in memory only).
     pub state_dir: Option<PathBuf>,
+    /// Carry a pre-provisioned Trust&Go part instead of a blank TrustCUSTOM one.
+    pub trust_and_go: bool,
+}
+
+impl Default for BoardConfig {
+    fn default() -> Self {
+        BoardConfig {
+            index: 0,
+            firmware: FirmwareKind::default(),
+            timing: Timing::Instant,
+            realtime: false,
+            faults: FaultSpec::default(),
+            state_dir: None,
+            trust_and_go: false,
+        }
+    }
 }
 
 /// What the board sent back for one received chunk.
@@ -93,10 +109,13 @@ impl Board {
     /// Builds (or re-opens from `state_dir`) a board. Nothing runs until `power_on`.
     pub fn new(config: BoardConfig) -> Result<Self, SimError> {
         let clock = SimClock::new(config.timing).with_realtime(config.realtime);
-        let (chip, flash) = match &config.state_dir {
+        let (mut chip, flash) = match &config.state_dir {
             Some(dir) => (Atecc608::open(&dir.join("chip.json"), clock.clone())?, Flash::open(&dir.join("flash.bin"))?),
             None => (Atecc608::new_blank(clock.clone()), Flash::default()),
         };
+        if config.trust_and_go && !chip.is_trust_and_go() {
+            chip.make_trust_and_go();
+        }
         let serial = chip.serial();
         let mac = [0x24, 0x0A, 0xC4, serial[5], serial[6], serial[7]];
         let hw = Hardware { chip, flash, clock, baud: 115_200, mac, booted_at: Default::default() };

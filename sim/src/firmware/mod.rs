@@ -1,6 +1,8 @@
 //! The firmwares a simulated board can run, and how to start them.
 
 pub mod console;
+pub mod esp_helper;
+mod esp_helper_commands;
 pub mod rainbowtype;
 mod rainbowtype_provision;
 
@@ -47,7 +49,7 @@ impl std::fmt::Display for FirmwareKind {
 pub fn start(kind: FirmwareKind) -> Box<dyn Firmware> {
     match kind {
         FirmwareKind::Rainbowtype => Box::new(rainbowtype::Rainbowtype::default()),
-        FirmwareKind::EspHelper => Box::new(Halted),
+        FirmwareKind::EspHelper => Box::new(esp_helper::EspHelper::default()),
         FirmwareKind::Rom => Box::new(Halted),
     }
 }
