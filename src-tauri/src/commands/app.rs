@@ -1,0 +1,51 @@
+//! Commands about the app itself: settings shown in the UI, keyring status, the log buffer.
+
+use keyline_station::ca::KeyringStatus;
+use serde::Serialize;
+use tauri::State;
+
+use super::on_station;
+use crate::error::CommandResult;
+use crate::log_panel::LogEntry;
+use crate::state::AppState;
+
+/// What the Settings screen and the practice banner show.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppInfo {
+    /// Version of the app.
+    pub version: &'static str,
+    /// The data directory in use.
+    pub data_dir: String,
+    /// Practice mode (simulated boards, local AWS emulator).
+    pub practice: bool,
+    /// Whether passphrases can be remembered in the OS keyring.
+    pub keyring: KeyringStatus,
+}
+
+/// Data directory, practice mode, keyring status and version.
+#[tauri::command]
+pub async fn app_info(state: State<'_, AppState>) -> CommandResult<AppInfo> {
+    let practice = state.practice;
+    on_station(&state, "app info", move |station| {
+        Ok(AppInfo {
+            version: env!("CARGO_PKG_VERSION"),
+            data_dir: station.data_dir().display().to_string(),
+            practice,
+            keyring: station.keyring_status(),
+        })
+    })
+    .await
+}
+
+/// Whether the OS keyring can remember passphrases (it may take a D-Bus round trip).
+#[tauri::command]
+pub async fn keyring_status(state: State<'_, AppState>) -> CommandResult<KeyringStatus> {
+    on_station(&state, "keyring status", |station| Ok(station.keyring_status())).await
+}
+
+/// The recent log lines, oldest first; live lines follow as `keyline://log` events.
+#[tauri::command]
+pub fn get_logs(state: State<'_, AppState>) -> Vec<LogEntry> {
+    state.logs.snapshot()
+}

@@ -1,0 +1,127 @@
+//! Certificate-authority commands: list, show, export, create, import, unlock, lock.
+
+use std::path::PathBuf;
+
+use keyline_station::ca::{CaDetails, CaSummary, CreateCa, ImportCa};
+use keyline_station::Passphrase;
+use tauri::ipc::Channel;
+use tauri::State;
+use tracing::info;
+
+use super::on_station;
+use crate::error::{CommandResult, ShellError};
+use crate::progress::{ProgressEvent, StepReporter};
+use crate::state::AppState;
+
+/// Every CA in the store.
+#[tauri::command]
+pub async fn list_cas(state: State<'_, AppState>) -> CommandResult<Vec<CaSummary>> {
+    on_station(&state, "list CAs", |station| Ok(station.list_cas()?)).await
+}
+
+/// One CA with extensions and PEM.
+#[tauri::command]
+pub async fn show_ca(state: State<'_, AppState>, name: String) -> CommandResult<CaDetails> {
+    on_station(&state, "show CA", move |station| Ok(station.show_ca(&name)?)).await
+}
+
+/// The CA certificate and its issuers, as PEM (public data only).
+#[tauri::command]
+pub async fn export_ca_pem(state: State<'_, AppState>, name: String) -> CommandResult<String> {
+    on_station(&state, "export CA", move |station| Ok(station.export_ca_pem(&name)?)).await
+}
+
+/// Writes the exported PEM to `path`, which the user picked in the native save dialog.
+#[tauri::command]
+pub async fn save_ca_pem(state: State<'_, AppState>, name: String, path: PathBuf) -> CommandResult<()> {
+    on_station(&state, "save CA certificate", move |station| {
+        let pem = station.export_ca_pem(&name)?;
+        std::fs::write(&path, pem).map_err(|source| ShellError::Write { path: path.clone(), source })?;
+        info!(ca = %name, path = %path.display(), "CA certificate saved");
+        Ok(())
+    })
+    .await
+}
+
+/// Creates a root CA (and optional signer) with keys encrypted under `passphrase`; with
+/// `remember`, the passphrase is also stored in the OS keyring. Streams its steps on `on_event`.
+#[tauri::command]
+pub async fn create_ca(
+    state: State<'_, AppState>,
+    request: CreateCa,
+    passphrase: Passphrase,
+    remember: bool,
+    on_event: Channel<ProgressEvent>,
+) -> CommandResult<Vec<CaSummary>> {
+    on_station(&state, "create CA", move |station| {
+        let mut progress = StepReporter::new(on_event, steps("creatingCa", remember));
+        progress.next_step();
+        let mut created = station.create_ca(request, &passphrase)?;
+        if remember {
+            progress.next_step();
+            created = remember_all(station, &created, &passphrase)?;
+        }
+        progress.finish(created.iter().map(|ca| ca.name.clone()).collect());
+        Ok(created)
+    })
+    .await
+}
+
+/// Imports a CA certificate and key; the key is re-encrypted under `passphrase`.
+#[tauri::command]
+pub async fn import_ca(
+    state: State<'_, AppState>,
+    request: ImportCa,
+    passphrase: Passphrase,
+    remember: bool,
+    on_event: Channel<ProgressEvent>,
+) -> CommandResult<Vec<CaSummary>> {
+    on_station(&state, "import CA", move |station| {
+        let mut progress = StepReporter::new(on_event, steps("importingCa", remember));
+        progress.next_step();
+        let mut imported = vec![station.import_ca(request, &passphrase)?];
+        if remember {
+            progress.next_step();
+            imported = remember_all(station, &imported, &passphrase)?;
+        }
+        progress.finish(imported.iter().map(|ca| ca.name.clone()).collect());
+        Ok(imported)
+    })
+    .await
+}
+
+/// Checks the passphrase and keeps it for this session (and in the keyring with `remember`).
+#[tauri::command]
+pub async fn unlock_ca(
+    state: State<'_, AppState>,
+    name: String,
+    passphrase: Passphrase,
+    remember: bool,
+) -> CommandResult<CaSummary> {
+    on_station(&state, "unlock CA", move |station| Ok(station.unlock_ca(&name, &passphrase, remember)?)).await
+}
+
+/// Locks the CA for this session; with `forget`, also removes the passphrase from the keyring.
+#[tauri::command]
+pub async fn lock_ca(state: State<'_, AppState>, name: String, forget: bool) -> CommandResult<CaSummary> {
+    on_station(&state, "lock CA", move |station| {
+        Ok(if forget { station.forget_passphrase(&name)? } else { station.lock_ca(&name)? })
+    })
+    .await
+}
+
+fn steps(main_step: &'static str, remember: bool) -> Vec<&'static str> {
+    if remember {
+        vec![main_step, "remembering"]
+    } else {
+        vec![main_step]
+    }
+}
+
+fn remember_all(
+    station: &keyline_station::Station,
+    cas: &[CaSummary],
+    passphrase: &Passphrase,
+) -> CommandResult<Vec<CaSummary>> {
+    cas.iter().map(|ca| Ok(station.unlock_ca(&ca.name, passphrase, true)?)).collect()
+}

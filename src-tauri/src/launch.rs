@@ -1,0 +1,106 @@
+//! Launch options of the desktop app: data directory and practice mode, from arguments or env.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use keyline_station::DATA_DIR_ENV;
+
+/// Environment variable that turns on practice mode (`1`, `true`, `yes`, `on`).
+pub const PRACTICE_ENV: &str = "KEYLINE_PRACTICE";
+
+/// What the app was started with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LaunchOptions {
+    /// `--data-dir DIR` or `KEYLINE_DATA_DIR`; `None` means the OS default.
+    pub data_dir: Option<PathBuf>,
+    /// `--practice` or `KEYLINE_PRACTICE=1`: simulated boards and a local AWS emulator.
+    pub practice: bool,
+}
+
+/// Errors in the command line; the message says how to start the app correctly.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum LaunchError {
+    /// `--data-dir` was given without a directory.
+    #[error("--data-dir needs a directory: start keyline-app with `--data-dir /path/to/dir`")]
+    MissingDataDir,
+}
+
+impl LaunchOptions {
+    /// Reads the process arguments and environment.
+    pub fn from_env() -> Result<Self, LaunchError> {
+        let env = |key: &str| std::env::var_os(key);
+        Self::parse(std::env::args_os().skip(1), env)
+    }
+
+    /// Parses `args` (without the program name); arguments win over the environment.
+    /// Unknown arguments are ignored (GTK and WebDriver may add their own).
+    pub fn parse(
+        args: impl IntoIterator<Item = OsString>,
+        env: impl Fn(&str) -> Option<OsString>,
+    ) -> Result<Self, LaunchError> {
+        let mut options = LaunchOptions {
+            data_dir: env(DATA_DIR_ENV).filter(|v| !v.is_empty()).map(PathBuf::from),
+            practice: env(PRACTICE_ENV).is_some_and(|v| is_truthy(&v)),
+        };
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            let text = arg.to_string_lossy();
+            if text == "--practice" {
+                options.practice = true;
+            } else if text == "--data-dir" {
+                let dir = args.next().filter(|v| !v.is_empty()).ok_or(LaunchError::MissingDataDir)?;
+                options.data_dir = Some(PathBuf::from(dir));
+            } else if let Some(dir) = text.strip_prefix("--data-dir=") {
+                if dir.is_empty() {
+                    return Err(LaunchError::MissingDataDir);
+                }
+                options.data_dir = Some(PathBuf::from(dir));
+            }
+        }
+        Ok(options)
+    }
+}
+
+fn is_truthy(value: &OsString) -> bool {
+    matches!(value.to_string_lossy().trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<OsString> {
+        list.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn arguments_override_the_environment() {
+        let env = |key: &str| match key {
+            DATA_DIR_ENV => Some(OsString::from("/from/env")),
+            _ => None,
+        };
+        let parsed = LaunchOptions::parse(args(&["--data-dir", "/from/arg", "--practice"]), env).unwrap();
+        assert_eq!(parsed.data_dir, Some(PathBuf::from("/from/arg")));
+        assert!(parsed.practice);
+    }
+
+    #[test]
+    fn environment_sets_data_dir_and_practice_mode() {
+        let env = |key: &str| match key {
+            DATA_DIR_ENV => Some(OsString::from("/data")),
+            PRACTICE_ENV => Some(OsString::from("1")),
+            _ => None,
+        };
+        let parsed = LaunchOptions::parse(args(&["--unknown-gtk-flag"]), env).unwrap();
+        assert_eq!(parsed, LaunchOptions { data_dir: Some(PathBuf::from("/data")), practice: true });
+    }
+
+    #[test]
+    fn equals_form_and_missing_value() {
+        let parsed = LaunchOptions::parse(args(&["--data-dir=/x"]), |_| None).unwrap();
+        assert_eq!(parsed.data_dir, Some(PathBuf::from("/x")));
+        assert_eq!(LaunchOptions::parse(args(&["--data-dir"]), |_| None), Err(LaunchError::MissingDataDir));
+        let off = LaunchOptions::parse(args(&[]), |k| (k == PRACTICE_ENV).then(|| OsString::from("0"))).unwrap();
+        assert!(!off.practice);
+    }
+}
