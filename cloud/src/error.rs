@@ -82,6 +82,9 @@ pub enum CloudError {
     /// The MQTT connection test failed in a phase.
     #[error("connection test failed while {phase}: {detail}")]
     ConnectionTest { phase: &'static str, detail: String },
+    /// The local emulator (practice mode) could not be started or used.
+    #[error("the local AWS emulator (ministack) failed: {detail}")]
+    Emulator { detail: String },
     /// Any other AWS error, with the service's own code and message.
     #[error("AWS rejected {operation}: {code}: {message}")]
     Aws { operation: &'static str, code: String, message: String },

@@ -10,6 +10,7 @@ pub mod allow_list;
 pub mod ca;
 pub mod cert_pem;
 pub mod devices;
+pub mod emulator;
 pub mod error;
 pub mod retry;
 pub mod jitp;

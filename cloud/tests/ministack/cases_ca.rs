@@ -14,6 +14,7 @@ pub fn cases() -> Vec<(&'static str, Case)> {
         case!(duplicate_ca_is_a_clear_error),
         case!(deleting_an_active_ca_is_refused_until_deactivated),
         case!(sni_only_mode_needs_no_verification_cert),
+        case!(emulator_reset_wipes_registrations),
     ]
 }
 
@@ -119,4 +120,12 @@ async fn sni_only_mode_needs_no_verification_cert(env: &Env) -> CaseResult {
         Err(CloudError::VerificationCertMismatch { .. }) => Ok(()),
         other => Err(format!("expected VerificationCertMismatch, got {other:?}")),
     }
+}
+
+async fn emulator_reset_wipes_registrations(env: &Env) -> CaseResult {
+    register_test_ca(env, "wiped").await?;
+    ensure(ca::list_cas(&env.ctx).await.map_err(fail("list"))?.len() == 1, || "CA not registered".into())?;
+    env.server.emulator.reset().await.map_err(fail("reset"))?;
+    let left = ca::list_cas(&env.ctx).await.map_err(fail("list after reset"))?;
+    ensure(left.is_empty(), || format!("left after reset: {left:?}"))
 }

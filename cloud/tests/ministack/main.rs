@@ -103,7 +103,15 @@ async fn run(selected: Vec<(&'static str, Case)>) -> usize {
         // A fresh ministack per case: `POST /_ministack/reset` races with the MQTT listener's restart in 1.5.33
         // (the broker certificate can end up signed by a Local CA that is no longer served).
         let (result, log) = match Env::start().await {
-            Ok(env) => (case(&env).await, env.server.log_tail()),
+            Ok(env) => {
+                let result = case(&env).await;
+                let log = if result.is_err() {
+                    format!("{}\n(full log: {})", env.server.log_tail(), env.server.keep_log(name).display())
+                } else {
+                    String::new()
+                };
+                (result, log)
+            }
             Err(err) => (Err(err), String::new()),
         };
         match result {
