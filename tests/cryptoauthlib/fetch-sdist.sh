@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Downloads the CryptoAuthLib C sources (PyPI sdist cryptoauthlib==20260505, CryptoAuthLib 3.8.0)
 # into a cache outside the repository and prints the extracted directory. Sources are never committed.
+#   fetch-sdist.sh [VERSION]   (20260505 = CryptoAuthLib 3.8.0, the default; 20201130 = 3.2.5)
 set -euo pipefail
-VERSION=20260505
+VERSION=${1:-20260505}
 CACHE=${KEYLINE_CRYPTOAUTHLIB_CACHE:-$HOME/.cache/keyline/cryptoauthlib}
 DIR="$CACHE/cryptoauthlib-$VERSION"
 mkdir -p "$CACHE"

@@ -9,13 +9,21 @@
  * Input lines:   case | config <hex> | slot <n> <hex> | genkey <n> <hex> | root <hex64>
  *                | device_certdef <Espressif cert-def string> | end
  * Output lines:  signer <hex> | device <hex> | error <what> <status>
+ *
+ * Builds against CryptoAuthLib 3.8.0 (PyPI 20260505) and 3.2.5 (PyPI 20201130).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cryptoauthlib.h"
+#include "atca_version.h"
 #include "atcacert/atcacert_def.h"
 #include "cert_chain.h"
+
+/* CryptoAuthLib before 3.7 (e.g. 3.2.5 = PyPI 20201130): no ATCADevice argument, raw key arrays. */
+#if ATCA_LIBRARY_VERSION_MAJOR == 3 && ATCA_LIBRARY_VERSION_MINOR < 7
+#define KEYLINE_CAL_LEGACY 1
+#endif
 
 #define LINE_MAX_LEN 8192
 #define CERT_MAX 1024
@@ -78,22 +86,32 @@ static int read_device_loc(const atcacert_device_loc_t* loc, uint8_t* data)
 
 static int rebuild(const char* what, const atcacert_def_t* def, const uint8_t ca_key[64], uint8_t* cert, size_t* cert_size)
 {
-    static int dummy_device;
     atcacert_device_loc_t locs[16];
     size_t locs_count = 0;
     atcacert_build_state_t state;
     uint8_t key_copy[64];
-    memcpy(key_copy, ca_key, 64);
-    cal_buffer ca_buf = CAL_BUF_INIT(64u, key_copy);
-    ATCADevice device = (ATCADevice)(void*)&dummy_device;
     int ret;
+    memcpy(key_copy, ca_key, 64);
 
     *cert_size = CERT_MAX;
-    if ((ret = atcacert_get_device_locs(device, def, locs, &locs_count, 16, 32)) != ATCACERT_E_SUCCESS) {
+#ifdef KEYLINE_CAL_LEGACY
+    ret = atcacert_get_device_locs(def, locs, &locs_count, 16, 32);
+#else
+    static int dummy_device;
+    cal_buffer ca_buf = CAL_BUF_INIT(64u, key_copy);
+    ATCADevice device = (ATCADevice)(void*)&dummy_device;
+    ret = atcacert_get_device_locs(device, def, locs, &locs_count, 16, 32);
+#endif
+    if (ret != ATCACERT_E_SUCCESS) {
         printf("error %s_locs %d\n", what, ret);
         return ret;
     }
-    if ((ret = atcacert_cert_build_start(device, &state, def, cert, cert_size, &ca_buf)) != ATCACERT_E_SUCCESS) {
+#ifdef KEYLINE_CAL_LEGACY
+    ret = atcacert_cert_build_start(&state, def, cert, cert_size, key_copy);
+#else
+    ret = atcacert_cert_build_start(device, &state, def, cert, cert_size, &ca_buf);
+#endif
+    if (ret != ATCACERT_E_SUCCESS) {
         printf("error %s_start %d\n", what, ret);
         return ret;
     }
@@ -152,11 +170,15 @@ static void run_case(void)
     uint8_t signer[CERT_MAX], device[CERT_MAX];
     size_t signer_size, device_size;
     uint8_t signer_key[64];
-    cal_buffer signer_key_buf = CAL_BUF_INIT(64u, signer_key);
 
     if (rebuild("signer", &g_cert_def_1_signer, g_root_key, signer, &signer_size) != 0) { return; }
     print_hex("signer", signer, signer_size);
+#ifdef KEYLINE_CAL_LEGACY
+    int ret = atcacert_get_subj_public_key(&g_cert_def_1_signer, signer, signer_size, signer_key);
+#else
+    cal_buffer signer_key_buf = CAL_BUF_INIT(64u, signer_key);
     int ret = atcacert_get_subj_public_key(&g_cert_def_1_signer, signer, signer_size, &signer_key_buf);
+#endif
     if (ret != ATCACERT_E_SUCCESS) {
         printf("error signer_key %d\n", ret);
         return;
