@@ -169,6 +169,28 @@ pub fn issue_device_cert(
     })
 }
 
+/// The 9-byte chip serial for a device certificate: from `--serial` (18 hex digits) when given,
+/// otherwise from the CSR's CN when that is the chip serial (with TrustFLEX's `sn` prefix allowed).
+/// A longer CN cannot fit the profile's template and is refused.
+pub fn resolve_chip_serial(profile: Profile, serial_hex: Option<&str>, csr_common_name: Option<&str>) -> Result<[u8; 9], DeviceCertError> {
+    let text = match (serial_hex, csr_common_name) {
+        (Some(s), _) => s.trim().to_string(),
+        (None, Some(cn)) => cn.trim().trim_start_matches("sn").to_string(),
+        (None, None) => return Err(DeviceCertError::MissingSerial),
+    };
+    let is_hex = !text.is_empty() && text.bytes().all(|b| b.is_ascii_hexdigit());
+    if text.len() > 18 && (is_hex || serial_hex.is_some()) {
+        let common_name = format!("{}{}", if profile == Profile::Trustflex { "sn" } else { "" }, text);
+        let expected = profile.device_common_name(&[0; 9]).len();
+        return Err(DeviceCertError::SubjectTooLong { profile: profile.as_str(), actual: common_name.len(), common_name, expected });
+    }
+    if !is_hex || text.len() != 18 {
+        return Err(DeviceCertError::MissingSerial);
+    }
+    let bytes = hex::decode(&text).map_err(|_| DeviceCertError::MissingSerial)?;
+    Ok(bytes.try_into().expect("18 hex digits are 9 bytes"))
+}
+
 /// Subject of a signer CA.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignerSubject {
