@@ -4,6 +4,8 @@ pub mod console;
 pub mod esp_helper;
 mod esp_helper_commands;
 pub mod rainbowtype;
+pub mod rom;
+pub mod slip;
 mod rainbowtype_provision;
 
 use crate::board::{Firmware, Hardware, Next};
@@ -50,7 +52,7 @@ pub fn start(kind: FirmwareKind) -> Box<dyn Firmware> {
     match kind {
         FirmwareKind::Rainbowtype => Box::new(rainbowtype::Rainbowtype::default()),
         FirmwareKind::EspHelper => Box::new(esp_helper::EspHelper::default()),
-        FirmwareKind::Rom => Box::new(Halted),
+        FirmwareKind::Rom => Box::new(rom::RomLoader::default()),
     }
 }
 
