@@ -15,6 +15,8 @@ pub enum SimError {
     BadFirmware(String),
     #[error("bad fault spec `{0}`; use e.g. `corrupt=0.01,drop=0.001,reset-after=500,vanish-after=2000,seed=7`")]
     BadFaults(String),
+    #[error("cannot simulate {0} boards; use 1 to 64")]
+    BadBoardCount(usize),
     #[error("cannot create a pseudo-terminal: {0}; the simulator needs /dev/ptmx")]
     Pty(String),
 }

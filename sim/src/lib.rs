@@ -8,6 +8,7 @@ mod error;
 pub mod faults;
 pub mod firmware;
 mod persist;
+pub mod runner;
 pub mod transport;
 
 pub use board::{Board, BoardConfig, Delivery};
@@ -15,3 +16,4 @@ pub use clock::{SimClock, Timing};
 pub use error::SimError;
 pub use faults::FaultSpec;
 pub use firmware::FirmwareKind;
+pub use runner::{read_boards_file, run_boards, SimConfig, SimHandle, SimPort};

@@ -24,6 +24,7 @@ pub struct PtyBoard {
     path: PathBuf,
     board: Arc<Mutex<Board>>,
     stop: Arc<AtomicBool>,
+    pending: Arc<Mutex<Vec<u8>>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -48,15 +49,15 @@ impl PtyBoard {
 
         let board = Arc::new(Mutex::new(board));
         let stop = Arc::new(AtomicBool::new(false));
-        let boot = board.lock().expect("board lock").power_on();
+        let pending = Arc::new(Mutex::new(board.lock().expect("board lock").power_on()));
         let thread = {
-            let (board, stop) = (board.clone(), stop.clone());
+            let (board, stop, pending) = (board.clone(), stop.clone(), pending.clone());
             std::thread::Builder::new()
                 .name(format!("sim-board-{}", path.display()))
-                .spawn(move || serve(master, slave, board, stop, boot))
+                .spawn(move || serve(master, slave, board, stop, pending))
                 .map_err(|e| SimError::Pty(e.to_string()))?
         };
-        Ok(PtyBoard { path, board, stop, thread: Some(thread) })
+        Ok(PtyBoard { path, board, stop, pending, thread: Some(thread) })
     }
 
     /// The slave device a host opens (`/dev/pts/N`).
@@ -67,6 +68,12 @@ impl PtyBoard {
     /// The board itself (lock it to inspect the chip or to reset it).
     pub fn board(&self) -> &Arc<Mutex<Board>> {
         &self.board
+    }
+
+    /// Resets the board (into download mode or a flash boot) and sends its boot output.
+    pub fn reset(&self, download_mode: bool) {
+        let output = self.board.lock().expect("board lock").reset(download_mode);
+        self.pending.lock().expect("pending lock").extend(output);
     }
 
     /// Whether the serving thread has ended (e.g. the board vanished by fault injection).
@@ -86,10 +93,12 @@ impl Drop for PtyBoard {
 
 use std::os::unix::fs::OpenOptionsExt;
 
-fn serve(mut master: PtyMaster, slave: File, board: Arc<Mutex<Board>>, stop: Arc<AtomicBool>, boot: Vec<u8>) {
-    write_all(&mut master, &boot, &stop);
+fn serve(mut master: PtyMaster, slave: File, board: Arc<Mutex<Board>>, stop: Arc<AtomicBool>, pending: Arc<Mutex<Vec<u8>>>) {
+    block_interrupts();
     let mut buffer = [0u8; 4096];
     while !stop.load(Ordering::Relaxed) {
+        let queued = std::mem::take(&mut *pending.lock().expect("pending lock"));
+        write_all(&mut master, &queued, &stop);
         let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
         match poll(&mut fds, PollTimeout::from(50u16)) {
             Ok(0) => continue,
@@ -117,6 +126,14 @@ fn serve(mut master: PtyMaster, slave: File, board: Arc<Mutex<Board>>, stop: Arc
     }
     drop(slave);
     drop(master);
+}
+
+/// Board threads leave SIGINT/SIGTERM to the thread that waits for them (`SimHandle::wait_for_interrupt`).
+fn block_interrupts() {
+    let mut signals = nix::sys::signal::SigSet::empty();
+    signals.add(nix::sys::signal::Signal::SIGINT);
+    signals.add(nix::sys::signal::Signal::SIGTERM);
+    let _ = signals.thread_block();
 }
 
 fn write_all(master: &mut PtyMaster, mut bytes: &[u8], stop: &AtomicBool) {

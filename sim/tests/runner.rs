@@ -1,0 +1,60 @@
+//! `run_boards`: N boards on ptys, the published `boards.json`, restarts that keep chip state.
+
+mod common;
+
+use keyline_sim::{read_boards_file, run_boards, FirmwareKind, SimConfig, SimPort};
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+fn serial_over_port(port: &SimPort) -> Vec<u8> {
+    let mut tty = serialport::new(port.path.to_string_lossy(), 115_200)
+        .timeout(Duration::from_millis(100))
+        .open_native()
+        .unwrap();
+    let mut boot = Vec::new();
+    let mut buf = [0u8; 2048];
+    let start = Instant::now();
+    while !common::normalise(&boot).contains("Config Zone data:") && start.elapsed() < Duration::from_secs(2) {
+        if let Ok(n) = tty.read(&mut buf) {
+            boot.extend_from_slice(&buf[..n]);
+        }
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let _ = tty.read(&mut buf);
+    tty.write_all(b"s").unwrap();
+    let mut serial = Vec::new();
+    let start = Instant::now();
+    while serial.len() < 18 && start.elapsed() < Duration::from_secs(2) {
+        if let Ok(n) = tty.read(&mut buf) {
+            serial.extend_from_slice(&buf[..n]);
+        }
+    }
+    serial
+}
+
+#[test]
+fn boards_are_published_and_keep_their_chips_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join("sim");
+    let handle = run_boards(SimConfig::new(2, FirmwareKind::Rainbowtype, state_dir.clone())).unwrap();
+    let listed = read_boards_file(&state_dir.join("boards.json")).unwrap();
+    assert_eq!(listed, handle.ports());
+    assert_eq!(listed[1].label, "Simulated board 2");
+    assert_eq!(listed[0].firmware, FirmwareKind::Rainbowtype);
+    let first = serial_over_port(&listed[0]);
+    let second = serial_over_port(&listed[1]);
+    assert_eq!(first.len(), 18);
+    assert_ne!(first, second, "every board has its own chip");
+    drop(handle);
+    assert!(!state_dir.join("boards.json").exists(), "the list disappears with the simulator");
+
+    let handle = run_boards(SimConfig::new(2, FirmwareKind::Rainbowtype, state_dir.clone())).unwrap();
+    assert_eq!(serial_over_port(&handle.ports()[0]), first, "chip state survives a simulator restart");
+}
+
+#[test]
+fn board_counts_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(run_boards(SimConfig::new(0, FirmwareKind::Rom, dir.path().to_path_buf())).is_err());
+    assert!(run_boards(SimConfig::new(65, FirmwareKind::Rom, dir.path().to_path_buf())).is_err());
+}
