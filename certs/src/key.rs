@@ -146,6 +146,9 @@ fn decrypt_pem(block: &str, passphrase: &[u8], untrusted: bool) -> Result<EcKey>
         pkcs8::Error::EncryptedPrivateKey(other) => {
             Error::Unsupported { what: "key", detail: format!("key encryption not supported ({other})") }
         }
+        // The structure was parsed above, so a DER error here is about the decrypted bytes:
+        // a wrong passphrase that happened to produce valid padding.
+        pkcs8::Error::Asn1(_) | pkcs8::Error::KeyMalformed => Error::WrongPassphrase,
         other => corrupt(WHAT, &other.to_string()),
     })?;
     // A wrong passphrase occasionally yields valid padding; the DER then fails to parse.
@@ -213,6 +216,21 @@ mod tests {
         assert!(back.matches(&key.public_key()));
         assert_eq!(EcKey::from_encrypted_pem(&pem, b"wrong").unwrap_err(), Error::WrongPassphrase);
         assert_eq!(EcKey::from_pem(&pem, None).unwrap_err(), Error::PassphraseNeeded);
+    }
+
+    #[test]
+    fn every_wrong_passphrase_is_reported_as_wrong_even_when_the_padding_happens_to_be_valid() {
+        let key = EcKey::generate();
+        let plain = key.secret.to_pkcs8_der().unwrap();
+        let info = PrivateKeyInfo::try_from(plain.as_bytes()).unwrap();
+        // One PBKDF2 iteration keeps 2000 attempts fast; about 1 in 256 gives valid padding.
+        let params = pkcs5::pbes2::Parameters::pbkdf2_sha256_aes256cbc(1, &[7u8; 16], &[9u8; 16]).unwrap();
+        let pem = info.encrypt_with_params(params, b"right").unwrap().to_pem("ENCRYPTED PRIVATE KEY", pkcs8::LineEnding::LF).unwrap();
+        for attempt in 0..2000 {
+            let wrong = format!("wrong-{attempt}");
+            assert_eq!(EcKey::from_pem(&pem, Some(wrong.as_bytes())).unwrap_err(), Error::WrongPassphrase, "{wrong}");
+        }
+        assert!(EcKey::from_pem(&pem, Some(b"right")).unwrap().matches(&key.public_key()));
     }
 
     #[test]

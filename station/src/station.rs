@@ -41,3 +41,23 @@ impl Station {
         self.layout.root()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn station_can_be_shared_between_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Station>();
+    }
+
+    #[test]
+    fn open_creates_the_data_directory_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let station = Station::open(dir.path().join("nested/data")).unwrap();
+        for sub in ["certs", "keys", "cloud/certs", "cloud/keys", "logs"] {
+            assert!(station.data_dir().join(sub).is_dir(), "{sub}");
+        }
+    }
+}

@@ -22,7 +22,7 @@ fn leak_patterns(scalar: &[u8]) -> Vec<Vec<u8>> {
     for shift in 0..3 {
         let encoded = STANDARD_NO_PAD.encode(&scalar[shift..]);
         let stable = (encoded.len() / 4 - 1) * 4;
-        patterns.push(encoded[..stable].as_bytes().to_vec());
+        patterns.push(encoded.as_bytes()[..stable].to_vec());
     }
     patterns.push(STANDARD.encode(scalar).into_bytes());
     patterns
