@@ -10,7 +10,9 @@
 #![warn(missing_docs)]
 
 pub mod ca;
+pub mod device_template;
 mod error;
+pub mod issuance;
 pub mod logging;
 mod passphrase;
 mod secrets;

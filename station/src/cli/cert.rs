@@ -20,12 +20,15 @@ pub enum CertCommand {
         #[arg(long)]
         code: String,
     },
+    /// Issue a device certificate that fits a firmware profile (from a CSR or a public key).
+    Sign(super::cert_sign::SignArgs),
 }
 
 impl Run for CertCommand {
     fn run(self, ctx: &Context) -> CliResult {
         let station = ctx.station()?;
         match self {
+            CertCommand::Sign(args) => return super::cert_sign::run(args, ctx, &station),
             CertCommand::Verification { ca, code } => {
                 passphrase::unlock_existing(&station, &ca)?;
                 let cert = station.make_verification_cert(&ca, &code)?;

@@ -5,8 +5,10 @@
 
 mod ca;
 mod cert;
+mod cert_sign;
 mod output;
 mod passphrase;
+mod template;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -61,6 +63,8 @@ command_groups! {
     Ca => ca::CaCommand,
     /// Certificates issued by a CA (AWS IoT verification certificates).
     Cert => cert::CertCommand,
+    /// Firmware certificate definitions (cert_chain.c) for the ATECC608A.
+    Template => template::TemplateCommand,
 }
 
 /// Keyline: factory provisioning station for ESP32 + ATECC608A boards.

@@ -1,0 +1,92 @@
+//! Device certificate issuance from the station: a CSR or public key, a signer CA from the store
+//! and a firmware profile give a certificate the ATECC608A can rebuild bit for bit.
+
+use keyline_certs::atcacert::certdef_string;
+use keyline_certs::atcacert::AtcaDate;
+use keyline_certs::device::request::{public_key_from_csr, public_key_from_key_file};
+use keyline_certs::device::{issue_device_cert, resolve_chip_serial, DeviceCertError};
+use keyline_certs::to_pem;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::device_template::parse_profile;
+use crate::{Error, Result, Station};
+
+/// What to sign.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignDeviceRequest {
+    /// Signer CA name.
+    pub ca: String,
+    /// Firmware profile name.
+    pub profile: String,
+    /// A PKCS#10 request (PEM or DER); its self-signature is checked.
+    pub csr: Option<Vec<u8>>,
+    /// Or a public key (PEM/DER SubjectPublicKeyInfo, or X ‖ Y hex).
+    pub public_key: Option<Vec<u8>>,
+    /// Chip serial, 18 hex digits (else taken from the CSR's CN).
+    pub serial_hex: Option<String>,
+}
+
+/// An issued device certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedDeviceCert {
+    /// Profile it fits.
+    pub profile: String,
+    /// Subject CN.
+    pub common_name: String,
+    /// Serial number, hex.
+    pub serial_number: String,
+    /// notBefore (whole hour, UTC).
+    pub not_before: String,
+    /// notAfter (UTC).
+    pub not_after: String,
+    /// The certificate, PEM.
+    pub pem: String,
+    /// The 72-byte compressed certificate for device slot 10, hex.
+    pub compressed_hex: String,
+    /// For esp-cryptoauthlib: the string for the helper's `provide-cert-def 0`.
+    pub cert_def_string: Option<String>,
+}
+
+fn request_error(error: DeviceCertError) -> Error {
+    match error {
+        DeviceCertError::Signing(detail) => Error::Issue { detail },
+        other => Error::InvalidInput { what: "device certificate request".into(), reason: other.to_string() },
+    }
+}
+
+impl Station {
+    /// Issues a device certificate from the unlocked signer CA `request.ca`.
+    pub fn sign_device_cert(&self, request: &SignDeviceRequest) -> Result<SignedDeviceCert> {
+        let profile = parse_profile(&request.profile)?;
+        let (public_key, csr_cn) = match (&request.csr, &request.public_key) {
+            (Some(csr), None) => public_key_from_csr(csr).map_err(request_error)?,
+            (None, Some(key)) => (public_key_from_key_file(key).map_err(request_error)?, None),
+            _ => return Err(Error::InvalidInput { what: "device certificate request".into(), reason: "give exactly one of a CSR or a public key".into() }),
+        };
+        let chip_serial = resolve_chip_serial(profile, request.serial_hex.as_deref(), csr_cn.as_deref()).map_err(request_error)?;
+        let metadata = self.metadata()?;
+        let record = self.record(&metadata, &request.ca)?;
+        let signer = self.load_cert(&request.ca)?;
+        self.profile_defs(&request.ca, profile)?;
+        let (key, _) = self.unlocked_key(&record, &signer)?;
+        let now = AtcaDate::from_offset_date_time(OffsetDateTime::now_utc());
+        let issued = issue_device_cert(profile, &signer.der, &key, &public_key, &chip_serial, now).map_err(request_error)?;
+        let cert_def_string = match profile {
+            keyline_certs::atcacert::Profile::EspCryptoauthlib => Some(certdef_string::encode(&issued.der, true).map_err(|e| request_error(e.into()))?),
+            _ => None,
+        };
+        tracing::info!(ca = %request.ca, profile = profile.as_str(), cn = %issued.common_name, serial = %issued.serial_hex, "issued device certificate");
+        Ok(SignedDeviceCert {
+            profile: profile.as_str().into(),
+            common_name: issued.common_name.clone(),
+            serial_number: issued.serial_hex.clone(),
+            not_before: issued.not_before.to_string(),
+            not_after: issued.not_after.to_string(),
+            pem: to_pem("CERTIFICATE", &issued.der),
+            compressed_hex: issued.compressed.iter().map(|b| format!("{b:02x}")).collect(),
+            cert_def_string,
+        })
+    }
+}
