@@ -7,6 +7,9 @@ VERSION=${1:-20260505}
 CACHE=${KEYLINE_CRYPTOAUTHLIB_CACHE:-$HOME/.cache/keyline/cryptoauthlib}
 DIR="$CACHE/cryptoauthlib-$VERSION"
 mkdir -p "$CACHE"
+# tests run in parallel: one download and extraction at a time
+exec 9>"$CACHE/.lock-$VERSION"
+flock 9
 if [ ! -f "$DIR/lib/atcacert/atcacert_def.c" ]; then
   ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
   PIP=${KEYLINE_VENV:-$ROOT/.venv}/bin/pip
