@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{read_bounded, Layout};
+use super::{read_bounded, validate_name, Layout};
 use crate::ca::CaRole;
 use crate::{Error, Result};
 
@@ -51,7 +51,24 @@ impl Metadata {
                 detail: format!("{} has version {}, expected {METADATA_VERSION}", path.display(), metadata.version),
             });
         }
+        metadata.check().map_err(|detail| Error::CorruptStore { detail: format!("{}: {detail}", path.display()) })?;
         Ok(metadata)
+    }
+
+    /// Names must be valid (they become file names) and unique; parents must exist.
+    fn check(&self) -> std::result::Result<(), String> {
+        for (index, record) in self.cas.iter().enumerate() {
+            validate_name("CA name", &record.name).map_err(|e| e.to_string())?;
+            if self.cas[..index].iter().any(|earlier| earlier.name == record.name) {
+                return Err(format!("CA \"{}\" is listed twice", record.name));
+            }
+            if let Some(parent) = &record.parent {
+                if self.find(parent).is_none() {
+                    return Err(format!("the parent \"{parent}\" of \"{}\" is not listed", record.name.escape_default()));
+                }
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn to_json(&self) -> Vec<u8> {
@@ -66,5 +83,29 @@ impl Metadata {
 
     pub(crate) fn find_mut(&mut self, name: &str) -> Option<&mut CaRecord> {
         self.cas.iter_mut().find(|record| record.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(json: &str) -> Result<Metadata> {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::create(dir.path().to_path_buf()).unwrap();
+        std::fs::write(layout.metadata_path(), json).unwrap();
+        Metadata::load(&layout)
+    }
+
+    #[test]
+    fn a_tampered_file_is_reported_as_a_damaged_store() {
+        let traversal = r#"{"version":1,"cas":[{"name":"../../etc/passwd","role":"root","parent":null}]}"#;
+        let duplicate = r#"{"version":1,"cas":[{"name":"a","role":"root","parent":null},{"name":"a","role":"root","parent":null}]}"#;
+        let orphan = r#"{"version":1,"cas":[{"name":"a","role":"signer","parent":"gone"}]}"#;
+        for json in [traversal, duplicate, orphan, "{", r#"{"version":2,"cas":[]}"#] {
+            assert_eq!(load(json).unwrap_err().code(), "corrupt_store", "{json}");
+        }
+        let good = r#"{"version":1,"cas":[{"name":"r","role":"root","parent":null},{"name":"s","role":"signer","parent":"r","remembered":true}]}"#;
+        assert_eq!(load(good).unwrap().cas.len(), 2);
     }
 }
