@@ -150,23 +150,41 @@ impl Emulator {
         self.wait_ready(Duration::from_secs(10)).await
     }
 
-    /// A minimal HTTP/1.1 request to the admin API on loopback, bounded in size and time.
     async fn admin(&self, method: &str, path: &str) -> Result<(u16, String)> {
-        let port = self.config.api_port;
-        let exchange = async {
-            let mut stream = TcpStream::connect(("127.0.0.1", port)).await?;
-            let request = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-            stream.write_all(request.as_bytes()).await?;
-            let mut response = Vec::new();
-            stream.take(MAX_RESPONSE as u64).read_to_end(&mut response).await?;
-            Ok::<_, std::io::Error>(response)
-        };
-        let response = tokio::time::timeout(Duration::from_secs(10), exchange)
-            .await
-            .map_err(|_| emulator_error(format!("{method} {path} timed out")))?
-            .map_err(|e| emulator_error(format!("{method} {path}: {e}")))?;
-        parse_response(&response).ok_or_else(|| emulator_error(format!("{method} {path}: malformed HTTP response")))
+        admin_request("127.0.0.1", self.config.api_port, method, path).await
     }
+}
+
+/// The broker CA of an emulator already running at `endpoint_url` (`http://host:port`), e.g. one started by
+/// `keyline cloud emulator` in another terminal.
+pub async fn fetch_broker_ca(endpoint_url: &str) -> Result<String> {
+    let authority = endpoint_url.trim_start_matches("http://").trim_end_matches('/');
+    let (host, port) = authority
+        .rsplit_once(':')
+        .and_then(|(host, port)| Some((host, port.parse::<u16>().ok()?)))
+        .ok_or_else(|| emulator_error(format!("{endpoint_url} is not http://HOST:PORT")))?;
+    let (status, body) = admin_request(host, port, "GET", "/_ministack/iot/ca.pem").await?;
+    if status != 200 || !body.contains("BEGIN CERTIFICATE") {
+        return Err(emulator_error(format!("GET {endpoint_url}/_ministack/iot/ca.pem answered {status}; is it ministack?")));
+    }
+    Ok(body)
+}
+
+/// A minimal HTTP/1.1 request to the emulator's admin API, bounded in size and time.
+async fn admin_request(host: &str, port: u16, method: &str, path: &str) -> Result<(u16, String)> {
+    let exchange = async {
+        let mut stream = TcpStream::connect((host, port)).await?;
+        let request = format!("{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await?;
+        let mut response = Vec::new();
+        stream.take(MAX_RESPONSE as u64).read_to_end(&mut response).await?;
+        Ok::<_, std::io::Error>(response)
+    };
+    let response = tokio::time::timeout(Duration::from_secs(10), exchange)
+        .await
+        .map_err(|_| emulator_error(format!("{method} {path} timed out")))?
+        .map_err(|e| emulator_error(format!("{method} {path}: {e}")))?;
+    parse_response(&response).ok_or_else(|| emulator_error(format!("{method} {path}: malformed HTTP response")))
 }
 
 /// Status and body of an HTTP/1.1 response (content-length or chunked).

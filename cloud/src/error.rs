@@ -90,6 +90,39 @@ pub enum CloudError {
     Aws { operation: &'static str, code: String, message: String },
 }
 
+impl CloudError {
+    /// Stable snake-case code for the UI and `--json` output (never match on the message).
+    pub fn code(&self) -> &'static str {
+        match self {
+            CloudError::NoCredentials { .. } => "cloud_no_credentials",
+            CloudError::NoRegion => "cloud_no_region",
+            CloudError::AccessDenied { .. } => "cloud_access_denied",
+            CloudError::Throttled { .. } => "cloud_throttled",
+            CloudError::ServiceUnavailable { .. } => "cloud_service_unavailable",
+            CloudError::Unreachable { .. } => "cloud_unreachable",
+            CloudError::WrongRegistrationCode { .. } => "cloud_wrong_registration_code",
+            CloudError::VerificationCertFromAnotherKey { .. } => "cloud_verification_cert_wrong_key",
+            CloudError::VerificationCertMismatch { .. } => "cloud_verification_cert_mode",
+            CloudError::CaAlreadyRegistered { .. } => "cloud_ca_already_registered",
+            CloudError::CaNotRegistered { .. } => "cloud_ca_not_registered",
+            CloudError::CaStillActive { .. } => "cloud_ca_still_active",
+            CloudError::CaHasDeviceCertificates { .. } => "cloud_ca_has_devices",
+            CloudError::CertificateState { .. } => "cloud_certificate_state",
+            CloudError::DeviceNotFound { .. } => "cloud_device_not_found",
+            CloudError::InvalidCertificate { .. } => "cloud_invalid_certificate",
+            CloudError::InvalidKey { .. } => "cloud_invalid_key",
+            CloudError::InvalidSerial { .. } => "cloud_invalid_serial",
+            CloudError::InvalidPolicyTemplate { .. } => "cloud_invalid_policy_template",
+            CloudError::IamNotPropagated { .. } => "cloud_iam_not_propagated",
+            CloudError::StackIncomplete { .. } => "cloud_stack_incomplete",
+            CloudError::ReadFile { .. } => "cloud_read_file",
+            CloudError::ConnectionTest { .. } => "cloud_connection_test",
+            CloudError::Emulator { .. } => "cloud_emulator",
+            CloudError::Aws { .. } => "cloud_aws_error",
+        }
+    }
+}
+
 /// Result alias for this crate.
 pub type Result<T, E = CloudError> = std::result::Result<T, E>;
 

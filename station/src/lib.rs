@@ -10,6 +10,8 @@
 #![warn(missing_docs)]
 
 pub mod ca;
+#[cfg(feature = "cloud")]
+pub mod cloud;
 pub mod device_template;
 mod error;
 pub mod issuance;

@@ -5,6 +5,10 @@
 
 mod ca;
 mod cert;
+#[cfg(feature = "cloud")]
+mod cloud;
+#[cfg(feature = "cloud")]
+mod cloud_output;
 mod cert_sign;
 mod output;
 mod passphrase;
@@ -42,16 +46,16 @@ pub trait Run {
 }
 
 macro_rules! command_groups {
-    ($($(#[$doc:meta])* $variant:ident => $module:ident :: $command:ident,)*) => {
+    ($($(#[doc = $doc:literal])* $(#[cfg($cfg:meta)])? $variant:ident => $module:ident :: $command:ident,)*) => {
         #[derive(Subcommand)]
         enum Group {
-            $($(#[$doc])* #[command(subcommand)] $variant($module::$command),)*
+            $($(#[doc = $doc])* $(#[cfg($cfg)])? #[command(subcommand)] $variant($module::$command),)*
         }
 
         impl Run for Group {
             fn run(self, ctx: &Context) -> CliResult {
                 match self {
-                    $(Group::$variant(command) => command.run(ctx),)*
+                    $($(#[cfg($cfg)])? Group::$variant(command) => command.run(ctx),)*
                 }
             }
         }
@@ -63,6 +67,9 @@ command_groups! {
     Ca => ca::CaCommand,
     /// Certificates issued by a CA (AWS IoT verification certificates).
     Cert => cert::CertCommand,
+    /// AWS IoT: register a CA, deploy JITR/JITP, allow-list, device certificates, connection test.
+    #[cfg(feature = "cloud")]
+    Cloud => cloud::CloudCommand,
     /// Firmware certificate definitions (cert_chain.c) for the ATECC608A.
     Template => template::TemplateCommand,
 }
