@@ -109,3 +109,25 @@ fn without_a_terminal_or_environment_passphrase_the_error_names_the_variable() {
     assert!(stderr.contains("KEYLINE_CA_PASSPHRASE"), "{stderr}");
     let _ = PASS;
 }
+
+#[test]
+fn import_rejects_rsa_cas_and_legacy_encrypted_keys_with_a_conversion_hint() {
+    let env = Env::new();
+    let rsa_key = env.path("rsa.key");
+    let rsa_cert = env.path("rsa.crt");
+    openssl(&[
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", rsa_key.to_str().unwrap(), "-out",
+        rsa_cert.to_str().unwrap(), "-subj", "/CN=RSA Root", "-days", "10",
+    ]);
+    let stderr = failed_with(env.keyline(&import_args("rsa", rsa_cert.to_str().unwrap(), rsa_key.to_str().unwrap())), "unsupported");
+    assert!(stderr.contains("P-256"), "{stderr}");
+
+    let key = env.path("sec1.key");
+    openssl(&["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key.to_str().unwrap()]);
+    let cert = openssl_root(&env, "legacy", &key, &[]);
+    let legacy = env.path("legacy.key");
+    openssl(&["ec", "-in", key.to_str().unwrap(), "-aes256", "-passout", "pass:x", "-out", legacy.to_str().unwrap()]);
+    let stderr = failed_with(env.keyline(&import_args("legacy", cert.to_str().unwrap(), legacy.to_str().unwrap())), "unsupported");
+    assert!(stderr.contains("openssl pkcs8 -topk8"), "{stderr}");
+    assert!(env.snapshot_without_log().is_empty());
+}
