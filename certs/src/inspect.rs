@@ -255,3 +255,85 @@ fn describe_general_name(name: &GeneralName<'_>) -> String {
         other => format!("{other:?}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use time::OffsetDateTime;
+
+    use super::*;
+    use crate::{create_root_ca, create_signer_ca, CaSubject, EcKey, Validity};
+
+    fn chain() -> (CertInfo, CertInfo) {
+        let now = OffsetDateTime::now_utc();
+        let subject = |cn: &str| CaSubject { common_name: cn.into(), organization: "Acme".into() };
+        let root_key = EcKey::generate();
+        let root = create_root_ca(&subject("root"), Validity::years_from(now, 1), &root_key).unwrap();
+        let signer_key = EcKey::generate();
+        let signer = create_signer_ca(&subject("signer"), Validity::years_from(now, 1), &signer_key, &root, &root_key).unwrap();
+        (root, signer)
+    }
+
+    #[test]
+    fn pem_round_trips_and_chains_keep_their_order() {
+        let (root, signer) = chain();
+        let text = format!("{}{}", signer.pem(), root.pem());
+        let parsed = CertInfo::chain_from_pem(&text).unwrap();
+        assert_eq!(parsed.len(), 2);
+        assert_eq!(parsed[0].der, signer.der);
+        assert_eq!(parsed[1].der, root.der);
+        assert_eq!(CertInfo::from_pem(&text).unwrap().subject, "O=Acme, CN=signer");
+    }
+
+    #[test]
+    fn trailing_bytes_and_key_only_files_are_rejected() {
+        let (root, _) = chain();
+        let mut der = root.der.clone();
+        der.push(0);
+        assert!(matches!(CertInfo::from_der(&der), Err(Error::CorruptPem { .. })));
+        let key_only = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+        assert!(matches!(CertInfo::from_pem(key_only), Err(Error::CorruptPem { .. })));
+    }
+
+    #[test]
+    fn a_tampered_signature_does_not_verify() {
+        let (root, signer) = chain();
+        let mut der = signer.der.clone();
+        let len = der.len();
+        der[len - 10] ^= 0x01;
+        if let Ok(tampered) = CertInfo::from_der(&der) {
+            assert!(!tampered.is_signed_by(&root));
+        }
+        assert_eq!(signer.serial_hex().len(), 20 * 3 - 1);
+        assert_eq!(signer.sha256_fingerprint().len(), 32 * 3 - 1);
+    }
+
+    #[test]
+    fn random_and_mangled_input_never_panics() {
+        let (root, _) = chain();
+        let pem = root.pem();
+        // xorshift: deterministic, no extra dependency.
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..3000 {
+            let mut der = root.der.clone();
+            for _ in 0..(next() % 4 + 1) {
+                let index = (next() as usize) % der.len();
+                der[index] = next() as u8;
+            }
+            der.truncate(der.len() - (next() as usize % 8));
+            let _ = CertInfo::from_der(&der);
+            let mut text = pem.clone().into_bytes();
+            let index = (next() as usize) % text.len();
+            text[index] = b"-A=\n\r "[next() as usize % 6];
+            if let Ok(text) = String::from_utf8(text) {
+                let _ = CertInfo::chain_from_pem(&text);
+                let _ = EcKey::from_pem(&text.replace("CERTIFICATE", "PRIVATE KEY"), Some(b"x"));
+            }
+        }
+    }
+}
