@@ -118,6 +118,11 @@ impl Atecc608 {
         }
     }
 
+    /// The serial number without a (charged) Read command: for the board's own bookkeeping.
+    pub fn peek_serial(&self) -> [u8; 9] {
+        config::serial_of(&self.config)
+    }
+
     /// The clock this chip charges its execution times to.
     pub fn clock(&self) -> &SimClock {
         &self.clock

@@ -116,7 +116,7 @@ impl Board {
         if config.trust_and_go && !chip.is_trust_and_go() {
             chip.make_trust_and_go();
         }
-        let serial = chip.serial();
+        let serial = chip.peek_serial();
         let mac = [0x24, 0x0A, 0xC4, serial[5], serial[6], serial[7]];
         let hw = Hardware { chip, flash, clock, baud: 115_200, mac, booted_at: Default::default() };
         let faults = FaultInjector::new(config.faults, config.index);
