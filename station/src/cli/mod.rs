@@ -12,6 +12,8 @@ mod cloud_output;
 mod cert_sign;
 mod output;
 mod passphrase;
+#[cfg(feature = "sim")]
+mod sim;
 mod template;
 
 use std::path::PathBuf;
@@ -72,6 +74,9 @@ command_groups! {
     Cloud => cloud::CloudCommand,
     /// Firmware certificate definitions (cert_chain.c) for the ATECC608A.
     Template => template::TemplateCommand,
+    /// Simulated boards on pseudo-terminals (practice mode, tests): `keyline sim --boards 2`.
+    #[cfg(feature = "sim")]
+    Sim => sim::SimCommand,
 }
 
 /// Keyline: factory provisioning station for ESP32 + ATECC608A boards.
