@@ -179,6 +179,7 @@ pub async fn list(ctx: &CloudContext) -> Result<Vec<String>> {
 
 /// What a sync did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SyncReport {
     /// Serials written (new or refreshed).
     pub written: usize,

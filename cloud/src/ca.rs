@@ -44,6 +44,7 @@ pub struct RegisterCaRequest {
 
 /// A CA as AWS IoT sees it. Every field from AWS is optional there; missing ones are empty here.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
 pub struct CaInfo {
     /// SHA-256 of the DER, lowercase hex.
     pub ca_id: String,
@@ -59,6 +60,7 @@ pub struct CaInfo {
 
 /// The outcome of an idempotent registration.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
 pub struct CaRegistration {
     /// The CA after registration and reconciliation.
     pub ca: CaInfo,

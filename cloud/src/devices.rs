@@ -12,6 +12,7 @@ use crate::settings::CloudContext;
 
 /// A device certificate as AWS IoT sees it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
 pub struct DeviceCert {
     /// SHA-256 of the DER, lowercase hex (joins with the ledger).
     pub certificate_id: String,
@@ -31,6 +32,7 @@ pub struct DeviceCert {
 
 /// A brief entry from a listing (no extra calls per certificate).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
 pub struct DeviceSummary {
     /// SHA-256 of the DER, lowercase hex.
     pub certificate_id: String,

@@ -19,6 +19,7 @@ pub const PROVISIONING_MANAGED_POLICY: &str = "arn:aws:iam::aws:policy/service-r
 
 /// What to deploy.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct JitpRequest {
     /// The registered CA.
     pub ca_id: String,

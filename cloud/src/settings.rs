@@ -9,6 +9,7 @@ use crate::error::{from_sdk, CloudError, Result};
 
 /// Where the SDK clients point and whose credentials they use.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
 pub struct CloudSettings {
     /// A named profile from `~/.aws/config` (SSO, credential_process, static). `None` = the default chain.
     pub profile: Option<String>,
@@ -58,6 +59,7 @@ pub struct CloudContext {
 
 /// Who the settings resolve to, shown before anything is changed.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
 pub struct CallerIdentity {
     /// The 12-digit account id.
     pub account: String,

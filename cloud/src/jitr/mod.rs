@@ -16,6 +16,7 @@ use crate::settings::CloudContext;
 
 /// The names of every resource of one CA's JITR stack.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StackNames {
     /// The CA the stack serves.
     pub ca_id: String,
@@ -77,6 +78,7 @@ pub enum Change {
 
 /// One line of a deploy or remove report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PieceChange {
     /// Which piece ("device policy", "lambda role", …).
     pub piece: String,
@@ -100,6 +102,7 @@ pub enum Health {
 
 /// One line of `jitr status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PieceStatus {
     /// Which piece.
     pub piece: String,
@@ -111,6 +114,7 @@ pub struct PieceStatus {
 
 /// The report of `jitr status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StackStatus {
     /// Resource names.
     pub names: StackNames,

@@ -62,6 +62,7 @@ pub enum AttemptOutcome {
 
 /// One timed phase of the test.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Phase {
     /// What happened ("connect attempt 1", "publish and receive", …).
     pub name: String,
@@ -73,6 +74,7 @@ pub struct Phase {
 
 /// The test's result. `connected && round_trip` means the device works end to end.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConnectReport {
     /// The SNI / endpoint name.
     pub endpoint: String,

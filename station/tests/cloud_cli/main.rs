@@ -1,0 +1,108 @@
+//! `keyline cloud` end to end against ministack 1.5.33: a fresh signer CA goes to a working JITR setup with three
+//! commands (register-ca, jitr deploy --allow-list, allow-list sync), and `test-connect` proves it like a device.
+//!
+//! Own harness (`harness = false`): re-executes itself in a loopback-only network namespace (as root), starts the
+//! emulator there, and runs the real `keyline` binary. Needs `.venv/bin/ministack`.
+
+#[path = "../../../cloud/tests/ministack/netns.rs"]
+mod netns;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use keyline_cloud::emulator::{Emulator, EmulatorConfig};
+use serde_json::Value;
+
+const PASSPHRASE: &str = "correct horse battery staple";
+
+fn keyline(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_keyline"))
+        .args(args)
+        .env("KEYLINE_DATA_DIR", data_dir)
+        .env("KEYLINE_CA_PASSPHRASE", PASSPHRASE)
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("run keyline")
+}
+
+fn json_ok(data_dir: &Path, args: &[&str]) -> Value {
+    let mut full = vec!["--json", "cloud", "--emulator"];
+    full.extend_from_slice(args);
+    let out = keyline(data_dir, &full);
+    assert!(out.status.success(), "keyline {full:?} failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("keyline {full:?}: not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+async fn three_commands_take_a_fresh_ca_to_working_jitr(data_dir: &Path, serials_file: &Path) {
+    let created = keyline(data_dir, &["ca", "create", "--name", "Root", "--org", "Keyline Test", "--signer", "Signer"]);
+    assert!(created.status.success(), "ca create: {}", String::from_utf8_lossy(&created.stderr));
+
+    let registered = json_ok(data_dir, &["register-ca", "--ca", "Signer"]);
+    assert_eq!(registered["registration"]["ca"]["status"], "ACTIVE", "{registered}");
+    assert_eq!(registered["registration"]["ca"]["autoRegistration"], "ENABLE", "{registered}");
+    assert_eq!(registered["registration"]["alreadyRegistered"], false);
+    let again = json_ok(data_dir, &["register-ca", "--ca", "Signer"]);
+    assert_eq!(again["registration"]["alreadyRegistered"], true, "{again}");
+
+    let deployed = json_ok(data_dir, &["jitr", "deploy", "--ca", "Signer", "--allow-list"]);
+    assert!(deployed.as_array().unwrap().iter().all(|p| p["change"] == "created"), "{deployed}");
+    let allowed = "0123AABBCCDDEEFF00";
+    std::fs::write(serials_file, format!("# line 7\n{allowed}\n")).unwrap();
+    let synced = json_ok(data_dir, &["allow-list", "sync", "--serials", serials_file.to_str().unwrap()]);
+    assert_eq!(synced["written"], 1, "{synced}");
+
+    let report = json_ok(data_dir, &["test-connect", "--ca", "Signer", "--serial", allowed]);
+    assert_eq!(report["connected"], true, "{report}");
+    assert_eq!(report["roundTrip"], true, "{report}");
+    assert_ne!(report["attempts"][0]["outcome"], "connected", "JITR must turn the first connect away: {report}");
+    let device = json_ok(data_dir, &["devices", "show", allowed]);
+    assert_eq!(device["status"], "ACTIVE", "{device}");
+    assert_eq!(device["things"][0], allowed, "{device}");
+
+    let stranger = "0123AABBCCDDEEFF01";
+    let refused = keyline(data_dir, &["--json", "cloud", "--emulator", "test-connect", "--ca", "Signer", "--serial", stranger, "--attempts", "3"]);
+    assert!(!refused.status.success(), "an unknown device connected: {}", String::from_utf8_lossy(&refused.stdout));
+    // stdout holds the report, then the {"error": …} object.
+    let mut documents = serde_json::Deserializer::from_slice(&refused.stdout).into_iter::<Value>();
+    let report = documents.next().expect("a report").expect("the report is JSON");
+    let error = documents.next().expect("an error").expect("the error is JSON");
+    assert_eq!(error["error"]["code"], "cloud_connection_test_failed", "{error}");
+    let certificate_id = report["certificateId"].as_str().unwrap().to_string();
+    let mut status = Value::Null;
+    for _ in 0..20 {
+        status = json_ok(data_dir, &["devices", "show", &certificate_id])["status"].clone();
+        if status == "REVOKED" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(status, "REVOKED", "the unknown device was not revoked");
+
+    let status = json_ok(data_dir, &["jitr", "status", "--ca", "Signer"]);
+    assert!(status["pieces"].as_array().unwrap().iter().all(|p| p["health"]["state"] == "ok"), "{status}");
+    let removed = json_ok(data_dir, &["jitr", "remove", "--ca", "Signer", "--purge-allow-list"]);
+    assert!(removed.as_array().unwrap().iter().all(|p| p["change"] == "deleted"), "{removed}");
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        println!("three_commands_take_a_fresh_ca_to_working_jitr: test");
+        return;
+    }
+    netns::enter_loopback_namespace();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let scratch = tempfile::tempdir().unwrap();
+        let binary = std::env::var_os("KEYLINE_MINISTACK")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/ministack"));
+        let config = EmulatorConfig { binary, api_port: 4566, mqtt_port: 8883, workdir: scratch.path().join("emulator"), enforce_policies: false };
+        let emulator = Emulator::start(config).await.expect("start ministack");
+        println!("running 1 test");
+        let data_dir = scratch.path().join("data");
+        three_commands_take_a_fresh_ca_to_working_jitr(&data_dir, &scratch.path().join("serials.txt")).await;
+        drop(emulator);
+        println!("test three_commands_take_a_fresh_ca_to_working_jitr ... ok\n\ntest result: ok. 1 passed");
+    });
+}
