@@ -64,7 +64,7 @@ build_all() {
   log "build: web UI"
   npm run --prefix "$ROOT" build:ui
   log "build: keyline CLI and desktop app ($CARGO_TARGET_DIR)"
-  cargo build -p keyline-station -p keyline-app
+  cargo build -p keyline-station -p keyline-app --features keyline-station/cloud
 }
 
 setup() { install_apt; install_rust; install_python; install_node; build_all; }
@@ -80,6 +80,8 @@ run_tests() {
   local started=$SECONDS
   log "test: Rust workspace (inside a D-Bus session with an unlocked gnome-keyring)"
   dbus-run-session -- bash "$ROOT/scripts/with-keyring.sh" cargo test --workspace --no-fail-fast
+  log "test: keyline cloud end to end against ministack"
+  cargo test -p keyline-station --features cloud --test cloud_cli
   log "test: UI unit tests"
   npm run --prefix "$ROOT" test:ui
   log "test: the real window (tauri-driver under Xvfb)"
