@@ -48,6 +48,14 @@ impl FileBatch {
     /// Put every staged file in place, or none of the new ones.
     pub(crate) fn commit(self) -> Result<()> {
         let mut placed: Vec<PathBuf> = Vec::new();
+        let mut synced_dirs: Vec<PathBuf> = Vec::new();
+        for (_, path) in self.new_files.iter().chain(&self.replaced_files) {
+            if let Some(dir) = path.parent() {
+                if !synced_dirs.iter().any(|seen| seen == dir) {
+                    synced_dirs.push(dir.to_path_buf());
+                }
+            }
+        }
         let result = (|| {
             for (temp, path) in self.new_files {
                 temp.persist_noclobber(&path).map_err(|e| {
@@ -68,9 +76,23 @@ impl FileBatch {
             for path in placed {
                 let _ = std::fs::remove_file(path);
             }
+            return result;
         }
+        sync_parent_dirs(&synced_dirs);
         result
     }
+}
+
+/// Flush the directory entries, so the renames survive a power cut (best effort; Unix only).
+fn sync_parent_dirs(dirs: &[PathBuf]) {
+    #[cfg(unix)]
+    for dir in dirs {
+        if let Err(error) = File::open(dir).and_then(|handle| handle.sync_all()) {
+            tracing::warn!(dir = %dir.display(), %error, "cannot flush the directory");
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dirs;
 }
 
 fn already_exists(path: &Path) -> Error {
