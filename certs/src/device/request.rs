@@ -22,38 +22,10 @@ pub fn der_from_pem_or_der(input: &[u8], label: &str) -> Result<Vec<u8>, DeviceC
     if !text.contains("-----BEGIN") {
         return Ok(input.to_vec());
     }
-    let begin = format!("-----BEGIN {label}-----");
-    let end = format!("-----END {label}-----");
-    let start = text.find(&begin).ok_or_else(|| not_p256(format!("no {begin} block")))? + begin.len();
-    let stop = text[start..].find(&end).ok_or_else(|| not_p256(format!("no {end} line")))? + start;
-    let b64: String = text[start..stop].chars().filter(|c| !c.is_whitespace()).collect();
-    base64_decode(&b64).ok_or_else(|| not_p256("the PEM body is not valid base64"))
-}
-
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let value = |c: u8| match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'+' => Some(62),
-        b'/' => Some(63),
-        _ => None,
-    };
-    let body = text.trim_end_matches('=');
-    if text.len() % 4 != 0 || text.len() - body.len() > 2 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(body.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0);
-    for c in body.bytes() {
-        acc = (acc << 6) | u32::from(value(c)?);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    Some(out)
+    let blocks = crate::pem_blocks("request", text).map_err(not_p256)?;
+    let block = blocks.iter().find(|b| b.label == label || b.label.strip_prefix("NEW ") == Some(label)).ok_or_else(|| not_p256(format!("no -----BEGIN {label}----- block")))?;
+    let (_, der) = pkcs8::der::pem::decode_vec(block.text.as_bytes()).map_err(|e| not_p256(format!("the PEM body is not valid: {e}")))?;
+    Ok(der)
 }
 
 /// The P-256 public key of a CSR, after checking its ECDSA-SHA256 self-signature.
