@@ -3,7 +3,7 @@
 use keyline_certs::{CertInfo, EcKey};
 
 use crate::store::{read_bounded, validate_name, CaRecord, Metadata};
-use crate::{secrets, Error, Passphrase, Result, Station, CA_PASSPHRASE_ENV};
+use crate::{Error, Passphrase, Result, Station, CA_PASSPHRASE_ENV};
 
 /// Turn a PKI error into a station error; `subject` names the CA or file concerned.
 pub(crate) fn certs_error(error: keyline_certs::Error, subject: &str) -> Error {
@@ -88,20 +88,14 @@ impl Station {
     /// remembered in the keyring, else `passphrase_required`. Also returns the passphrase.
     pub(crate) fn unlocked_key(&self, record: &CaRecord, cert: &CertInfo) -> Result<(EcKey, Passphrase)> {
         let name = record.name.as_str();
-        if let Some(passphrase) = self.held_passphrase(name) {
-            return Ok((self.decrypt_key(name, cert, &passphrase)?, passphrase));
-        }
-        if record.remembered {
-            match secrets::recall(self.data_dir(), name) {
-                Ok(Some(passphrase)) => {
-                    let key = self.decrypt_key(name, cert, &passphrase)?;
-                    self.hold_passphrase(name, &passphrase);
-                    return Ok((key, passphrase));
-                }
-                Ok(None) => tracing::warn!(ca = name, "the keyring no longer holds the passphrase"),
-                Err(error) => tracing::warn!(ca = name, %error, "cannot read the passphrase from the keyring"),
+        if self.held_passphrase(name).is_none() && record.remembered {
+            if let Err(error) = self.unlock_ca_from_keyring(name) {
+                tracing::warn!(ca = name, %error, "cannot unlock with the passphrase in the keyring");
             }
         }
-        Err(Error::PassphraseRequired { purpose: format!("CA \"{name}\""), env_var: CA_PASSPHRASE_ENV.into() })
+        match self.held_passphrase(name) {
+            Some(passphrase) => Ok((self.decrypt_key(name, cert, &passphrase)?, passphrase)),
+            None => Err(Error::PassphraseRequired { purpose: format!("CA \"{name}\""), env_var: CA_PASSPHRASE_ENV.into() }),
+        }
     }
 }
