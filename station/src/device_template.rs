@@ -1,7 +1,7 @@
 //! The "Device template" operation: for a signer CA and a firmware profile, the `cert_chain.c` and
 //! header the firmware compiles, plus the slot map and template fields as rows for a table.
 
-use keyline_certs::atcacert::cert_chain_c;
+use keyline_certs::atcacert::{cert_chain_c, certdef_string};
 use keyline_certs::atcacert::der_walk::walk_certificate;
 use keyline_certs::atcacert::{CertDef, DeviceLoc, DeviceZone, Profile, ProfileDefs};
 use keyline_certs::device::{certificate_public_key, place_signer};
@@ -59,6 +59,8 @@ pub struct DeviceTemplate {
     pub device_template_hex: String,
     /// Signer template DER (the signer certificate), hex.
     pub signer_template_hex: String,
+    /// For esp-cryptoauthlib: the signer's string for the helper's `provide-cert-def 1`.
+    pub signer_cert_def_string: Option<String>,
 }
 
 /// Parses a profile name (`rainbowtype`, `esp-cryptoauthlib`, `trustflex`).
@@ -126,6 +128,9 @@ pub fn describe(signer: &str, defs: &ProfileDefs) -> DeviceTemplate {
         template_fields,
         device_template_hex: hex_string(&defs.device.template),
         signer_template_hex: hex_string(&defs.signer.template),
+        signer_cert_def_string: (defs.profile == Profile::EspCryptoauthlib)
+            .then(|| certdef_string::encode(&defs.signer.template, false).ok())
+            .flatten(),
     }
 }
 

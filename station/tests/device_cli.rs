@@ -39,6 +39,7 @@ fn cert_chain_files_are_written_and_compile_with_cryptoauthlib() {
         assert_eq!(std::fs::read_to_string(&out).unwrap(), result["certChainC"].as_str().unwrap());
         assert_eq!(std::fs::read_to_string(dir.join("cert_chain.h")).unwrap(), result["certChainH"].as_str().unwrap());
         assert!(result["slotMap"].as_array().unwrap().iter().any(|row| row["slot"] == 10 && row["contents"] == "device compressed certificate"));
+        assert_eq!(result["signerCertDefString"].is_string(), profile == "esp-cryptoauthlib");
         compiles_with_cryptoauthlib(&dir);
     }
     let source = std::fs::read_to_string(env.path("rainbowtype/cert_chain.c")).unwrap();
