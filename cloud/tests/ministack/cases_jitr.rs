@@ -11,6 +11,7 @@ pub fn cases() -> Vec<(&'static str, Case)> {
         case!(deploy_twice_gives_the_same_resources_and_remove_leaves_nothing),
         case!(allow_list_add_remove_list_and_sync_in_batches),
         case!(jitp_deploy_attaches_a_valid_template_and_is_idempotent),
+        case!(a_policy_template_replaces_the_device_policy_as_a_new_version),
     ]
 }
 
@@ -115,4 +116,28 @@ async fn jitp_deploy_attaches_a_valid_template_and_is_idempotent(env: &Env) -> C
     let attached = env.ctx.iam.list_attached_role_policies().role_name(jitp::role_name(&ca_id)).send().await.map_err(fail("role policies"))?;
     ensure(attached.attached_policies().len() == 1, || format!("role policies: {attached:?}"))?;
     ensure(jitp::remove_role(&env.ctx, &ca_id).await.map_err(fail("remove role"))? == Change::Deleted, || "role not deleted".into())
+}
+
+async fn a_policy_template_replaces_the_device_policy_as_a_new_version(env: &Env) -> CaseResult {
+    let (_ca, ca_id) = register_test_ca(env, "template").await?;
+    let template = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect",
+        "Resource":"arn:aws:iot:{{region}}:{{account}}:client/${iot:Connection.Thing.ThingName}"}]}"#;
+    let request = DeployRequest { ca_id: ca_id.clone(), policy_template: Some(template.into()), ..Default::default() };
+    jitr::deploy(&env.ctx, &request).await.map_err(fail("deploy with template"))?;
+    let names = jitr::StackNames::for_ca(&ca_id);
+    let policy = env.ctx.iot.get_policy().policy_name(&names.device_policy).send().await.map_err(fail("GetPolicy"))?;
+    let document = policy.policy_document().unwrap_or_default();
+    ensure(document.contains("arn:aws:iot:us-east-1:000000000000:client/") && !document.contains("iot:Publish"), || document.to_string())?;
+
+    let back = jitr::deploy(&env.ctx, &DeployRequest { policy_template: None, ..request }).await.map_err(fail("deploy default"))?;
+    let changed: Vec<&str> = back.iter().filter(|p| p.change == Change::Updated).map(|p| p.piece.as_str()).collect();
+    ensure(changed == ["device policy"], || format!("{back:#?}"))?;
+    let versions = env.ctx.iot.list_policy_versions().policy_name(&names.device_policy).send().await.map_err(fail("versions"))?;
+    ensure(versions.policy_versions().len() == 2, || format!("versions: {versions:?}"))?;
+    let policy = env.ctx.iot.get_policy().policy_name(&names.device_policy).send().await.map_err(fail("GetPolicy"))?;
+    ensure(policy.policy_document().unwrap_or_default().contains("iot:Publish"), || "default policy not in force".into())?;
+    match jitr::deploy(&env.ctx, &DeployRequest { ca_id, policy_template: Some("{\"Statement\": 1".into()), ..Default::default() }).await {
+        Err(keyline_cloud::CloudError::InvalidPolicyTemplate { .. }) => Ok(()),
+        other => Err(format!("expected InvalidPolicyTemplate, got {other:?}")),
+    }
 }

@@ -4,14 +4,17 @@
 
 use std::time::Duration;
 
-use keyline_cloud::mqtt::{issue_device_identity, random_serial, test_connect, AttemptOutcome, ConnectTest, ServerTrust};
-use keyline_cloud::{allow_list, devices, jitr};
+use keyline_cloud::mqtt::{issue_device_identity, random_serial, test_connect, AttemptOutcome, ConnectTest, DeviceIdentity, ServerTrust};
+use keyline_cloud::{allow_list, ca, devices, jitr, CloudError};
 
 use crate::server::MQTT_PORT;
 use crate::{case, ensure, fail, register_test_ca, Case, CaseResult, Env};
 
 pub fn cases() -> Vec<(&'static str, Case)> {
-    vec![case!(full_loop_allowed_device_activates_and_unknown_device_is_revoked)]
+    vec![
+        case!(full_loop_allowed_device_activates_and_unknown_device_is_revoked),
+        case!(a_certificate_without_a_usable_serial_is_revoked),
+    ]
 }
 
 async fn full_loop_allowed_device_activates_and_unknown_device_is_revoked(env: &Env) -> CaseResult {
@@ -74,5 +77,38 @@ async fn full_loop_allowed_device_activates_and_unknown_device_is_revoked(env: &
     }
     ensure(status == "REVOKED", || format!("unknown device ended {status:?}, not REVOKED"))?;
     let listed = devices::list_devices_of_ca(&env.ctx, &ca_id).await.map_err(fail("list devices"))?;
-    ensure(listed.len() == 2, || format!("devices under the CA: {listed:?}"))
+    ensure(listed.len() == 2, || format!("devices under the CA: {listed:?}"))?;
+
+    // The CA cannot go while devices remain; --force deactivates it and deletes them (detaching thing and policy).
+    match ca::delete_ca(&env.ctx, &ca_id, false).await {
+        Err(CloudError::CaHasDeviceCertificates { count: 2, .. }) => {}
+        other => return Err(format!("expected CaHasDeviceCertificates, got {other:?}")),
+    }
+    ca::delete_ca(&env.ctx, &ca_id, true).await.map_err(fail("forced delete"))?;
+    ensure(ca::describe_ca(&env.ctx, &ca_id).await.map_err(fail("describe"))?.is_none(), || "CA still registered".into())?;
+    ensure(devices::describe_device(&env.ctx, &allowed.certificate_id).await.map_err(fail("describe"))?.is_none(), || "device certificate left".into())
+}
+
+async fn a_certificate_without_a_usable_serial_is_revoked(env: &Env) -> CaseResult {
+    let (test_ca, ca_id) = register_test_ca(env, "nocn").await?;
+    jitr::deploy(&env.ctx, &jitr::DeployRequest { ca_id, allow_list: false, ..Default::default() }).await.map_err(fail("deploy"))?;
+    // openssl makes a device certificate whose CN cannot be a thing name.
+    let cert_pem = test_ca.sign_leaf("badcn", "not a serial!");
+    let key_pem = std::fs::read_to_string(env.dir.path().join("nocn-badcn.key.pem")).map_err(fail("key"))?;
+    let parsed = keyline_cloud::cert_pem::parse_cert_pem(&cert_pem, "device").map_err(fail("parse"))?;
+    let device = DeviceIdentity { serial: "badcn".into(), cert_pem, key_pem: key_pem.into(), certificate_id: parsed.id.clone() };
+    let test = ConnectTest {
+        endpoint: env.ctx.data_ats_endpoint().await.map_err(fail("endpoint"))?,
+        address_override: Some(format!("127.0.0.1:{MQTT_PORT}")),
+        device,
+        chain_pems: vec![test_ca.cert_pem()],
+        server_trust: ServerTrust::Pem(env.server.broker_ca_pem().await?),
+        max_attempts: 3,
+        first_backoff: Duration::from_millis(500),
+        topic_prefix: jitr::policy::DEFAULT_TOPIC_PREFIX.to_string(),
+    };
+    let report = test_connect(&test).await.map_err(fail("test-connect"))?;
+    ensure(!report.connected, || format!("connected without a serial: {report:#?}"))?;
+    let status = devices::describe_device(&env.ctx, &parsed.id).await.map_err(fail("describe"))?.map(|d| d.status);
+    ensure(status.as_deref() == Some("REVOKED"), || format!("status {status:?}, expected REVOKED"))
 }

@@ -48,10 +48,13 @@ impl TestCa {
         let cert = format!("{}-{label}.cert.pem", self.name);
         openssl(&["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", &key], &self.dir);
         openssl(&["req", "-new", "-key", &key, "-subj", &format!("/CN={cn}"), "-out", &csr], &self.dir);
+        // Extensions make it an X.509 v3 certificate (rustls refuses v1 leaves).
+        let ext = format!("{}-{label}.ext", self.name);
+        std::fs::write(self.dir.join(&ext), "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n").unwrap();
         openssl(
             &[
                 "x509", "-req", "-in", &csr, "-CA", self.cert_path.to_str().unwrap(), "-CAkey", self.key_path.to_str().unwrap(),
-                "-CAcreateserial", "-days", "2", "-sha256", "-out", &cert,
+                "-CAcreateserial", "-days", "2", "-sha256", "-extfile", &ext, "-out", &cert,
             ],
             &self.dir,
         );
