@@ -196,7 +196,7 @@ impl Atecc608 {
     /// clear writes (WriteConfig "always"), must not be slot-locked and must not hold a private key.
     pub fn write_slot(&mut self, slot: usize, offset: usize, data: &[u8]) -> ChipResult<()> {
         check_range(slot, offset, data.len())?;
-        if offset % 4 != 0 || data.len() % 4 != 0 {
+        if !offset.is_multiple_of(4) || !data.len().is_multiple_of(4) {
             return Err(ChipError::BadParam);
         }
         for _ in 0..data.len().div_ceil(32).max(1) {

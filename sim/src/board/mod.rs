@@ -101,6 +101,7 @@ pub struct Board {
     config: BoardConfig,
     hw: Hardware,
     running: Box<dyn Firmware>,
+    running_kind: Option<FirmwareKind>,
     faults: FaultInjector,
     vanished: bool,
 }
@@ -121,7 +122,7 @@ impl Board {
         let hw = Hardware { chip, flash, clock, baud: 115_200, mac, booted_at: Default::default() };
         let faults = FaultInjector::new(config.faults, config.index);
         let running = firmware::halted();
-        Ok(Board { config, hw, running, faults, vanished: false })
+        Ok(Board { config, hw, running, running_kind: None, faults, vanished: false })
     }
 
     /// Powers the board on: the configured firmware starts; returns its first output.
@@ -150,6 +151,7 @@ impl Board {
                 Next::Stay => {}
                 Next::RunHelper => {
                     self.running = firmware::start(FirmwareKind::EspHelper);
+                    self.running_kind = Some(FirmwareKind::EspHelper);
                     raw.extend(self.start_running());
                 }
                 Next::BootFlash => raw.extend(self.boot_flash()),
@@ -177,6 +179,11 @@ impl Board {
         &mut self.hw
     }
 
+    /// What runs now: the ROM loader, an app, the RAM-loaded helper, or nothing (None: no bootable image).
+    pub fn running(&self) -> Option<FirmwareKind> {
+        self.running_kind
+    }
+
     /// The board's configuration.
     pub fn config(&self) -> &BoardConfig {
         &self.config
@@ -186,6 +193,7 @@ impl Board {
         self.hw.booted_at = self.hw.clock.now();
         self.hw.baud = 115_200;
         self.running = firmware::start(kind);
+        self.running_kind = Some(kind);
         self.start_running()
     }
 
@@ -202,6 +210,7 @@ impl Board {
         } else {
             self.hw.booted_at = self.hw.clock.now();
             self.running = firmware::halted();
+            self.running_kind = None;
             let mut out = crate::firmware::console::rom_banner("boot:0x13 (SPI_FAST_FLASH_BOOT)");
             out.extend_from_slice(b"invalid header: 0xffffffff\r\n");
             out

@@ -265,7 +265,7 @@ fn pem_to_der(text: &[u8]) -> Option<Vec<u8>> {
     let text = std::str::from_utf8(text).ok()?;
     let begin = text.find("-----BEGIN")? + 10;
     let end = text.find("-----END")?;
-    let body_start = begin + text[begin..].find(|c| c == '-')?;
+    let body_start = begin + text[begin..].find('-')?;
     let body_start = body_start + text[body_start..].find(|c| c != '-')?;
     if end <= body_start {
         return None;

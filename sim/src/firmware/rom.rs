@@ -133,10 +133,11 @@ impl RomLoader {
                 ok(0)
             }
             0x03 => self.flash_data(checksum, data, hw),
+            // FLASH_END leaves the loader either way (0 = reboot, 1 = run user code); hosts that
+            // want to stay in the loader do not send it.
             0x04 if w.len() == 1 => {
                 self.flash = None;
-                let reboot = w[0] == 0;
-                (Reply::Ok(0, Vec::new()), if reboot { Next::BootFlash } else { Next::Stay })
+                (Reply::Ok(0, Vec::new()), Next::BootFlash)
             }
             0x05 if w.len() == 4 => {
                 let (size, _blocks, block_size, offset) = (w[0], w[1], w[2], w[3]);

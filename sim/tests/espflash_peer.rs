@@ -1,0 +1,59 @@
+//! The real `espflash` 4 library (no stub), as the station uses it, against the simulated ROM loader.
+
+use espflash::connection::{Connection, ResetAfterOperation, ResetBeforeOperation};
+use espflash::flasher::Flasher;
+use espflash::target::{Chip, DefaultProgressCallback};
+use keyline_sim::transport::PtyBoard;
+use keyline_sim::{Board, BoardConfig, FirmwareKind};
+use md5::Digest;
+
+fn connect(pty: &PtyBoard, before: ResetBeforeOperation, chip: Option<Chip>) -> Flasher {
+    let port = serialport::new(pty.path().to_string_lossy(), 115_200)
+        .flow_control(serialport::FlowControl::None)
+        .open_native()
+        .unwrap();
+    let info = serialport::UsbPortInfo { vid: 0, pid: 0, serial_number: None, manufacturer: None, product: None };
+    let connection = Connection::new(port, info, ResetAfterOperation::NoResetNoStub, before, 115_200);
+    Flasher::connect(connection, false, true, false, chip, None).expect("espflash connects to the simulated ROM")
+}
+
+fn rom_board() -> PtyBoard {
+    let board = Board::new(BoardConfig { firmware: FirmwareKind::Rom, ..BoardConfig::default() }).unwrap();
+    PtyBoard::spawn(board).unwrap()
+}
+
+#[test]
+fn espflash_detects_flashes_verifies_and_the_board_boots_the_image() {
+    let pty = rom_board();
+    let mut flasher = connect(&pty, ResetBeforeOperation::NoReset, None);
+    assert_eq!(flasher.chip(), Chip::Esp32, "detected through the GET_SECURITY_INFO fallback and the magic register");
+    let mac = pty.board().lock().unwrap().hardware().mac;
+    let info = flasher.device_info().unwrap();
+    assert_eq!(info.mac_address, Some(mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")));
+
+    let mut image: Vec<u8> = (0..5000u32).map(|i| (i.wrapping_mul(2_246_822_519) >> 11) as u8).collect();
+    image[0] = 0xE9;
+    // verify = true: espflash checks SPI_FLASH_MD5 itself, then FLASH_END leaves the loader.
+    flasher.write_bin_to_flash(0x10000, &image, &mut DefaultProgressCallback).unwrap();
+    drop(flasher);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(pty.board().lock().unwrap().hardware().flash.read(0x10000, image.len()).unwrap(), &image[..]);
+    assert_eq!(pty.board().lock().unwrap().running(), Some(FirmwareKind::Rainbowtype), "the flashed app runs");
+
+    // Back into download mode (what an IO0 + EN pulse does) and read the MD5 again.
+    pty.reset(true);
+    let mut flasher = connect(&pty, ResetBeforeOperation::NoReset, Some(Chip::Esp32));
+    let md5 = flasher.checksum_md5(0x10000, image.len() as u32).unwrap();
+    assert_eq!(md5.to_be_bytes(), <[u8; 16]>::from(md5::Md5::digest(&image)));
+}
+
+#[test]
+fn espflash_without_sync_and_with_a_known_chip() {
+    let pty = rom_board();
+    let mut flasher = connect(&pty, ResetBeforeOperation::NoResetNoSync, Some(Chip::Esp32));
+    flasher.write_bin_to_flash(0x20000, &[0x42; 1000], &mut DefaultProgressCallback).unwrap();
+    drop(flasher);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(pty.board().lock().unwrap().hardware().flash.read(0x20000, 1000).unwrap(), &[0x42; 1000][..]);
+    assert_eq!(pty.board().lock().unwrap().running(), None, "no app image at 0x10000: the board does not boot");
+}
