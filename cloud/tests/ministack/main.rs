@@ -9,6 +9,7 @@ mod cases_ca;
 mod cases_faults;
 mod cases_jitr;
 mod cases_loop;
+mod cases_policy;
 mod faulty_proxy;
 mod netns;
 mod openssl;
@@ -71,6 +72,7 @@ fn cases() -> Vec<(&'static str, Case)> {
     all.extend(cases_jitr::cases());
     all.extend(cases_loop::cases());
     all.extend(cases_faults::cases());
+    all.extend(cases_policy::cases());
     all
 }
 
@@ -102,7 +104,7 @@ async fn run(selected: Vec<(&'static str, Case)>) -> usize {
         let started = Instant::now();
         // A fresh ministack per case: `POST /_ministack/reset` races with the MQTT listener's restart in 1.5.33
         // (the broker certificate can end up signed by a Local CA that is no longer served).
-        let (result, log) = match Env::start().await {
+        let (result, log) = match Env::start(name.starts_with("enforced_")).await {
             Ok(env) => {
                 let result = case(&env).await;
                 let log = if result.is_err() {
@@ -130,8 +132,9 @@ async fn run(selected: Vec<(&'static str, Case)>) -> usize {
 }
 
 impl Env {
-    async fn start() -> Result<Self, String> {
-        let server = server::Ministack::start().await?;
+    /// A fresh emulator; `enforce_policies` turns on IAM/IoT policy evaluation (`AUTH=true`).
+    async fn start(enforce_policies: bool) -> Result<Self, String> {
+        let server = server::Ministack::start(enforce_policies).await?;
         let ctx = CloudContext::connect(&CloudSettings::emulator(server.endpoint_url(), "us-east-1")).await.map_err(fail("clients"))?;
         Ok(Env { server, ctx, dir: tempfile::tempdir().map_err(fail("scratch dir"))? })
     }

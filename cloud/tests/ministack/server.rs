@@ -23,15 +23,15 @@ pub fn ministack_binary() -> PathBuf {
 }
 
 impl Ministack {
-    /// Starts a fresh emulator. `KEYLINE_MINISTACK_AUTH=true` turns on policy evaluation.
-    pub async fn start() -> Result<Self, String> {
+    /// Starts a fresh emulator; policies are evaluated when asked or with `KEYLINE_MINISTACK_AUTH=true`.
+    pub async fn start(enforce_policies: bool) -> Result<Self, String> {
         let workdir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let config = EmulatorConfig {
             binary: ministack_binary(),
             api_port: API_PORT,
             mqtt_port: MQTT_PORT,
             workdir: workdir.path().to_path_buf(),
-            enforce_policies: std::env::var("KEYLINE_MINISTACK_AUTH").is_ok_and(|v| v == "true"),
+            enforce_policies: enforce_policies || std::env::var("KEYLINE_MINISTACK_AUTH").is_ok_and(|v| v == "true"),
         };
         let emulator = Emulator::start(config).await.map_err(|e| e.to_string())?;
         Ok(Self { emulator, _workdir: workdir })
