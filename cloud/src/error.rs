@@ -148,11 +148,12 @@ where
         other => display_chain(other),
     };
     match &err {
+        // The credential chain fails inside the dispatch stage, so look for it before "unreachable".
+        SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) if is_credentials_failure(&message) => {
+            return CloudError::NoCredentials { detail: message };
+        }
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
             return CloudError::Unreachable { operation, detail: message };
-        }
-        SdkError::ConstructionFailure(_) if message.to_lowercase().contains("credential") => {
-            return CloudError::NoCredentials { detail: message };
         }
         _ => {}
     }
@@ -172,14 +173,15 @@ where
         "ExpiredToken" | "ExpiredTokenException" | "InvalidClientTokenId" => {
             CloudError::NoCredentials { detail: message }
         }
-        _ if code == "Unknown" && is_credentials_failure(&message) => CloudError::NoCredentials { detail: message },
         _ => CloudError::Aws { operation, code, message },
     }
 }
 
 fn is_credentials_failure(message: &str) -> bool {
     let lower = message.to_lowercase();
-    lower.contains("credential") || lower.contains("no valid token") || lower.contains("sso")
+    ["credential", "sso token", "token has expired", "no valid token"]
+        .iter()
+        .any(|needle| lower.contains(needle))
 }
 
 /// The error and its sources joined by ": ", because SDK errors hide the useful part in the chain.
@@ -204,3 +206,28 @@ pub(crate) fn is_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>, codes: &
 
 /// The codes that mean "this resource does not exist", across IoT, IAM, Lambda and DynamoDB.
 pub(crate) const NOT_FOUND: &[&str] = &["ResourceNotFoundException", "NoSuchEntity", "NoSuchEntityException"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_iot::error::ConnectorError;
+
+    type Err = SdkError<aws_sdk_iot::operation::get_registration_code::GetRegistrationCodeError, ()>;
+
+    #[test]
+    fn missing_credentials_are_not_reported_as_a_network_problem() {
+        let err: Err = SdkError::dispatch_failure(ConnectorError::other(
+            "the credential provider was not enabled: no credentials found in chain".into(),
+            None,
+        ));
+        assert!(matches!(from_sdk("GetRegistrationCode", err), CloudError::NoCredentials { .. }));
+    }
+
+    #[test]
+    fn a_dead_endpoint_is_unreachable() {
+        let err: Err = SdkError::dispatch_failure(ConnectorError::io("connection refused".into()));
+        let translated = from_sdk("GetRegistrationCode", err);
+        assert!(matches!(translated, CloudError::Unreachable { operation: "GetRegistrationCode", .. }), "{translated:?}");
+        assert!(translated.to_string().contains("--endpoint-url"));
+    }
+}
