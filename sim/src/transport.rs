@@ -101,7 +101,11 @@ fn serve(mut master: PtyMaster, slave: File, board: Arc<Mutex<Board>>, stop: Arc
         write_all(&mut master, &queued, &stop);
         let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
         match poll(&mut fds, PollTimeout::from(50u16)) {
-            Ok(0) => continue,
+            Ok(0) => {
+                let output = board.lock().expect("board lock").idle();
+                write_all(&mut master, &output, &stop);
+                continue;
+            }
             Ok(_) => {}
             Err(nix::Error::EINTR) => continue,
             Err(error) => {
@@ -119,6 +123,9 @@ fn serve(mut master: PtyMaster, slave: File, board: Arc<Mutex<Board>>, stop: Arc
             }
         };
         let delivery = board.lock().expect("board lock").receive(&buffer[..n]);
+        if delivery.flush_input {
+            drain(&mut master);
+        }
         write_all(&mut master, &delivery.output, &stop);
         if delivery.vanished {
             break;
@@ -126,6 +133,17 @@ fn serve(mut master: PtyMaster, slave: File, board: Arc<Mutex<Board>>, stop: Arc
     }
     drop(slave);
     drop(master);
+}
+
+/// Discards input already waiting on the line (the firmware's `uart_flush()`).
+fn drain(master: &mut PtyMaster) {
+    let mut scratch = [0u8; 4096];
+    while let Ok(n) = master.read(&mut scratch) {
+        if n == 0 {
+            break;
+        }
+        tracing::debug!(bytes = n, "simulated board: input discarded by uart_flush()");
+    }
 }
 
 /// Board threads leave SIGINT/SIGTERM to the thread that waits for them (`SimHandle::wait_for_interrupt`).

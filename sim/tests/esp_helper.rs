@@ -195,3 +195,29 @@ fn tngtls_commands_need_a_trust_and_go_part_and_the_signer_first() {
     let device = locate(&ders[2]).unwrap();
     assert_eq!(&ders[2][device.public_key.offset..device.public_key.offset + 64], &tng.hardware().chip.get_pubkey(0).unwrap());
 }
+
+#[test]
+fn a_ram_loaded_helper_gives_up_on_a_late_handshake() {
+    let mut board = Board::new(BoardConfig { firmware: FirmwareKind::Rom, ..BoardConfig::default() }).unwrap();
+    board.power_on();
+    use keyline_sim::firmware::rom::data_checksum;
+    use keyline_sim::firmware::slip::encode;
+    let frame = |op: u8, data: &[u8], checksum: u32| {
+        let mut f = vec![0x00, op];
+        f.extend((data.len() as u16).to_le_bytes());
+        f.extend(checksum.to_le_bytes());
+        f.extend_from_slice(data);
+        encode(&f)
+    };
+    let words = |v: &[u32]| v.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>();
+    board.receive(&frame(0x05, &words(&[4, 1, 0x1800, 0x4008_0000]), 0));
+    let mut block = words(&[4, 0, 0, 0]);
+    block.extend([1, 2, 3, 4]);
+    board.receive(&frame(0x07, &block, u32::from(data_checksum(&[1, 2, 3, 4]))));
+    let started = board.receive(&frame(0x06, &words(&[0, 0x4008_0400]), 0)).output;
+    assert!(started.ends_with(b"Initializing Command line: >>"));
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let late = normalise(&board.idle());
+    assert!(late.contains("Failed to initialize the command line interface"), "{late}");
+    assert!(board.receive(b"version").output.is_empty(), "the CLI never starts");
+}

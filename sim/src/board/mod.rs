@@ -51,6 +51,15 @@ pub trait Firmware: Send + std::fmt::Debug {
     fn start(&mut self, hw: &mut Hardware) -> Vec<u8>;
     /// Handles one chunk of received bytes.
     fn receive(&mut self, chunk: &[u8], hw: &mut Hardware, out: &mut Vec<u8>) -> Next;
+    /// Called when the line has been quiet for a while (wall clock); output for timeouts.
+    fn idle(&mut self, _hw: &mut Hardware) -> Vec<u8> {
+        Vec::new()
+    }
+    /// Whether the firmware discards everything still buffered after handling an event
+    /// (ESP-IDF `uart_flush()`), so bytes that arrived meanwhile are lost.
+    fn flushes_input(&self) -> bool {
+        false
+    }
 }
 
 /// How to build a board.
@@ -93,6 +102,8 @@ pub struct Delivery {
     pub output: Vec<u8>,
     /// The board disappeared: close its port.
     pub vanished: bool,
+    /// Input that arrived while the chunk was handled is to be discarded.
+    pub flush_input: bool,
 }
 
 /// A simulated ESP32 + ATECC608A board, independent of the transport.
@@ -141,7 +152,7 @@ impl Board {
     /// Handles bytes the host wrote (one read from the line = one UART event).
     pub fn receive(&mut self, chunk: &[u8]) -> Delivery {
         if self.vanished {
-            return Delivery { output: Vec::new(), vanished: true };
+            return Delivery { output: Vec::new(), vanished: true, flush_input: false };
         }
         self.hw.clock.charge_uart(chunk.len(), self.hw.baud);
         let inbound = self.faults.inbound(chunk);
@@ -150,7 +161,7 @@ impl Board {
             match self.running.receive(&inbound.bytes, &mut self.hw, &mut raw) {
                 Next::Stay => {}
                 Next::RunHelper => {
-                    self.running = firmware::start(FirmwareKind::EspHelper);
+                    self.running = firmware::start_ram_loaded_helper();
                     self.running_kind = Some(FirmwareKind::EspHelper);
                     raw.extend(self.start_running());
                 }
@@ -166,7 +177,17 @@ impl Board {
             tracing::info!(board = self.config.index, "fault injection: board vanishes");
             self.vanished = true;
         }
-        Delivery { output: self.deliver(raw), vanished: self.vanished }
+        let flush_input = self.running.flushes_input();
+        Delivery { output: self.deliver(raw), vanished: self.vanished, flush_input }
+    }
+
+    /// Lets the running firmware act on a quiet line (timeouts); returns its output.
+    pub fn idle(&mut self) -> Vec<u8> {
+        if self.vanished {
+            return Vec::new();
+        }
+        let raw = self.running.idle(&mut self.hw);
+        self.deliver(raw)
     }
 
     /// The board's hardware (tests inspect the chip and flash through it).

@@ -4,6 +4,7 @@
 use super::console::{self, Level};
 use super::esp_helper_commands::{run_command, Session};
 use crate::board::{Firmware, Hardware, Next};
+use std::time::{Duration, Instant};
 
 /// The helper's version string.
 pub const VERSION: &str = "v1.2.0";
@@ -13,6 +14,8 @@ pub const HANDSHAKE_PROMPT: &[u8] = b"Initializing Command line: >>";
 pub const PROMPT: &[u8] = b"\n>>\n";
 /// Payload buffer (`CRYPT_BUF_LEN`); at most `PAYLOAD_BUF - 1` bytes are read.
 pub const PAYLOAD_BUF: usize = 1200;
+/// How long the helper waits for the 7 handshake bytes after its prompt (100 ms + 1000 ms read).
+pub const HANDSHAKE_WINDOW: Duration = Duration::from_millis(1100);
 /// Longest command line before it is cut.
 const MAX_LINE: usize = 1023;
 
@@ -33,11 +36,32 @@ enum Phase {
 pub struct EspHelper {
     phase: Phase,
     session: Session,
+    /// Handshake window; None for boards that start with the helper already waiting
+    /// (`--firmware esp-helper`), where no host could have answered within 1.1 s.
+    window: Option<Duration>,
+    deadline: Option<Instant>,
 }
 
 impl Default for EspHelper {
     fn default() -> Self {
-        EspHelper { phase: Phase::Handshake(Vec::new()), session: Session::default() }
+        EspHelper { phase: Phase::Handshake(Vec::new()), session: Session::default(), window: None, deadline: None }
+    }
+}
+
+impl EspHelper {
+    /// A helper that gives up on the handshake `window` after printing its prompt.
+    pub fn with_handshake_window(window: Duration) -> Self {
+        EspHelper { window: Some(window), ..EspHelper::default() }
+    }
+
+    fn handshake_failed(&mut self, hw: &Hardware, out: &mut Vec<u8>) {
+        out.extend(console::log(Level::Error, hw.millis(), "ecu_console", "Failed to initialize console interface"));
+        out.extend(console::log(Level::Error, hw.millis(), "app_main", "Failed to initialize the command line interface"));
+        self.phase = Phase::Dead;
+    }
+
+    fn window_expired(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() > d)
     }
 }
 
@@ -46,6 +70,15 @@ impl Firmware for EspHelper {
         let mut out = console::log(Level::Info, hw.millis(), "cpu_start", "Pro cpu up.");
         out.extend(console::log(Level::Info, hw.millis(), "main_task", "Calling app_main()"));
         out.extend_from_slice(HANDSHAKE_PROMPT);
+        self.deadline = self.window.map(|w| Instant::now() + w);
+        out
+    }
+
+    fn idle(&mut self, hw: &mut Hardware) -> Vec<u8> {
+        let mut out = Vec::new();
+        if matches!(self.phase, Phase::Handshake(_)) && self.window_expired() {
+            self.handshake_failed(hw, &mut out);
+        }
         out
     }
 
@@ -59,6 +92,9 @@ impl Firmware for EspHelper {
 
 impl EspHelper {
     fn byte(&mut self, byte: u8, hw: &mut Hardware, out: &mut Vec<u8>) {
+        if matches!(self.phase, Phase::Handshake(_)) && self.window_expired() {
+            return self.handshake_failed(hw, out);
+        }
         match &mut self.phase {
             Phase::Dead => {}
             Phase::Handshake(got) => {
@@ -69,9 +105,7 @@ impl EspHelper {
                         out.extend_from_slice(PROMPT);
                         self.phase = Phase::Line(Vec::new());
                     } else {
-                        out.extend(console::log(Level::Error, hw.millis(), "ecu_console", "Failed to initialize console interface"));
-                        out.extend(console::log(Level::Error, hw.millis(), "app_main", "Failed to initialize the command line interface"));
-                        self.phase = Phase::Dead;
+                        self.handshake_failed(hw, out);
                     }
                 }
             }

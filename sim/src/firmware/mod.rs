@@ -56,6 +56,11 @@ pub fn start(kind: FirmwareKind) -> Box<dyn Firmware> {
     }
 }
 
+/// The helper right after a ROM RAM load: it waits for `version` only ~1.1 s (wall clock).
+pub fn start_ram_loaded_helper() -> Box<dyn Firmware> {
+    Box::new(esp_helper::EspHelper::with_handshake_window(esp_helper::HANDSHAKE_WINDOW))
+}
+
 /// A board that ignores its input (crashed, finished or without a bootable image).
 pub fn halted() -> Box<dyn Firmware> {
     Box::new(Halted)

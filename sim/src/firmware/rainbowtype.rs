@@ -79,6 +79,11 @@ impl Firmware for Rainbowtype {
         }
         Next::Stay
     }
+
+    /// The UART task calls `uart_flush()` after every event (until `q` deletes it).
+    fn flushes_input(&self) -> bool {
+        self.state != State::Provisioned
+    }
 }
 
 #[derive(Clone, Copy)]
