@@ -29,6 +29,16 @@ pub enum ShellError {
         #[source]
         source: std::io::Error,
     },
+    /// The UI asked to write more than the shell accepts.
+    #[error("the {what} is {size} bytes; at most {max} bytes can be saved")]
+    TooLarge {
+        /// What was to be written.
+        what: &'static str,
+        /// Its size in bytes.
+        size: usize,
+        /// The limit in bytes.
+        max: usize,
+    },
 }
 
 impl ShellError {
@@ -45,6 +55,11 @@ impl ShellError {
                 code: "write_failed".into(),
                 message: self.to_string(),
                 hint: "Choose a folder you can write to, and check that the disk is not full.".into(),
+            },
+            ShellError::TooLarge { .. } => ErrorReport {
+                code: "too_large".into(),
+                message: self.to_string(),
+                hint: "Save a smaller file; generated sources and certificates are far below this limit.".into(),
             },
         }
     }

@@ -37,6 +37,8 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>, state: AppState) ->
         commands::ca::import_ca,
         commands::ca::unlock_ca,
         commands::ca::lock_ca,
+        commands::files::save_text_file,
+        commands::template::device_template,
     ])
 }
 

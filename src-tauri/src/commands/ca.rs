@@ -8,8 +8,9 @@ use tauri::ipc::Channel;
 use tauri::State;
 use tracing::info;
 
+use super::files::write_text_file;
 use super::on_station;
-use crate::error::{CommandResult, ShellError};
+use crate::error::CommandResult;
 use crate::progress::{ProgressEvent, StepReporter};
 use crate::state::AppState;
 
@@ -36,7 +37,7 @@ pub async fn export_ca_pem(state: State<'_, AppState>, name: String) -> CommandR
 pub async fn save_ca_pem(state: State<'_, AppState>, name: String, path: PathBuf) -> CommandResult<()> {
     on_station(&state, "save CA certificate", move |station| {
         let pem = station.export_ca_pem(&name)?;
-        std::fs::write(&path, pem).map_err(|source| ShellError::Write { path: path.clone(), source })?;
+        write_text_file(&path, &pem)?;
         info!(ca = %name, path = %path.display(), "CA certificate saved");
         Ok(())
     })

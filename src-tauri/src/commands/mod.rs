@@ -2,6 +2,8 @@
 
 pub mod app;
 pub mod ca;
+pub mod files;
+pub mod template;
 
 use std::sync::Arc;
 
