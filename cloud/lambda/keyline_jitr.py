@@ -56,7 +56,7 @@ def handler(event, context):
         return _revoke(iot, certificate_id, "no usable serial in the certificate CN")
     if settings["allow_list_table"] and not _is_allowed(settings["allow_list_table"], serial):
         return _revoke(iot, certificate_id, "serial %s is not on the allow-list" % serial)
-    _ensure_thing(iot, serial, settings)
+    _ensure_thing(iot, serial)
     iot.attach_thing_principal(thingName=serial, principal=certificate_arn)
     iot.attach_policy(policyName=settings["policy_name"], target=certificate_arn)
     iot.update_certificate(certificateId=certificate_id, newStatus="ACTIVE")
@@ -76,7 +76,6 @@ def _settings():
         "policy_name": required("KEYLINE_DEVICE_POLICY"),
         "account_id": os.environ.get("KEYLINE_ACCOUNT_ID", "").strip(),
         "allow_list_table": os.environ.get("KEYLINE_ALLOW_LIST_TABLE", "").strip(),
-        "thing_type": os.environ.get("KEYLINE_THING_TYPE", "").strip(),
     }
 
 
@@ -111,12 +110,9 @@ def _revoke(iot, certificate_id, reason):
     return {"certificateId": certificate_id, "result": "revoked", "reason": reason}
 
 
-def _ensure_thing(iot, serial, settings):
-    request = {"thingName": serial}
-    if settings["thing_type"]:
-        request["thingTypeName"] = settings["thing_type"]
+def _ensure_thing(iot, serial):
     try:
-        iot.create_thing(**request)
+        iot.create_thing(thingName=serial)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") != "ResourceAlreadyExistsException":
             raise
