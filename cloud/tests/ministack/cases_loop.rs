@@ -14,6 +14,7 @@ pub fn cases() -> Vec<(&'static str, Case)> {
     vec![
         case!(full_loop_allowed_device_activates_and_unknown_device_is_revoked),
         case!(a_certificate_without_a_usable_serial_is_revoked),
+        case!(sni_only_ca_registers_devices_that_send_the_endpoint_as_sni),
     ]
 }
 
@@ -111,4 +112,29 @@ async fn a_certificate_without_a_usable_serial_is_revoked(env: &Env) -> CaseResu
     ensure(!report.connected, || format!("connected without a serial: {report:#?}"))?;
     let status = devices::describe_device(&env.ctx, &parsed.id).await.map_err(fail("describe"))?.map(|d| d.status);
     ensure(status.as_deref() == Some("REVOKED"), || format!("status {status:?}, expected REVOKED"))
+}
+
+async fn sni_only_ca_registers_devices_that_send_the_endpoint_as_sni(env: &Env) -> CaseResult {
+    use keyline_cloud::ca::{CaMode, RegisterCaRequest};
+    let test_ca = crate::openssl::TestCa::new(env.dir.path(), "snionly", "Keyline SNI Signer");
+    let request = RegisterCaRequest { ca_cert_pem: test_ca.cert_pem(), verification_cert_pem: None, mode: CaMode::SniOnly, auto_registration: true };
+    let ca_id = ca::register_ca(&env.ctx, &request).await.map_err(fail("register SNI_ONLY"))?.ca.ca_id;
+    match jitr::deploy(&env.ctx, &jitr::DeployRequest { ca_id: "0".repeat(64), ..Default::default() }).await {
+        Err(CloudError::CaNotRegistered { .. }) => {}
+        other => return Err(format!("deploy for an unknown CA: expected CaNotRegistered, got {other:?}")),
+    }
+    jitr::deploy(&env.ctx, &jitr::DeployRequest { ca_id, ..Default::default() }).await.map_err(fail("deploy"))?;
+    let device = issue_device_identity(&test_ca.cert_pem(), &test_ca.key_pkcs8_pem(), &random_serial()).map_err(fail("issue"))?;
+    let test = ConnectTest {
+        endpoint: env.ctx.data_ats_endpoint().await.map_err(fail("endpoint"))?,
+        address_override: Some(format!("127.0.0.1:{MQTT_PORT}")),
+        device,
+        chain_pems: vec![test_ca.cert_pem()],
+        server_trust: ServerTrust::Pem(env.server.broker_ca_pem().await?),
+        max_attempts: 8,
+        first_backoff: Duration::from_millis(500),
+        topic_prefix: jitr::policy::DEFAULT_TOPIC_PREFIX.to_string(),
+    };
+    let report = test_connect(&test).await.map_err(fail("test-connect"))?;
+    ensure(report.first_attempt_turned_away() && report.connected && report.round_trip, || format!("{report:#?}"))
 }
