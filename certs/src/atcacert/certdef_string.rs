@@ -54,7 +54,7 @@ pub fn encode(cert: &[u8], is_device: bool) -> Result<String> {
 /// Parses a cert-def string into its standard locations, TBS location and template.
 pub fn decode(text: &str) -> Result<(StdElements, CertLoc, Vec<u8>)> {
     let bad = |why: &str| AtcaCertError::BadDefinition(format!("cert-def string rejected: {why}"));
-    if text.len() > MAX_CERTDEF_STRING || text.len() < 72 || (text.len() - 72) % 2 != 0 || !text.is_ascii() {
+    if text.len() > MAX_CERTDEF_STRING || text.len() < 72 || !(text.len() - 72).is_multiple_of(2) || !text.is_ascii() {
         return Err(bad("expected 72 digits plus an even number of hex characters, at most 1198 in all"));
     }
     let mut fields = [0u16; 18];

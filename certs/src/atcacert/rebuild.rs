@@ -122,7 +122,7 @@ fn set_signature(def: &CertDef, cert: &mut Vec<u8>, signature: &[u8; 64]) -> Res
     cert.truncate(offset);
     cert.extend(der_signature_value(signature));
     let body = cert.len() - 4;
-    if body > 0xFFFF || body < 0x100 {
+    if !(0x100..=0xFFFF).contains(&body) {
         return Err(AtcaCertError::BadDefinition("certificate length no longer fits the template's 2-byte length".into()));
     }
     cert[2..4].copy_from_slice(&(body as u16).to_be_bytes());
