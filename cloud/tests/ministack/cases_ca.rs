@@ -60,19 +60,23 @@ async fn wrong_registration_code_is_a_clear_error(env: &Env) -> CaseResult {
 async fn verification_cert_from_another_key_is_a_clear_error(env: &Env) -> CaseResult {
     let code = ca::registration_code(&env.ctx).await.map_err(fail("code"))?;
     let test_ca = TestCa::new(env.dir.path(), "victim", "Keyline Victim");
-    let other_ca = TestCa::new(env.dir.path(), "intruder", "Keyline Intruder");
-    let request = RegisterCaRequest {
-        ca_cert_pem: test_ca.cert_pem(),
-        verification_cert_pem: Some(other_ca.sign_leaf("verification", &code)),
-        mode: CaMode::Default,
-        auto_registration: true,
-    };
-    match ca::register_ca(&env.ctx, &request).await {
-        Err(err @ CloudError::VerificationCertFromAnotherKey { .. }) => {
-            ensure(err.to_string().contains("not signed by this CA's key"), || format!("message: {err}"))
+    // Another key under another name, and another key under the very same name.
+    for (label, subject) in [("intruder", "Keyline Intruder"), ("lookalike", "Keyline Victim")] {
+        let other_ca = TestCa::new(env.dir.path(), label, subject);
+        let request = RegisterCaRequest {
+            ca_cert_pem: test_ca.cert_pem(),
+            verification_cert_pem: Some(other_ca.sign_leaf("verification", &code)),
+            mode: CaMode::Default,
+            auto_registration: true,
+        };
+        match ca::register_ca(&env.ctx, &request).await {
+            Err(err @ CloudError::VerificationCertFromAnotherKey { .. }) => {
+                ensure(err.to_string().contains("not signed by this CA's key"), || format!("message: {err}"))?
+            }
+            other => return Err(format!("{label}: expected VerificationCertFromAnotherKey, got {other:?}")),
         }
-        other => Err(format!("expected VerificationCertFromAnotherKey, got {other:?}")),
     }
+    Ok(())
 }
 
 async fn duplicate_ca_is_a_clear_error(env: &Env) -> CaseResult {
