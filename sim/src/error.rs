@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 /// Something went wrong running simulated boards.
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
-    #[error("cannot access {path}: {source}; check that the simulator state directory is writable")]
+    #[error("cannot access {path}: {source}; check that the path exists and is readable and writable")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("simulator state file {path} is damaged ({why}); delete it to start that board as a fresh part")]
     BadState { path: PathBuf, why: String },

@@ -29,6 +29,8 @@ pub struct SimConfig {
     pub realtime: bool,
     /// Boards carry pre-provisioned Trust&Go parts instead of blank TrustCUSTOM ones.
     pub trust_and_go: bool,
+    /// The rainbowtype build's compiled certificate templates (None: derived from the uploads).
+    pub cert_chain: Option<std::sync::Arc<crate::firmware::CertChain>>,
 }
 
 impl SimConfig {
@@ -42,6 +44,7 @@ impl SimConfig {
             state_dir,
             realtime: false,
             trust_and_go: false,
+            cert_chain: None,
         }
     }
 }
@@ -84,6 +87,7 @@ pub fn run_boards(config: SimConfig) -> Result<SimHandle, SimError> {
             faults: config.faults,
             state_dir: Some(config.state_dir.join(format!("board-{index}"))),
             trust_and_go: config.trust_and_go,
+            cert_chain: config.cert_chain.clone(),
         })?;
         let pty = PtyBoard::spawn(board)?;
         ports.push(SimPort {

@@ -183,3 +183,49 @@ fn a_certificate_for_another_key_reads_back_as_a_mismatch() {
     assert!(!transcript.contains("Signer certificate missmatch"));
     assert!(transcript.ends_with("\nDevice Provisioning Successful!\n"), "printed even after a mismatch");
 }
+
+/// Runs r, s, k, the three uploads and q on `board`; the device certificate gets subject O = `org`.
+fn provision_with(board: &mut Board, dir: &std::path::Path, org: &str) -> String {
+    board.power_on();
+    send(board, b"r");
+    let serial = String::from_utf8(send(board, b"s")).unwrap();
+    let key = String::from_utf8(send(board, b"k")).unwrap().replace('\r', "");
+    std::fs::write(dir.join("device-pub.pem"), key).unwrap();
+    let device_pem = common::make_device_cert_for(dir, &serial, org);
+    upload(board, b'c', &std::fs::read_to_string(dir.join("signer.crt")).unwrap());
+    upload(board, b'v', &device_pem);
+    upload(board, b'b', &std::fs::read_to_string(dir.join("root.pub.pem")).unwrap());
+    normalise(&send(board, b"q"))
+}
+
+#[test]
+fn a_build_with_compiled_templates_accepts_only_certificates_of_that_template() {
+    let dir = tempfile::tempdir().unwrap();
+    make_ca_chain(dir.path());
+    // The firmware build's sample device certificate: another key, placeholder CN, O=Keyline.
+    openssl(dir.path(), &["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "sample.key"]);
+    openssl(dir.path(), &["pkey", "-in", "sample.key", "-pubout", "-out", "device-pub.pem"]);
+    common::make_device_cert(dir.path(), "0123xxxxxxxxxxxxee");
+    let chain = keyline_sim::firmware::CertChain {
+        signer: {
+            openssl(dir.path(), &["x509", "-in", "signer.crt", "-outform", "DER", "-out", "signer.der"]);
+            std::fs::read(dir.path().join("signer.der")).unwrap()
+        },
+        device: std::fs::read(dir.path().join("device.der")).unwrap(),
+    };
+    let chain = std::sync::Arc::new(chain);
+    let build = |chain: &std::sync::Arc<keyline_sim::firmware::CertChain>| {
+        Board::new(BoardConfig { cert_chain: Some(chain.clone()), ..BoardConfig::default() }).unwrap()
+    };
+
+    let good = provision_with(&mut build(&chain), dir.path(), "Keyline");
+    assert!(good.ends_with("Comparing Device Certificate\n\nDevice Provisioning Successful!\n"), "{good}");
+
+    // A longer organisation shifts every later field: the signature is not where the compiled
+    // definition expects it, so CryptoAuthLib cannot even compress the certificate.
+    let other = provision_with(&mut build(&chain), dir.path(), "Another Org");
+    assert!(other.ends_with("Writing Device Certificate\nFailed to write device certificate: 4\n"), "{other}");
+    // Same length, other text: writes fine, reads back as the template's text.
+    let same_length = provision_with(&mut build(&chain), dir.path(), "Keyl1ne");
+    assert!(same_length.contains("Device certificate missmatch"), "{same_length}");
+}

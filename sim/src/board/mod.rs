@@ -5,7 +5,8 @@ pub mod flash;
 use crate::atecc::Atecc608;
 use crate::clock::{SimClock, Timing};
 use crate::faults::{FaultInjector, FaultSpec};
-use crate::firmware::{self, FirmwareKind};
+use crate::firmware::{self, CertChain, FirmwareKind};
+use std::sync::Arc;
 use crate::SimError;
 use flash::Flash;
 use std::path::PathBuf;
@@ -79,6 +80,8 @@ pub struct BoardConfig {
     pub state_dir: Option<PathBuf>,
     /// Carry a pre-provisioned Trust&Go part instead of a blank TrustCUSTOM one.
     pub trust_and_go: bool,
+    /// The rainbowtype build's compiled certificate templates (None: derived from the uploads).
+    pub cert_chain: Option<Arc<CertChain>>,
 }
 
 impl Default for BoardConfig {
@@ -91,6 +94,7 @@ impl Default for BoardConfig {
             faults: FaultSpec::default(),
             state_dir: None,
             trust_and_go: false,
+            cert_chain: None,
         }
     }
 }
@@ -213,7 +217,7 @@ impl Board {
     fn boot(&mut self, kind: FirmwareKind) -> Vec<u8> {
         self.hw.booted_at = self.hw.clock.now();
         self.hw.baud = 115_200;
-        self.running = firmware::start(kind);
+        self.running = firmware::start(kind, self.config.cert_chain.clone());
         self.running_kind = Some(kind);
         self.start_running()
     }

@@ -47,10 +47,39 @@ impl std::fmt::Display for FirmwareKind {
     }
 }
 
-/// A fresh instance of `kind`, not yet started.
-pub fn start(kind: FirmwareKind) -> Box<dyn Firmware> {
+/// The sample certificates a rainbowtype firmware build compiled into its `cert_chain.c`
+/// (what `cert2certdef.py` was run on). DER, P-256, X.509.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertChain {
+    /// Sample signer certificate.
+    pub signer: Vec<u8>,
+    /// Sample device certificate (CN = 18 characters).
+    pub device: Vec<u8>,
+}
+
+impl CertChain {
+    /// Reads `signer.der` and `device.der` (or `.pem`) from `dir`.
+    pub fn from_dir(dir: &std::path::Path) -> Result<Self, SimError> {
+        let read = |name: &str| -> Result<Vec<u8>, SimError> {
+            let der_path = dir.join(format!("{name}.der"));
+            if der_path.exists() {
+                return std::fs::read(&der_path).map_err(|e| SimError::io(&der_path, e));
+            }
+            let pem_path = dir.join(format!("{name}.pem"));
+            let text = std::fs::read_to_string(&pem_path).map_err(|e| SimError::io(&pem_path, e))?;
+            let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+            base64::Engine::decode(&base64::engine::general_purpose::STANDARD, body.trim())
+                .map_err(|e| SimError::BadState { path: pem_path.clone(), why: e.to_string() })
+        };
+        Ok(CertChain { signer: read("signer")?, device: read("device")? })
+    }
+}
+
+/// A fresh instance of `kind`, not yet started. `cert_chain` is the rainbowtype build's compiled
+/// certificate templates; without it the firmware is "built" for the profile of the uploads.
+pub fn start(kind: FirmwareKind, cert_chain: Option<std::sync::Arc<CertChain>>) -> Box<dyn Firmware> {
     match kind {
-        FirmwareKind::Rainbowtype => Box::new(rainbowtype::Rainbowtype::default()),
+        FirmwareKind::Rainbowtype => Box::new(rainbowtype::Rainbowtype::with_cert_chain(cert_chain)),
         FirmwareKind::EspHelper => Box::new(esp_helper::EspHelper::default()),
         FirmwareKind::Rom => Box::new(rom::RomLoader::default()),
     }

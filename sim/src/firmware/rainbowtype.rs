@@ -39,6 +39,7 @@ pub struct Rainbowtype {
     pub(crate) signer_pem: Vec<u8>,
     pub(crate) device_pem: Vec<u8>,
     pub(crate) root_pem: Vec<u8>,
+    pub(crate) cert_chain: Option<std::sync::Arc<super::CertChain>>,
 }
 
 impl Default for Rainbowtype {
@@ -50,7 +51,15 @@ impl Default for Rainbowtype {
             signer_pem: vec![0; CERT_PEM_SIZE],
             device_pem: vec![0; CERT_PEM_SIZE],
             root_pem: vec![0; ROOT_PEM_SIZE],
+            cert_chain: None,
         }
+    }
+}
+
+impl Rainbowtype {
+    /// A firmware build with the given compiled templates (None: derived from the uploads).
+    pub fn with_cert_chain(cert_chain: Option<std::sync::Arc<super::CertChain>>) -> Self {
+        Rainbowtype { cert_chain, ..Rainbowtype::default() }
     }
 }
 

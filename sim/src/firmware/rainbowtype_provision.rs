@@ -1,9 +1,9 @@
 //! The rainbowtype `q` run: decode the uploads, write slots 15, 13, 14, 12, 11, 10, read back and compare.
 //!
 //! The real firmware compiles its certificate definitions (`cert_chain.c`) from sample certificates
-//! of the host's template. The simulated firmware is "built" for the profile of the uploaded
-//! certificates: it derives the definitions from them the way `cert2certdef.py` does, so write,
-//! read-back and comparison exercise the chip exactly like the firmware does.
+//! of the host's template. The simulated firmware derives the definitions from sample certificates
+//! the way `cert2certdef.py` does: from the build's `CertChain` when one is configured, otherwise
+//! from the uploaded certificates themselves (a build made for exactly the uploaded profile).
 
 use super::console;
 use super::rainbowtype::Rainbowtype;
@@ -48,15 +48,24 @@ pub fn run(fw: &Rainbowtype, serial_text: &[u8; 20], hw: &mut Hardware) -> Vec<u
     root.resize(100, 0);
     let mut root_key = [0u8; 64];
     root_key.copy_from_slice(&root[27..91]);
-    provision(&mut hw.chip, serial_text, &signer, &device, &root_key, &mut text);
+    let (signer_sample, device_sample) = match &fw.cert_chain {
+        Some(chain) => (chain.signer.as_slice(), chain.device.as_slice()),
+        None => (signer.as_slice(), device.as_slice()),
+    };
+    let defs = (CertDef::rainbowtype_signer(signer_sample), CertDef::rainbowtype_device(device_sample));
+    provision(&mut hw.chip, serial_text, (&signer, &device, &root_key), defs, &mut text);
     console::printf(&text)
 }
 
-fn provision(chip: &mut Atecc608, serial_text: &[u8; 20], signer: &[u8], device: &[u8], root_key: &[u8; 64], out: &mut String) {
-    // The definitions compiled into this build (derived from the uploads, see the module doc).
-    let signer_def = CertDef::rainbowtype_signer(signer);
-    let device_def = CertDef::rainbowtype_device(device);
+type Uploads<'a> = (&'a [u8], &'a [u8], &'a [u8; 64]);
 
+fn provision(
+    chip: &mut Atecc608,
+    serial_text: &[u8; 20],
+    (signer, device, root_key): Uploads,
+    (signer_def, device_def): (Option<CertDef>, Option<CertDef>),
+    out: &mut String,
+) {
     out.push_str("Writing Root Public Key\r\n");
     if chip.write_pubkey(15, root_key).is_err() {
         out.push_str("Failed to write root ca public key\r\n");

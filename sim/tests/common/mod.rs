@@ -37,11 +37,16 @@ pub fn make_ca_chain(dir: &Path) {
 
 /// A device certificate for the board's public key (PEM in `device-pub.pem`) with CN = `serial`,
 /// made by `openssl x509 -new -force_pubkey`, then brought into the rainbowtype template rules the
-/// way a host generator does: notBefore at the whole hour, serial = SHA-256(X‖Y‖dates)[..16] with
+/// way a host generator does: notBefore at the whole hour, notAfter fixed, serial = SHA-256(X‖Y‖dates)[..16] with
 /// the top bits 01, re-signed with the signer key. Checked with `openssl verify`. Returns the PEM.
 pub fn make_device_cert(dir: &Path, serial: &str) -> String {
+    make_device_cert_for(dir, serial, "Keyline")
+}
+
+/// `make_device_cert` with another subject organisation.
+pub fn make_device_cert_for(dir: &Path, serial: &str, org: &str) -> String {
     openssl(dir, &[
-        "x509", "-new", "-force_pubkey", "device-pub.pem", "-subj", &format!("/O=Keyline/CN={serial}"), "-CA",
+        "x509", "-new", "-force_pubkey", "device-pub.pem", "-subj", &format!("/O={org}/CN={serial}"), "-CA",
         "signer.crt", "-CAkey", "signer.key", "-set_serial", "0x40000000000000000000000000000001", "-days", "400",
         "-extfile", "device.ext", "-outform", "DER", "-out", "device-raw.der",
     ]);
@@ -49,6 +54,10 @@ pub fn make_device_cert(dir: &Path, serial: &str) -> String {
     let layout = locate(&der).expect("openssl made a P-256 certificate");
     let nb = layout.not_before;
     der[nb.offset + 8..nb.offset + 12].copy_from_slice(b"0000");
+    // A fixed notAfter, as rainbowtype device templates keep it in the template (EXPIRE_DATE count 0).
+    let na = layout.not_after;
+    assert_eq!(na.count, 13, "openssl wrote a UTCTime");
+    der[na.offset..na.offset + 13].copy_from_slice(b"491231235959Z");
     let text = std::str::from_utf8(&der[nb.offset..nb.offset + 13]).unwrap().to_string();
     let num = |r: std::ops::Range<usize>| text[r].parse::<u32>().unwrap();
     let bits = (num(0..2) << 19) | (num(2..4) << 15) | (num(4..6) << 10) | (num(6..8) << 5);

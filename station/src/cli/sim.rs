@@ -1,6 +1,7 @@
 //! `keyline sim`: simulated boards on pseudo-terminals until Ctrl-C (practice and tests without hardware).
 
 use clap::{ArgMatches, Args, Command, FromArgMatches};
+use keyline_sim::firmware::CertChain;
 use keyline_sim::{run_boards, FaultSpec, FirmwareKind, SimConfig, Timing};
 use keyline_station::ErrorReport;
 
@@ -25,6 +26,13 @@ pub struct SimArgs {
     /// Carry pre-provisioned Trust&Go parts instead of blank TrustCUSTOM ones.
     #[arg(long)]
     trust_and_go: bool,
+    /// Directory with the rainbowtype build's sample certificates (signer.der|pem, device.der|pem);
+    /// without it the simulated firmware accepts whatever template the uploads use.
+    #[arg(long, value_name = "DIR")]
+    cert_chain: Option<std::path::PathBuf>,
+    /// With `--timing datasheet`: also wait the charged time (feels like real hardware).
+    #[arg(long)]
+    realtime: bool,
 }
 
 /// `keyline sim` takes options only; this wrapper lets it sit in the command-group list.
@@ -72,6 +80,10 @@ impl Run for SimCommand {
         config.timing = timing;
         config.faults = faults;
         config.trust_and_go = args.trust_and_go;
+        config.realtime = args.realtime;
+        if let Some(dir) = &args.cert_chain {
+            config.cert_chain = Some(std::sync::Arc::new(CertChain::from_dir(dir).map_err(invalid)?));
+        }
         let handle = run_boards(config).map_err(|error| match error {
             keyline_sim::SimError::BadBoardCount(_) => invalid(error),
             other => ErrorReport {
