@@ -1,0 +1,59 @@
+//! `keyline sim`: boards on pseudo-terminals, listed in `<data_dir>/sim/boards.json`, stopped by Ctrl-C.
+#![cfg(feature = "sim")]
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+#[test]
+fn keyline_sim_publishes_boards_and_stops_on_ctrl_c() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keyline"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["sim", "--boards", "2", "--firmware", "rom", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut json = String::new();
+    while !json.ends_with("]\n") {
+        assert!(stdout.read_line(&mut json).unwrap() > 0, "keyline sim ended early: {json}");
+    }
+    let ports: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let ports = ports.as_array().unwrap();
+    assert_eq!(ports.len(), 2);
+    assert_eq!(ports[1]["label"], "Simulated board 2");
+    assert_eq!(ports[0]["firmware"], "rom");
+    let list_file = dir.path().join("sim").join("boards.json");
+    let listed: serde_json::Value = serde_json::from_slice(&std::fs::read(&list_file).unwrap()).unwrap();
+    assert_eq!(listed.as_array().unwrap(), ports);
+
+    // The pty carries the ROM banner of a board strapped into download mode.
+    let path = ports[0]["path"].as_str().unwrap().to_string();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut tty = std::fs::OpenOptions::new().read(true).write(true).open(path).unwrap();
+        let mut buf = [0u8; 512];
+        let n = tty.read(&mut buf).unwrap_or(0);
+        let _ = tx.send(String::from_utf8_lossy(&buf[..n]).into_owned());
+    });
+    let banner = rx.recv_timeout(Duration::from_secs(5)).expect("the board talks");
+    assert!(banner.contains("waiting for download"), "{banner}");
+
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let start = std::time::Instant::now();
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "keyline sim did not stop on SIGINT");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "clean exit on Ctrl-C: {exit:?}");
+    assert!(!list_file.exists(), "boards.json is removed when the simulator stops");
+    assert!(dir.path().join("sim/board-0/chip.json").exists(), "chip state stays for the next run");
+}
