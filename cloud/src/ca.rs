@@ -68,6 +68,8 @@ pub struct CaRegistration {
     pub already_registered: bool,
     /// What this call changed (empty when nothing needed doing).
     pub changes: Vec<String>,
+    /// What differs from the request but cannot be reconciled in place (e.g. the registration mode).
+    pub warnings: Vec<String>,
 }
 
 /// The account's registration code for this region (64 hex, stable until deleted).
@@ -82,12 +84,21 @@ pub async fn register_ca(ctx: &CloudContext, request: &RegisterCaRequest) -> Res
     let ca = parse_cert_pem(&request.ca_cert_pem, "CA certificate")?;
     if let Some(existing) = describe_ca(ctx, &ca.id).await? {
         let changes = reconcile(ctx, &existing, request.auto_registration).await?;
+        let mut warnings = Vec::new();
+        let wanted_mode = request.mode.to_sdk();
+        if !existing.mode.is_empty() && existing.mode != wanted_mode.as_str() {
+            warnings.push(format!(
+                "the CA is registered in {} mode, not {}; deactivate and delete it, then register again to change the mode",
+                existing.mode,
+                wanted_mode.as_str()
+            ));
+        }
         let ca = describe_ca(ctx, &ca.id).await?.ok_or(CloudError::CaNotRegistered { ca_id: ca.id.clone() })?;
-        return Ok(CaRegistration { ca, already_registered: true, changes });
+        return Ok(CaRegistration { ca, already_registered: true, changes, warnings });
     }
     register_ca_strict(ctx, request).await?;
     let info = describe_ca(ctx, &ca.id).await?.ok_or(CloudError::CaNotRegistered { ca_id: ca.id.clone() })?;
-    Ok(CaRegistration { ca: info, already_registered: false, changes: vec!["registered the CA".into()] })
+    Ok(CaRegistration { ca: info, already_registered: false, changes: vec!["registered the CA".into()], warnings: Vec::new() })
 }
 
 /// Calls `RegisterCACertificate` once, without looking first: a duplicate is an error.

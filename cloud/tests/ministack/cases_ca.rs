@@ -36,7 +36,10 @@ async fn register_ca_activates_with_auto_registration_and_rerun_reconciles(env: 
     ensure(again.already_registered && again.changes.len() == 2, || format!("re-run report: {again:?}"))?;
     ensure(again.ca.status == "ACTIVE" && again.ca.auto_registration == "ENABLE", || format!("after re-run: {again:?}"))?;
     let third = ca::register_ca(&env.ctx, &request).await.map_err(fail("register a third time"))?;
-    ensure(third.changes.is_empty(), || format!("third run changed things: {third:?}"))?;
+    ensure(third.changes.is_empty() && third.warnings.is_empty(), || format!("third run changed things: {third:?}"))?;
+    let other_mode = RegisterCaRequest { mode: CaMode::SniOnly, ..request.clone() };
+    let fourth = ca::register_ca(&env.ctx, &other_mode).await.map_err(fail("register in another mode"))?;
+    ensure(fourth.warnings.len() == 1 && fourth.warnings[0].contains("DEFAULT mode"), || format!("mode warning: {fourth:?}"))?;
     let listed = ca::list_cas(&env.ctx).await.map_err(fail("list"))?;
     ensure(listed.len() == 1 && listed[0].ca_id == ca_id, || format!("list: {listed:?}"))
 }

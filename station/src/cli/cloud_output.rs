@@ -34,6 +34,9 @@ pub fn registration(outcome: &RegisterCaOutcome) -> String {
     for change in &outcome.registration.changes {
         text.push_str(&format!("  {change}\n"));
     }
+    for warning in &outcome.registration.warnings {
+        text.push_str(&format!("  warning: {warning}\n"));
+    }
     text.push_str(&format!("  status: {}, auto-registration: {}, mode: {}\n", ca.status, ca.auto_registration, ca.mode));
     text
 }
