@@ -30,7 +30,7 @@ pub const KEY_TYPE_P256: u16 = 4;
 pub struct SlotConfig(pub u16);
 
 impl SlotConfig {
-    /// ReadKey[3:0]; for private-key slots these are the usage bits (bit 0 = external Sign allowed).
+    /// ReadKey (bits 3-0); for private-key slots these are the usage bits (bit 0 = external Sign allowed).
     pub fn read_key(self) -> u16 {
         self.0 & 0x0F
     }
@@ -42,11 +42,11 @@ impl SlotConfig {
     pub fn enc_read(self) -> bool {
         self.0 & 0x40 != 0
     }
-    /// WriteKey[11:8]: the key slot used for encrypted writes.
+    /// WriteKey (bits 11-8): the key slot used for encrypted writes.
     pub fn write_key(self) -> u16 {
         (self.0 >> 8) & 0x0F
     }
-    /// WriteConfig[15:12].
+    /// WriteConfig (bits 15-12).
     pub fn write_config(self) -> u16 {
         (self.0 >> 12) & 0x0F
     }
@@ -87,7 +87,7 @@ impl KeyConfig {
     pub fn private(self) -> bool {
         self.0 & 0x01 != 0
     }
-    /// KeyType[4:2].
+    /// KeyType (bits 4-2).
     pub fn key_type(self) -> u16 {
         (self.0 >> 2) & 0x07
     }
