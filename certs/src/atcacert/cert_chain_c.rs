@@ -49,6 +49,14 @@ fn is_mutable(profile: Profile, def: &CertDef) -> bool {
     profile == Profile::Rainbowtype && def.template_id == 2
 }
 
+/// The C name firmware of this family uses for the root CA public key array.
+pub fn ca_public_key_symbol(profile: Profile) -> &'static str {
+    match profile {
+        Profile::Trustflex => "g_cert_ca_public_key_1_signer",
+        Profile::Rainbowtype | Profile::EspCryptoauthlib => "g_signer_1_ca_public_key",
+    }
+}
+
 fn root_def(out: &mut String, root: &CaKeyDef) {
     let _ = writeln!(out, "const atcacert_def_t {} = {{", root.name);
     out.push_str("    .type = CERTTYPE_X509,\n    .template_id = 0,\n    .chain_id = 0,\n");
@@ -118,7 +126,7 @@ pub fn generate(defs: &ProfileDefs) -> CertChainFiles {
     );
     src.push_str("#include \"cert_chain.h\"\n\n");
     if let Some(key) = &defs.root_public_key {
-        byte_array(&mut src, "const uint8_t g_cert_ca_public_key_1_signer", key);
+        byte_array(&mut src, &format!("const uint8_t {}", ca_public_key_symbol(profile)), key);
     }
     if let Some(root) = &defs.root {
         root_def(&mut src, root);
@@ -131,7 +139,7 @@ pub fn generate(defs: &ProfileDefs) -> CertChainFiles {
     hdr.push_str("#ifndef KEYLINE_CERT_CHAIN_H\n#define KEYLINE_CERT_CHAIN_H\n\n#include <stddef.h>\n#include <stdint.h>\n#include \"atcacert/atcacert_def.h\"\n\n");
     hdr.push_str("#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
     if defs.root_public_key.is_some() {
-        hdr.push_str("extern const uint8_t g_cert_ca_public_key_1_signer[64];\n");
+        let _ = writeln!(hdr, "extern const uint8_t {}[64];", ca_public_key_symbol(profile));
     }
     if let Some(root) = &defs.root {
         let _ = writeln!(hdr, "extern const atcacert_def_t {};", root.name);

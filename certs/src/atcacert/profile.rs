@@ -95,7 +95,8 @@ pub struct ProfileDefs {
     pub signer: CertDef,
     /// The device certificate definition.
     pub device: CertDef,
-    /// The root CA public key, when known (emitted as `g_cert_ca_public_key_1_signer`).
+    /// The root CA public key, when known (emitted as `g_signer_1_ca_public_key` or, for TrustFLEX,
+    /// `g_cert_ca_public_key_1_signer`).
     #[serde(skip)]
     pub root_public_key: Option<RawPublicKey>,
 }
