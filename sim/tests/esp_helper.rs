@@ -172,6 +172,8 @@ fn tngtls_commands_need_a_trust_and_go_part_and_the_signer_first() {
     cmd(&mut custom, "init 21 22");
     assert!(cmd(&mut custom, "get-tngtls-device-cert")
         .contains("Please execute get-tngtls-signer-cert command as this command requires signer cert"));
+    let root = cmd(&mut custom, "get-tngtls-root-cert");
+    assert!(root.contains("Status: Success") && root.contains("Root Cert Len:"), "the root is compiled into the library");
     let reply = cmd(&mut custom, "get-tngtls-signer-cert");
     assert!(reply.contains("Status: Failure") && reply.contains("Failed to obtain tngtls_signer cert, returned 0c"));
 

@@ -30,15 +30,12 @@ impl Atecc608 {
         self.slots[0] = vec![0u8; 36];
         let device_key = SigningKey::random(&mut rand::thread_rng());
         self.slots[0][4..36].copy_from_slice(&device_key.to_bytes());
-        let root = SigningKey::random(&mut rand::thread_rng());
+        let (root, root_name, root_cert) = simulated_root();
         let signer = SigningKey::random(&mut rand::thread_rng());
         let org = "Microchip Technology Inc";
-        let root_name = name(org, "Crypto Authentication Root CA 002");
         let signer_name = name(org, "Crypto Authentication Signer FFFF");
         let device_cn = format!("{} ATECC", hex::encode_upper(serial));
-        let ca = true;
-        let root_cert = build_certificate(&root, &root_name, &root, &root_name, ca, b"\x01", ("181214190000Z", "490101000000Z"));
-        let signer_cert = build_certificate(&root, &root_name, &signer, &signer_name, ca, b"\x02", ("181214190000Z", "491214190000Z"));
+        let signer_cert = build_certificate(&root, &root_name, &signer, &signer_name, true, b"\x02", ("181214190000Z", "491214190000Z"));
         let device_cert =
             build_certificate(&signer, &signer_name, &device_key, &name(org, &device_cn), false, &serial, ("190101000000Z", "20461231235959Z"));
         self.factory_certs = vec![root_cert, signer_cert, device_cert];
@@ -46,14 +43,26 @@ impl Atecc608 {
     }
 }
 
-/// The DER certificate `label` ("Root", "Signer", "Device") as `tng_atcacert_*` returns it.
+/// The DER certificate `label` ("Root", "Signer", "Device") as `tng_atcacert_*` returns it. The
+/// root is compiled into the library, so every part returns it; signer and device certificates
+/// exist only on Trust&Go parts.
 pub fn certificate(chip: &Atecc608, label: &str) -> Result<Vec<u8>, u32> {
-    let index = match label {
-        "Root" => 0,
-        "Signer" => 1,
-        _ => 2,
-    };
-    chip.factory_certs.get(index).cloned().ok_or(WRONG_CERT_DEF)
+    match label {
+        "Root" => Ok(simulated_root().2),
+        "Signer" => chip.factory_certs.get(1).cloned().ok_or(WRONG_CERT_DEF),
+        _ => chip.factory_certs.get(2).cloned().ok_or(WRONG_CERT_DEF),
+    }
+}
+
+/// The simulated "Microchip" root CA: the same key and certificate for every simulated part
+/// (fixed seed, deterministic ECDSA), like the root compiled into CryptoAuthLib.
+pub fn simulated_root() -> (SigningKey, Vec<u8>, Vec<u8>) {
+    use rand::SeedableRng;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x4B45_594C_494E_4501);
+    let key = SigningKey::random(&mut rng);
+    let root_name = name("Microchip Technology Inc", "Crypto Authentication Root CA 002");
+    let cert = build_certificate(&key, &root_name, &key, &root_name, true, b"\x01", ("181214190000Z", "490101000000Z"));
+    (key, root_name, cert)
 }
 
 fn name(org: &str, cn: &str) -> Vec<u8> {
