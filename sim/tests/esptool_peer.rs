@@ -59,6 +59,7 @@ fn esptool_detects_writes_and_verifies_flash() {
 
     let chip = run(&esptool, pty.path(), &["chip_id"]);
     assert!(chip.contains("Detecting chip type... ESP32"), "{chip}");
+    assert!(chip.contains("Chip is ESP32-D0WD-V3 (revision v3.0)"), "an ECO3 module: {chip}");
     let mac_text = mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":");
     assert!(chip.contains(&format!("MAC: {mac_text}")), "{chip}");
 

@@ -11,6 +11,11 @@ pub const ESP32_MAGIC: u32 = 0x00F0_1D83;
 const CHIP_DETECT_MAGIC_REG: u32 = 0x4000_1000;
 const EFUSE_BASE: u32 = 0x3FF5_A000;
 const UART_CLKDIV_REG: u32 = 0x3FF4_0014;
+const APB_CTL_DATE_REG: u32 = 0x3FF6_607C;
+/// eFuse BLK0 word 3: package ESP32-D0WD (bits 9-11 = 1) and chip-revision bit 0 (bit 15).
+const EFUSE_WORD3: u32 = (1 << 15) | (1 << 9);
+/// eFuse BLK0 word 5: chip-revision bit 1 (bit 20); with APB_CTL_DATE bit 31 this reads as ECO3 (v3.0).
+const EFUSE_WORD5: u32 = 1 << 20;
 const SPI_W0_REG: u32 = 0x3FF4_2080;
 /// JEDEC id the simulated flash reports (GigaDevice, 4 MB).
 const FLASH_JEDEC_ID: u32 = 0x0016_40C8;
@@ -171,6 +176,9 @@ impl RomLoader {
             CHIP_DETECT_MAGIC_REG => ESP32_MAGIC,
             a if a == EFUSE_BASE + 4 => u32::from_be_bytes([mac[2], mac[3], mac[4], mac[5]]),
             a if a == EFUSE_BASE + 8 => (u32::from(crc8_mac(&mac)) << 16) | (u32::from(mac[0]) << 8) | u32::from(mac[1]),
+            a if a == EFUSE_BASE + 12 => EFUSE_WORD3,
+            a if a == EFUSE_BASE + 20 => EFUSE_WORD5,
+            APB_CTL_DATE_REG => 1 << 31,
             UART_CLKDIV_REG => 40_000_000 / hw.baud.max(1),
             SPI_W0_REG => FLASH_JEDEC_ID,
             _ => 0,
