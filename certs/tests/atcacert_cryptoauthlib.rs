@@ -8,6 +8,9 @@
 //! with both struct orders. One signer per profile comes from the CA store (`create_signer_ca`)
 //! where the profile can hold it (rainbowtype, Espressif).
 //!
+//! The generated file is also compiled against the 3.7.5, 3.7.6 and 3.7.8 headers (PyPI
+//! 20240626, 20241015, 20250510).
+//!
 //! `KEYLINE_ATCACERT_CASES` (default 1200) sets the number of device certificates proven against
 //! 3.8.0 (a quarter of that again against 3.2.5), `KEYLINE_ATCACERT_SIGNERS` (default 2) the
 //! number of signer CAs (one gcc build each) per profile.
@@ -279,4 +282,21 @@ fn cryptoauthlib_3_2_rebuilds_format_0_certificates_from_the_same_cert_chain_c()
         proven += outcome.cases;
     }
     assert!(proven >= total);
+}
+
+/// One generated file for every struct layout in use: 3.2.5 (packed), 3.7.5, 3.7.6 (reordered,
+/// `uint8_t private_key_slot`), 3.7.8 and 3.8.0 (`std_sig_size`, `uint16_t private_key_slot`).
+#[test]
+fn cert_chain_c_compiles_against_every_struct_layout() {
+    for profile in Profile::ALL {
+        let chain = make_chain(profile, false, 2031);
+        let dir = tempfile::tempdir().unwrap();
+        let files = cert_chain_c::generate(&chain.defs);
+        std::fs::write(dir.path().join("cert_chain.c"), files.source).unwrap();
+        std::fs::write(dir.path().join("cert_chain.h"), files.header).unwrap();
+        for version in [CAL_3_2, "20240626", "20241015", "20250510", CAL_3_8] {
+            let out = Command::new("bash").arg(harness_dir().join("compile-cert-chain.sh")).arg(dir.path()).arg(version).output().expect("bash runs");
+            assert!(out.status.success(), "{} cert_chain.c does not compile against sdist {version}:\n{}", profile.as_str(), String::from_utf8_lossy(&out.stderr));
+        }
+    }
 }
