@@ -229,3 +229,27 @@ fn a_build_with_compiled_templates_accepts_only_certificates_of_that_template() 
     let same_length = provision_with(&mut build(&chain), dir.path(), "Keyl1ne");
     assert!(same_length.contains("Device certificate missmatch"), "{same_length}");
 }
+
+#[test]
+fn a_slot_locked_chip_fails_the_device_certificate_write() {
+    let dir = tempfile::tempdir().unwrap();
+    make_ca_chain(dir.path());
+    let mut board = board();
+    board.power_on();
+    send(&mut board, b"r");
+    // Slot 10 is lockable in the rainbowtype table; a chip where someone locked it cannot take
+    // a device certificate any more.
+    board.hardware_mut().chip.lock_slot(10).unwrap();
+    let serial = String::from_utf8(send(&mut board, b"s")).unwrap();
+    let key = String::from_utf8(send(&mut board, b"k")).unwrap().replace('\r', "");
+    std::fs::write(dir.path().join("device-pub.pem"), key).unwrap();
+    let device_pem = make_device_cert(dir.path(), &serial);
+    upload(&mut board, b'c', &std::fs::read_to_string(dir.path().join("signer.crt")).unwrap());
+    upload(&mut board, b'v', &device_pem);
+    upload(&mut board, b'b', &std::fs::read_to_string(dir.path().join("root.pub.pem")).unwrap());
+    let transcript = normalise(&send(&mut board, b"q"));
+    assert!(
+        transcript.ends_with("Writing Signer Certificate\nWriting Device Certificate\nFailed to write device certificate: 244\n"),
+        "{transcript}"
+    );
+}
