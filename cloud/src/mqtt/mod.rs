@@ -32,7 +32,9 @@ pub enum ServerTrust {
 pub struct ConnectTest {
     /// The `iot:Data-ATS` endpoint host name, sent as SNI and verified in the server certificate.
     pub endpoint: String,
-    /// Where to connect instead of `endpoint:8883` (keeps `endpoint` as SNI), e.g. `127.0.0.1:8883`.
+    /// The MQTT port: 8883, or 443 (then ALPN `x-amzn-mqtt-ca` is offered, as AWS IoT requires there).
+    pub port: u16,
+    /// Where to connect instead of `endpoint:port` (keeps `endpoint` as SNI), e.g. `127.0.0.1:8883`.
     pub address_override: Option<String>,
     /// The device identity.
     pub device: DeviceIdentity,
@@ -113,7 +115,7 @@ pub async fn test_connect(test: &ConnectTest) -> Result<ConnectReport> {
     };
     let mut report = ConnectReport {
         endpoint: test.endpoint.clone(),
-        address: test.address_override.clone().unwrap_or_else(|| format!("{}:8883", test.endpoint)),
+        address: test.address_override.clone().unwrap_or_else(|| format!("{}:{}", test.endpoint, test.port)),
         serial: test.device.serial.clone(),
         certificate_id: test.device.certificate_id.clone(),
         attempts: Vec::new(),
@@ -161,7 +163,7 @@ fn describe(outcome: &AttemptOutcome) -> String {
 }
 
 fn mqtt_options(test: &ConnectTest, tls: Arc<rustls::ClientConfig>, relay: Option<&relay::AddressRelay>) -> MqttOptions {
-    let mut options = MqttOptions::new(test.device.serial.clone(), test.endpoint.clone(), 8883);
+    let mut options = MqttOptions::new(test.device.serial.clone(), test.endpoint.clone(), test.port);
     options.set_keep_alive(Duration::from_secs(30));
     options.set_clean_session(true);
     options.set_transport(Transport::Tls(TlsConfiguration::Rustls(tls)));
@@ -241,10 +243,17 @@ fn client_config(test: &ConnectTest) -> Result<rustls::ClientConfig> {
     }
     let key = PrivateKeyDer::from_pem_slice(test.device.key_pem.as_bytes()).map_err(|e| tls_error(e.to_string()))?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    rustls::ClientConfig::builder_with_provider(provider)
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| tls_error(e.to_string()))?
         .with_root_certificates(roots)
         .with_client_auth_cert(chain, key)
-        .map_err(|e| tls_error(e.to_string()))
+        .map_err(|e| tls_error(e.to_string()))?;
+    if test.port == 443 {
+        config.alpn_protocols = vec![AWS_IOT_MQTT_ALPN.to_vec()];
+    }
+    Ok(config)
 }
+
+/// ALPN protocol AWS IoT expects for MQTT with client certificates on port 443.
+const AWS_IOT_MQTT_ALPN: &[u8] = b"x-amzn-mqtt-ca";

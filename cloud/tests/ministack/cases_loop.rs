@@ -36,6 +36,7 @@ async fn full_loop_allowed_device_activates_and_unknown_device_is_revoked(env: &
     let broker_ca = env.server.broker_ca_pem().await?;
     let test = ConnectTest {
         endpoint: endpoint.clone(),
+        port: 8883,
         address_override: Some(format!("127.0.0.1:{MQTT_PORT}")),
         device: allowed.clone(),
         chain_pems: vec![test_ca.cert_pem()],
@@ -100,6 +101,7 @@ async fn a_certificate_without_a_usable_serial_is_revoked(env: &Env) -> CaseResu
     let device = DeviceIdentity { serial: "badcn".into(), cert_pem, key_pem: key_pem.into(), certificate_id: parsed.id.clone() };
     let test = ConnectTest {
         endpoint: env.ctx.data_ats_endpoint().await.map_err(fail("endpoint"))?,
+        port: 8883,
         address_override: Some(format!("127.0.0.1:{MQTT_PORT}")),
         device,
         chain_pems: vec![test_ca.cert_pem()],
@@ -127,6 +129,8 @@ async fn sni_only_ca_registers_devices_that_send_the_endpoint_as_sni(env: &Env) 
     let device = issue_device_identity(&test_ca.cert_pem(), &test_ca.key_pkcs8_pem(), &random_serial()).map_err(fail("issue"))?;
     let test = ConnectTest {
         endpoint: env.ctx.data_ats_endpoint().await.map_err(fail("endpoint"))?,
+        // Port 443 offers ALPN x-amzn-mqtt-ca (ministack ignores it; the address override keeps its listener).
+        port: 443,
         address_override: Some(format!("127.0.0.1:{MQTT_PORT}")),
         device,
         chain_pems: vec![test_ca.cert_pem()],

@@ -21,6 +21,7 @@ pub fn cases() -> Vec<(&'static str, Case)> {
 async fn connect(env: &Env, device: DeviceIdentity, chain: String, topic_prefix: &str, attempts: u32) -> Result<keyline_cloud::mqtt::ConnectReport, String> {
     let test = ConnectTest {
         endpoint: env.ctx.data_ats_endpoint().await.map_err(fail("endpoint"))?,
+        port: 8883,
         address_override: Some(format!("127.0.0.1:{MQTT_PORT}")),
         device,
         chain_pems: vec![chain],

@@ -272,7 +272,10 @@ pub struct TestConnectArgs {
     /// Device serial (CN, client id, thing name); random 18-hex by default.
     #[arg(long)]
     serial: Option<String>,
-    /// Connect to HOST:PORT instead of <endpoint>:8883, keeping the endpoint name as SNI (for emulators).
+    /// MQTT port: 8883, or 443 (with ALPN x-amzn-mqtt-ca, for networks that block 8883).
+    #[arg(long, default_value_t = 8883)]
+    port: u16,
+    /// Connect to HOST:PORT instead of <endpoint>:<port>, keeping the endpoint name as SNI (for emulators).
     #[arg(long, value_name = "HOST:PORT")]
     mqtt_endpoint: Option<String>,
     /// Trust this PEM for the server instead of the system roots (with --emulator: fetched from the emulator).
@@ -530,6 +533,7 @@ async fn test_connect(ctx: &Context, connection: &Connection, args: TestConnectA
     let mqtt_endpoint = args.mqtt_endpoint.or_else(|| settings.emulator.then(|| "127.0.0.1:8883".to_string()));
     let test = ConnectTest {
         endpoint: cloud.data_ats_endpoint().await.map_err(cloud_report)?,
+        port: args.port,
         address_override: mqtt_endpoint,
         chain_pems: vec![station.cloud_ca_cert_pem(&args.ca)?],
         device,
