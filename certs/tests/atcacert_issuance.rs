@@ -5,8 +5,11 @@ use keyline_certs::atcacert::derived::pub_key_hash_serial;
 use keyline_certs::atcacert::profile::Profile;
 use keyline_certs::atcacert::{AtcaDate, EncodedDates, FormatVersion};
 use keyline_certs::device::request::{public_key_from_csr, public_key_from_key_file};
+use keyline_certs::atcacert::der_walk::walk_certificate;
+use keyline_certs::atcacert::DeviceImage;
 use keyline_certs::device::{
-    certificate_public_key, issue_device_cert, issue_signer_cert, place_signer, resolve_chip_serial, DeviceCertError, SignerSubject,
+    certificate_public_key, issue_device_cert, issue_signer_cert, place_signer, prove_reproducible, resolve_chip_serial, DeviceCertError,
+    SignerSubject,
 };
 use keyline_certs::{create_root_ca, create_signer_ca, CaSubject, EcKey, Validity};
 use rand_core::OsRng;
@@ -187,6 +190,24 @@ fn a_wrong_signing_key_is_refused() {
     let (other_key, device_pub) = key_pair();
     let err = issue_device_cert(Profile::Rainbowtype, &signer, &other_key, &device_pub, &CHIP, AtcaDate::new(2026, 1, 1, 0, 0, 0)).unwrap_err();
     assert!(matches!(err, DeviceCertError::Signing(_)), "{err}");
+}
+
+#[test]
+fn a_certificate_that_differs_from_its_template_is_not_reproducible() {
+    let setup = root();
+    let (signer, key) = profile_signer(&setup, Profile::Rainbowtype);
+    let (_, device_pub) = key_pair();
+    let issued = issue_device_cert(Profile::Rainbowtype, &signer, &key, &device_pub, &CHIP, AtcaDate::new(2026, 1, 1, 0, 0, 0)).unwrap();
+    let signer_key = certificate_public_key(&signer).unwrap();
+    let mut device = DeviceImage::with_serial(&CHIP);
+    prove_reproducible(&issued.cert_def, &issued.der, &mut device, &signer_key).unwrap();
+
+    let issuer = walk_certificate(&issued.der).unwrap().issuer;
+    let mut tampered = issued.der.clone();
+    let at = issuer.offset + issuer.count - 1;
+    tampered[at] ^= 0x01; // last byte of the issuer name: not a field the chip stores
+    let err = prove_reproducible(&issued.cert_def, &tampered, &mut DeviceImage::with_serial(&CHIP), &signer_key).unwrap_err();
+    assert_eq!(err, DeviceCertError::NotReproducible { offset: at });
 }
 
 fn base64_decode(text: &str) -> Vec<u8> {
