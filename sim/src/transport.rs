@@ -122,7 +122,8 @@ fn serve(mut master: PtyMaster, slave: File, board: Arc<Mutex<Board>>, stop: Arc
                 break;
             }
         };
-        let delivery = board.lock().expect("board lock").receive(&buffer[..n]);
+        let line_baud = line_baud(&slave);
+        let delivery = board.lock().expect("board lock").receive_at(&buffer[..n], line_baud);
         if delivery.flush_input {
             drain(&mut master);
         }
@@ -133,6 +134,22 @@ fn serve(mut master: PtyMaster, slave: File, board: Arc<Mutex<Board>>, stop: Arc
     }
     drop(slave);
     drop(master);
+}
+
+/// The baud rate the host configured on the pty (termios is per terminal, shared by all its fds).
+/// Read with `TCGETS2`, whose `c_ospeed` holds the rate for standard and custom (BOTHER) settings.
+fn line_baud(slave: &File) -> Option<u32> {
+    use std::os::fd::AsRawFd;
+    let mut termios2 = std::mem::MaybeUninit::<nix::libc::termios2>::zeroed();
+    // SAFETY: TCGETS2 fills a `struct termios2` for a valid tty fd; `slave` is open for our lifetime
+    // and the pointer refers to writable memory of exactly that type.
+    let rc = unsafe { nix::libc::ioctl(slave.as_raw_fd(), nix::libc::TCGETS2, termios2.as_mut_ptr()) };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: the ioctl succeeded, so the kernel initialised the structure.
+    let speed = unsafe { termios2.assume_init() }.c_ospeed;
+    (speed > 0).then_some(speed)
 }
 
 /// Discards input already waiting on the line (the firmware's `uart_flush()`).

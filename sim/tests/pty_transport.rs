@@ -124,3 +124,20 @@ fn fault_specs_are_parsed_strictly() {
     assert!("explode=1".parse::<FaultSpec>().is_err());
     assert!("none".parse::<FaultSpec>().unwrap().is_none());
 }
+
+#[test]
+fn a_host_at_the_wrong_baud_rate_gets_nothing_from_an_app() {
+    let pty = spawn(FaultSpec::default());
+    {
+        let mut slow = serialport::new(pty.path().to_string_lossy(), 9_600)
+            .timeout(Duration::from_millis(100))
+            .open_native()
+            .unwrap();
+        read_for(&mut slow, 1500, Duration::from_millis(500));
+        slow.write_all(b"s").unwrap();
+        assert!(read_for(&mut slow, 18, Duration::from_millis(500)).is_empty(), "a 115200-baud UART does not understand 9600");
+    }
+    let mut port = open(pty.path());
+    port.write_all(b"s").unwrap();
+    assert_eq!(read_for(&mut port, 18, Duration::from_secs(2)).len(), 18);
+}

@@ -155,8 +155,24 @@ impl Board {
 
     /// Handles bytes the host wrote (one read from the line = one UART event).
     pub fn receive(&mut self, chunk: &[u8]) -> Delivery {
+        self.receive_at(chunk, None)
+    }
+
+    /// Like `receive`, with the baud rate the host set on the line. The ROM loader auto-detects
+    /// it; an app's fixed-rate UART at another rate sees only framing errors, so the bytes are
+    /// lost and nothing comes back.
+    pub fn receive_at(&mut self, chunk: &[u8], line_baud: Option<u32>) -> Delivery {
         if self.vanished {
             return Delivery { output: Vec::new(), vanished: true, flush_input: false };
+        }
+        if let Some(line) = line_baud {
+            if self.running_kind == Some(FirmwareKind::Rom) {
+                self.hw.baud = line;
+            } else if line != self.hw.baud {
+                tracing::warn!(board = self.config.index, line, uart = self.hw.baud, "host uses another baud rate: bytes lost");
+                self.hw.clock.charge_uart(chunk.len(), line);
+                return Delivery::default();
+            }
         }
         self.hw.clock.charge_uart(chunk.len(), self.hw.baud);
         let inbound = self.faults.inbound(chunk);
