@@ -58,3 +58,9 @@ fn board_counts_are_bounded() {
     assert!(run_boards(SimConfig::new(0, FirmwareKind::Rom, dir.path().to_path_buf())).is_err());
     assert!(run_boards(SimConfig::new(65, FirmwareKind::Rom, dir.path().to_path_buf())).is_err());
 }
+
+#[test]
+fn the_handle_can_live_in_app_state() {
+    fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<keyline_sim::SimHandle>();
+}
