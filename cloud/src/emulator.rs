@@ -37,9 +37,10 @@ pub struct EmulatorConfig {
 }
 
 impl EmulatorConfig {
-    /// Defaults: `<project>/.venv/bin/ministack`, ports 4566 and 8883.
+    /// Defaults: `$KEYLINE_VENV/bin/ministack` (else `<project>/.venv/bin/ministack`), ports 4566 and 8883.
     pub fn in_project(project_dir: &Path, workdir: PathBuf) -> Self {
-        Self { binary: project_dir.join(".venv/bin/ministack"), api_port: 4566, mqtt_port: 8883, workdir, enforce_policies: false }
+        let venv = std::env::var_os("KEYLINE_VENV").map(PathBuf::from).unwrap_or_else(|| project_dir.join(".venv"));
+        Self { binary: venv.join("bin/ministack"), api_port: 4566, mqtt_port: 8883, workdir, enforce_policies: false }
     }
 }
 

@@ -15,11 +15,15 @@ pub struct Ministack {
     _workdir: tempfile::TempDir,
 }
 
-/// Where the ministack console script is: `KEYLINE_MINISTACK`, else `<workspace>/.venv/bin/ministack`.
+/// Where the ministack console script is: `KEYLINE_MINISTACK`, else `$KEYLINE_VENV/bin/ministack`, else
+/// `<workspace>/.venv/bin/ministack`.
 pub fn ministack_binary() -> PathBuf {
-    std::env::var_os("KEYLINE_MINISTACK")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/ministack"))
+    std::env::var_os("KEYLINE_MINISTACK").map(PathBuf::from).unwrap_or_else(|| {
+        std::env::var_os("KEYLINE_VENV")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv"))
+            .join("bin/ministack")
+    })
 }
 
 impl Ministack {

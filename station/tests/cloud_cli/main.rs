@@ -94,9 +94,12 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let scratch = tempfile::tempdir().unwrap();
-        let binary = std::env::var_os("KEYLINE_MINISTACK")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/ministack"));
+        let binary = std::env::var_os("KEYLINE_MINISTACK").map(PathBuf::from).unwrap_or_else(|| {
+            std::env::var_os("KEYLINE_VENV")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv"))
+                .join("bin/ministack")
+        });
         let config = EmulatorConfig { binary, api_port: 4566, mqtt_port: 8883, workdir: scratch.path().join("emulator"), enforce_policies: false };
         let emulator = Emulator::start(config).await.expect("start ministack");
         println!("running 1 test");
