@@ -81,7 +81,27 @@ fn upload(board: &mut Board, mode: u8, pem: &str) {
 
 #[test]
 fn rainbowtype_board_accepts_keyline_certificates() {
-    let mut board = Board::new(BoardConfig { firmware: FirmwareKind::Rainbowtype, ..BoardConfig::default() }).unwrap();
+    provision_rainbowtype(false);
+}
+
+/// The firmware built from Keyline's own templates (what `keyline template cert-chain` compiles).
+#[test]
+fn rainbowtype_build_from_keyline_templates_accepts_keyline_certificates() {
+    provision_rainbowtype(true);
+}
+
+fn provision_rainbowtype(compiled_templates: bool) {
+    let at = now();
+    let chain = chain(Profile::Rainbowtype, "Keyline Signer", at);
+    let signer_defs = place_signer(Profile::Rainbowtype, &chain.signer_der, &raw_key(&chain.root)).unwrap();
+    let cert_chain = compiled_templates.then(|| {
+        std::sync::Arc::new(keyline_sim::firmware::CertChain {
+            signer: signer_defs.signer.template.clone(),
+            device: signer_defs.device.template.clone(),
+        })
+    });
+    let config = BoardConfig { firmware: FirmwareKind::Rainbowtype, cert_chain, ..BoardConfig::default() };
+    let mut board = Board::new(config).unwrap();
     board.power_on();
     assert_eq!(board.receive(b"r").output, b"Ready.\r\n");
     let serial_text = String::from_utf8(board.receive(b"s").output).unwrap();
@@ -91,8 +111,6 @@ fn rainbowtype_board_accepts_keyline_certificates() {
     let spki = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, body).unwrap();
     let device_key: [u8; 64] = spki[27..91].try_into().unwrap();
 
-    let at = now();
-    let chain = chain(Profile::Rainbowtype, "Keyline Signer", at);
     let issued = issue_device_cert(Profile::Rainbowtype, &chain.signer_der, &chain.signer, &device_key, &serial, at).unwrap();
     let mut root_spki = SPKI_HEADER.to_vec();
     root_spki.extend_from_slice(&raw_key(&chain.root));
@@ -106,7 +124,6 @@ fn rainbowtype_board_accepts_keyline_certificates() {
 
     let chip = &board.hardware().chip;
     assert_eq!(chip.read_slot(10, 0, 72).unwrap(), issued.compressed, "sim and keyline-certs compress alike");
-    let signer_defs = place_signer(Profile::Rainbowtype, &chain.signer_der, &raw_key(&chain.root)).unwrap();
     assert_eq!(chip.read_slot(12, 0, 72).unwrap(), compress(&signer_defs.signer, &chain.signer_der).unwrap().to_vec());
     let _ = chain.root_der;
 }
