@@ -69,7 +69,7 @@ pub fn lambda_trust_policy() -> String {
 }
 
 /// The Lambda role's permissions: exactly the calls `cloud/lambda/keyline_jitr.py` makes, plus its logs.
-pub fn lambda_role_policy(region: &str, account: &str, function: &str, allow_list_table: Option<&str>) -> String {
+pub fn lambda_role_policy(region: &str, account: &str, function: &str, device_policy: &str, allow_list_table: Option<&str>) -> String {
     let iot = |resource: &str| format!("arn:aws:iot:{region}:{account}:{resource}");
     let mut statements = vec![
         json!({
@@ -84,17 +84,22 @@ pub fn lambda_role_policy(region: &str, account: &str, function: &str, allow_lis
             "Action": ["iot:CreateThing", "iot:DescribeThing", "iot:AttachThingPrincipal"],
             "Resource": iot("thing/*")
         }),
+        // AttachPolicy is authorised on the target certificate; the one device policy is listed too, so the
+        // grant holds whichever of the two a partition evaluates, and no other policy can be attached.
         json!({
             "Sid": "AttachDevicePolicyToCertificate",
             "Effect": "Allow",
             "Action": "iot:AttachPolicy",
-            "Resource": iot("cert/*")
+            "Resource": [iot("cert/*"), iot(&format!("policy/{device_policy}"))]
         }),
         json!({
             "Sid": "CreateOwnLogGroup",
             "Effect": "Allow",
             "Action": "logs:CreateLogGroup",
-            "Resource": format!("arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{function}")
+            "Resource": [
+                format!("arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{function}"),
+                format!("arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{function}:*")
+            ]
         }),
         json!({
             "Sid": "WriteOwnLogs",
@@ -148,8 +153,10 @@ mod tests {
 
     #[test]
     fn role_policy_grants_the_table_only_with_an_allow_list() {
-        assert!(!lambda_role_policy("r", "1", "f", None).contains("dynamodb"));
-        assert!(lambda_role_policy("r", "1", "f", Some("t")).contains("table/t"));
+        assert!(!lambda_role_policy("r", "1", "f", "p", None).contains("dynamodb"));
+        assert!(lambda_role_policy("r", "1", "f", "p", Some("t")).contains("table/t"));
+        assert!(lambda_role_policy("r", "1", "f", "p", None).contains("arn:aws:iot:r:1:policy/p"));
+        assert!(!lambda_role_policy("r", "1", "f", "p", None).contains("\"*\""), "no wildcard resources");
     }
 
     #[test]

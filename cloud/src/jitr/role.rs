@@ -8,7 +8,13 @@ use crate::error::{from_sdk, is_code, Result, NOT_FOUND};
 const INLINE_POLICY: &str = "keyline-jitr-activation";
 
 fn wanted_policy(target: &Target<'_>) -> String {
-    lambda_role_policy(&target.ctx.region, &target.account, &target.names.function, target.allow_list_table.as_deref())
+    lambda_role_policy(
+        &target.ctx.region,
+        &target.account,
+        &target.names.function,
+        &target.names.device_policy,
+        target.allow_list_table.as_deref(),
+    )
 }
 
 /// The role's ARN and trust document, if it exists.
