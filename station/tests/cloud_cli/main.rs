@@ -83,6 +83,17 @@ async fn three_commands_take_a_fresh_ca_to_working_jitr(data_dir: &Path, serials
     assert!(status["pieces"].as_array().unwrap().iter().all(|p| p["health"]["state"] == "ok"), "{status}");
     let removed = json_ok(data_dir, &["jitr", "remove", "--ca", "Signer", "--purge-allow-list"]);
     assert!(removed.as_array().unwrap().iter().all(|p| p["change"] == "deleted"), "{removed}");
+
+    let jitp = json_ok(data_dir, &["jitp", "deploy", "--ca", "Signer"]);
+    assert_eq!(jitp.as_array().unwrap().len(), 3, "{jitp}");
+    let listed = json_ok(data_dir, &["ca", "list"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    let refused = keyline(data_dir, &["--json", "cloud", "--emulator", "ca", "delete", "Signer"]);
+    assert!(!refused.status.success());
+    let error: Value = serde_json::from_slice(&refused.stdout).unwrap();
+    assert_eq!(error["error"]["code"], "cloud_ca_has_devices", "{error}");
+    let deleted = json_ok(data_dir, &["ca", "delete", "Signer", "--force"]);
+    assert!(deleted["deleted"].is_string(), "{deleted}");
 }
 
 fn main() {
