@@ -1,7 +1,8 @@
 //! The real `esptool` (PyPI, pinned in the project venv) against the simulated ESP32 ROM loader.
 //!
 //! Install the peer with `/work/main/.venv/bin/pip install esptool==4.8.1` (or set `KEYLINE_ESPTOOL`
-//! to an `esptool.py` of that version). Without it these tests print how to install it and pass.
+//! to an `esptool.py` of that version). Without it these tests print how to install it and pass, except
+//! under CI (`CI` set), where a missing peer is a failure.
 
 use keyline_sim::transport::PtyBoard;
 use keyline_sim::{Board, BoardConfig, FirmwareKind};
@@ -16,6 +17,8 @@ fn esptool() -> Option<PathBuf> {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/esptool.py"));
     if path.exists() {
         Some(path)
+    } else if std::env::var_os("CI").is_some() {
+        panic!("esptool not found at {}: CI must install the pinned peer ({PINNED})", path.display());
     } else {
         eprintln!(
             "SKIPPED: esptool not found at {}; install the pinned peer with \
