@@ -17,6 +17,7 @@ mod error;
 pub mod issuance;
 pub mod logging;
 mod passphrase;
+pub mod ports;
 mod secrets;
 mod station;
 mod store;

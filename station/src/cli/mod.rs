@@ -12,6 +12,7 @@ mod cloud_output;
 mod cert_sign;
 mod output;
 mod passphrase;
+mod ports;
 #[cfg(feature = "sim")]
 mod sim;
 mod template;
@@ -74,6 +75,8 @@ command_groups! {
     Cloud => cloud::CloudCommand,
     /// Firmware certificate definitions (cert_chain.c) for the ATECC608A.
     Template => template::TemplateCommand,
+    /// Serial ports a board can be on (real ports and simulated boards): `keyline ports --json`.
+    Ports => ports::PortsCommand,
     /// Simulated boards on pseudo-terminals (practice mode, tests): `keyline sim --boards 2`.
     #[cfg(feature = "sim")]
     Sim => sim::SimCommand,
