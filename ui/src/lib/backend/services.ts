@@ -7,6 +7,7 @@ import type {
   CaDetails,
   CaSummary,
   CreateCaRequest,
+  DeviceTemplate,
   ImportCaRequest,
   KeyringStatus,
   LogEntry,
@@ -38,6 +39,8 @@ export const saveCaPem = (name: string, path: string) => call<void>("save_ca_pem
 export const unlockCa = (name: string, passphrase: string, remember: boolean) =>
   call<CaSummary>("unlock_ca", { name, passphrase, remember });
 export const lockCa = (name: string, forget: boolean) => call<CaSummary>("lock_ca", { name, forget });
+export const deviceTemplate = (ca: string, profile: string) => call<DeviceTemplate>("device_template", { ca, profile });
+export const saveTextFile = (path: string, contents: string) => call<void>("save_text_file", { path, contents });
 export const readTextFile = (path: string) => call<string>("read_pem_file", { path });
 
 /** Creates a CA, reporting each step to `onProgress`; resolves to the created CAs. */

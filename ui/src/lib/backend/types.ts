@@ -94,3 +94,37 @@ export interface ImportCaRequest {
 export type ProgressEvent =
   | { event: "step"; data: { step: string; index: number; total: number } }
   | { event: "finished"; data: { names: string[] } };
+
+/** One chip location the certificate definitions read (station `SlotRow`). */
+export interface SlotRow {
+  /** "data", "config" or "genkey". */
+  zone: string;
+  slot: number;
+  offset: number;
+  count: number;
+  /** What is stored there, e.g. "device compressed certificate". */
+  contents: string;
+}
+
+/** One variable field of a template certificate (station `TemplateField`). */
+export interface TemplateField {
+  certificate: "signer" | "device";
+  /** `STDCERT_*`, `TBS` or an extra element's id. */
+  element: string;
+  offset: number;
+  count: number;
+}
+
+/** The Device template screen's data (station `DeviceTemplate`). */
+export interface DeviceTemplate {
+  profile: string;
+  signer: string;
+  certChainC: string;
+  certChainH: string;
+  slotMap: SlotRow[];
+  templateFields: TemplateField[];
+  deviceTemplateHex: string;
+  signerTemplateHex: string;
+  /** esp-cryptoauthlib only: the string for the helper firmware's `provide-cert-def 1`. */
+  signerCertDefString: string | null;
+}
