@@ -1,0 +1,118 @@
+// Test harness: tauri-driver lifecycle, the `keyline` CLI, screenshots and a tiny named-test runner.
+import { spawn, execFile } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { promisify } from "node:util";
+import { sleep, waitFor } from "./webdriver.mjs";
+
+const run = promisify(execFile);
+
+/** Starts tauri-driver (which starts WebKitWebDriver) and waits until it accepts connections. */
+export async function startDriver({ driver, port, nativePort, env, logFile }) {
+  const child = spawn(driver, ["--port", String(port), "--native-port", String(nativePort)], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines = [];
+  const keep = (chunk) => lines.push(chunk.toString());
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
+  let exited = null;
+  child.on("exit", (code, signal) => (exited = { code, signal }));
+  // Both must listen: tauri-driver forwards every request to WebKitWebDriver on the native port.
+  await waitFor(`tauri-driver on port ${port} and WebKitWebDriver on ${nativePort}`, async () => {
+    if (exited) throw new Error(`tauri-driver exited (${JSON.stringify(exited)}): ${lines.join("")}`);
+    return (await canConnect(port)) && (await canConnect(nativePort));
+  }, { timeoutMs: 20000 });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      if (!exited) {
+        child.kill("SIGTERM");
+        for (let i = 0; i < 30 && !exited; i++) await sleep(100);
+        if (!exited) child.kill("SIGKILL");
+      }
+      if (logFile) {
+        mkdirSync(path.dirname(logFile), { recursive: true });
+        writeFileSync(logFile, lines.join(""));
+      }
+    },
+  };
+}
+
+/** A TCP port that was free a moment ago (another run on this machine may hold the usual 4444). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port) {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+/** Runs the `keyline` CLI with `--json`; resolves to the parsed output. */
+export async function keylineJson(cli, args, env) {
+  try {
+    const { stdout } = await run(cli, [...args, "--json"], { env, timeout: 60000 });
+    return JSON.parse(stdout);
+  } catch (error) {
+    throw new Error(`keyline ${args.join(" ")} failed: ${error.message}\n${error.stdout ?? ""}${error.stderr ?? ""}`);
+  }
+}
+
+/** Saves a PNG screenshot of the window as `<dir>/<name>.png`. */
+export async function screenshot(session, dir, name) {
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${name}.png`);
+  writeFileSync(file, await session.screenshot());
+  return file;
+}
+
+/** Runs named tests in order; a failing test does not stop the later ones. */
+export class Runner {
+  constructor() {
+    this.passed = 0;
+    this.failed = 0;
+  }
+
+  async test(name, body) {
+    const started = Date.now();
+    try {
+      await body();
+      this.passed += 1;
+      console.log(`PASS ${name} (${Date.now() - started} ms)`);
+    } catch (error) {
+      this.failed += 1;
+      console.log(`FAIL ${name} (${Date.now() - started} ms)\n  ${String(error.stack ?? error).replace(/\n/g, "\n  ")}`);
+    }
+  }
+
+  summary() {
+    console.log(`E2E: ${this.passed} passed, ${this.failed} failed`);
+    return this.failed === 0 && this.passed > 0;
+  }
+}
+
+export function assert(condition, message) {
+  if (!condition) throw new Error(`assertion failed: ${message}`);
+}
+
+export function assertEqual(actual, expected, message) {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  if (a !== e) throw new Error(`assertion failed: ${message}\n  expected ${e}\n  actual   ${a}`);
+}
