@@ -26,11 +26,6 @@ export const en = {
     noCli: "No command-line equivalent yet.",
   },
   screens: {
-    template: {
-      coming:
-        "Pick a signer CA and a board profile, then preview the generated cert_chain.c (CryptoAuthLib atcacert definitions), the slot map table and the template certificate's fields; copy or save the file.",
-      cli: null as string | null,
-    },
     factory: {
       coming:
         "A shift summary bar (firmware, CA, profile, locked), one card per serial port with the board serial, current step, step progress, elapsed time and a large PASS or FAIL, counters (passed, failed, boards per hour) and the last devices.",
