@@ -12,6 +12,8 @@
 pub mod ca;
 #[cfg(feature = "cloud")]
 pub mod cloud;
+#[cfg(feature = "cloud")]
+pub mod cloud_wizard;
 pub mod device_template;
 mod error;
 pub mod issuance;

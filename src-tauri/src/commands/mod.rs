@@ -2,6 +2,8 @@
 
 pub mod app;
 pub mod ca;
+pub mod cloud;
+pub mod cloud_test;
 pub mod files;
 pub mod template;
 

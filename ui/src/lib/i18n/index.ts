@@ -10,3 +10,6 @@ export function format(template: string, values: Record<string, string | number>
     key in values ? String(values[key]) : whole,
   );
 }
+
+/** The Cloud connecting screen's strings in the active language. */
+export { cloudEn as tc } from "./cloud.en";

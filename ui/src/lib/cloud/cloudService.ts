@@ -1,0 +1,53 @@
+// Cloud connecting services: one function per shell command, named like the wizard's steps.
+import { Channel } from "@tauri-apps/api/core";
+import { call } from "../backend/ipc";
+import type {
+  CallerIdentity,
+  CaMode,
+  CloudCaState,
+  CloudDefaults,
+  CloudSettings,
+  ConnectEvent,
+  ConnectReport,
+  DeployMethod,
+  PieceChange,
+  RegisterCaOutcome,
+  StackStatus,
+  SyncReport,
+  VerificationPreview,
+} from "./types";
+
+export const cloudDefaults = () => call<CloudDefaults>("cloud_defaults");
+export const cloudIdentity = (settings: CloudSettings) => call<CallerIdentity>("cloud_identity", { settings });
+export const cloudCaState = (settings: CloudSettings, ca: string) => call<CloudCaState>("cloud_ca_state", { settings, ca });
+export const cloudVerification = (settings: CloudSettings, ca: string) =>
+  call<VerificationPreview>("cloud_verification", { settings, ca });
+export const cloudRegisterCa = (settings: CloudSettings, ca: string, mode: CaMode, autoRegistration: boolean) =>
+  call<RegisterCaOutcome>("cloud_register_ca", { settings, ca, mode, autoRegistration });
+export const cloudDeploy = (settings: CloudSettings, ca: string, method: DeployMethod, allowList: boolean) =>
+  call<PieceChange[]>("cloud_deploy", { settings, ca, method, allowList });
+export const cloudStackStatus = (settings: CloudSettings, ca: string) => call<StackStatus>("cloud_stack_status", { settings, ca });
+export const cloudAllowList = (settings: CloudSettings) => call<string[]>("cloud_allow_list", { settings });
+export const cloudAllowListAdd = (settings: CloudSettings, serials: string[]) =>
+  call<string[]>("cloud_allow_list_add", { settings, serials });
+export const cloudAllowListSync = (settings: CloudSettings, path: string) =>
+  call<SyncReport>("cloud_allow_list_sync", { settings, path });
+export const cloudCancelTest = () => call<void>("cloud_cancel_test");
+
+export interface TestOptions {
+  ca: string;
+  serial: string | null;
+  allowList: boolean;
+  mqttEndpoint: string | null;
+}
+
+/** Runs the connection test; each phase arrives on `onEvent` as it happens. */
+export function cloudTestConnect(
+  settings: CloudSettings,
+  options: TestOptions,
+  onEvent: (event: ConnectEvent) => void,
+): Promise<ConnectReport> {
+  const channel = new Channel<ConnectEvent>();
+  channel.onmessage = onEvent;
+  return call<ConnectReport>("cloud_test_connect", { settings, ...options, onEvent: channel });
+}
