@@ -8,24 +8,28 @@ pub mod commands;
 pub mod error;
 pub mod launch;
 pub mod log_panel;
+pub mod practice;
 pub mod progress;
+pub mod shutdown;
 pub mod state;
 
 use std::sync::Arc;
 
 use keyline_station::logging::{self, LogOptions};
 use keyline_station::Station;
-use tauri::{Emitter, Runtime};
+use tauri::{Emitter, Manager, Runtime};
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::Layer;
 
 use crate::launch::LaunchOptions;
 use crate::log_panel::{LogBuffer, UiLogLayer, DEFAULT_CAPACITY, LOG_EVENT};
+use crate::practice::Practice;
 use crate::state::AppState;
 
 /// Adds the managed state and every command to a builder (also used by the IPC tests).
 pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri::Builder<R> {
-    builder.manage(state).invoke_handler(tauri::generate_handler![
+    let practice = practice::Practice::new(state.station.data_dir().to_path_buf(), state.practice);
+    builder.manage(state).manage(practice).invoke_handler(tauri::generate_handler![
         commands::app::app_info,
         commands::app::keyring_status,
         commands::app::get_logs,
@@ -50,6 +54,12 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>, state: AppState) ->
         commands::cloud_test::cloud_test_connect,
         commands::cloud_test::cloud_cancel_test,
         commands::files::save_text_file,
+        commands::ports::list_ports,
+        commands::practice::practice_status,
+        commands::practice::start_sim_boards,
+        commands::practice::stop_sim_boards,
+        commands::practice::start_emulator,
+        commands::practice::stop_emulator,
         commands::template::device_template,
     ])
 }
@@ -80,11 +90,18 @@ pub fn run() {
             logs.set_sink(move |entry| {
                 let _ = handle.emit(LOG_EVENT, entry);
             });
+            app.state::<Arc<Practice>>().start_defaults();
+            shutdown::exit_on_signal(app.handle().clone());
             Ok(())
         });
     with_commands(builder, state)
-        .run(tauri::generate_context!())
-        .unwrap_or_else(|error| exit_with(&format!("the window could not start: {error}"), 1));
+        .build(tauri::generate_context!())
+        .unwrap_or_else(|error| exit_with(&format!("the window could not start: {error}"), 1))
+        .run(|app, event| {
+            if let tauri::RunEvent::Exit = event {
+                app.state::<Arc<Practice>>().shutdown();
+            }
+        });
 }
 
 fn report_line(error: &keyline_station::Error) -> String {

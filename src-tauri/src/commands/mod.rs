@@ -5,6 +5,8 @@ pub mod ca;
 pub mod cloud;
 pub mod cloud_test;
 pub mod files;
+pub mod ports;
+pub mod practice;
 pub mod template;
 
 use std::sync::Arc;

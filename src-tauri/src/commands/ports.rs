@@ -1,0 +1,22 @@
+//! The port list: real serial ports and the simulated boards published in the data directory.
+
+use std::sync::Arc;
+
+use keyline_station::ports::{list_ports as station_list_ports, PortList};
+use keyline_station::ErrorReport;
+use tauri::State;
+
+use crate::practice::Practice;
+
+/// Ports a board can be on, simulated boards first; `warnings` says what was skipped.
+#[tauri::command]
+pub async fn list_ports(practice: State<'_, Arc<Practice>>) -> Result<PortList, ErrorReport> {
+    let data_dir = practice.data_dir().to_path_buf();
+    tauri::async_runtime::spawn_blocking(move || station_list_ports(&data_dir).map_err(ErrorReport::from))
+        .await
+        .map_err(|error| ErrorReport {
+            code: "task_failed".into(),
+            message: format!("the port listing stopped unexpectedly: {error}"),
+            hint: "Try again.".into(),
+        })?
+}

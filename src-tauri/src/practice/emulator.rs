@@ -1,0 +1,270 @@
+//! The local AWS emulator of practice mode: find the pinned ministack in the project's `.venv`, start it on
+//! loopback in the background, report its state, and stop it (it is a child process, killed when dropped).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use keyline_station::cloud::cloud_report;
+use keyline_station::cloud::keyline_cloud::emulator::{Emulator, EmulatorConfig, MINISTACK_VERSION, REGION};
+use keyline_station::cloud::keyline_cloud::CloudSettings;
+use keyline_station::ErrorReport;
+use serde::Serialize;
+
+/// Environment variable naming the Keyline checkout whose `.venv` holds ministack.
+pub const PROJECT_DIR_ENV: &str = "KEYLINE_PROJECT_DIR";
+/// How long app exit waits for an emulator that is still starting, so it can be stopped too.
+const EXIT_WAIT: Duration = Duration::from_secs(20);
+
+/// Where the emulator is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum EmulatorState {
+    /// Not started (or stopped).
+    Off,
+    /// Started; waiting for its API and MQTT listener.
+    Starting,
+    /// Answering on loopback.
+    Running,
+    /// It failed to start; `error` says why.
+    Failed,
+    /// `.venv/bin/ministack` is missing; `error` says how to install it.
+    NotInstalled,
+}
+
+/// The emulator as the practice panel shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmulatorStatus {
+    /// Its state.
+    pub state: EmulatorState,
+    /// The pinned ministack version.
+    pub version: &'static str,
+    /// The region it serves.
+    pub region: &'static str,
+    /// `http://127.0.0.1:4566` while running.
+    pub endpoint_url: Option<String>,
+    /// `127.0.0.1:8883` (MQTT over TLS) while running.
+    pub mqtt_address: Option<String>,
+    /// The `ministack` program used (or looked for).
+    pub binary: Option<String>,
+    /// Its output file.
+    pub log_path: Option<String>,
+    /// Why it is not running, with what to do.
+    pub error: Option<ErrorReport>,
+}
+
+enum Phase {
+    Off,
+    Starting,
+    Running(Emulator),
+    Failed(ErrorReport),
+    NotInstalled(ErrorReport),
+}
+
+struct Inner {
+    phase: Phase,
+    /// Bumped by every stop, so a start that finishes after a stop is discarded.
+    generation: u64,
+    /// A start task is running.
+    in_flight: bool,
+    binary: Option<PathBuf>,
+}
+
+/// The emulator slot: at most one ministack per app.
+pub struct EmulatorSlot {
+    workdir: PathBuf,
+    inner: Arc<Mutex<Inner>>,
+}
+
+fn lock(inner: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
+    inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl EmulatorSlot {
+    /// An empty slot; ministack keeps its output in `workdir/ministack.log`.
+    pub fn new(workdir: PathBuf) -> Self {
+        let inner = Inner { phase: Phase::Off, generation: 0, in_flight: false, binary: None };
+        Self { workdir, inner: Arc::new(Mutex::new(inner)) }
+    }
+
+    /// State, addresses and error.
+    pub fn status(&self) -> EmulatorStatus {
+        let inner = lock(&self.inner);
+        let mut status = EmulatorStatus {
+            state: EmulatorState::Off,
+            version: MINISTACK_VERSION,
+            region: REGION,
+            endpoint_url: None,
+            mqtt_address: None,
+            binary: inner.binary.as_ref().map(|b| b.display().to_string()),
+            log_path: None,
+            error: None,
+        };
+        match &inner.phase {
+            Phase::Off => {}
+            Phase::Starting => {
+                status.state = EmulatorState::Starting;
+                status.log_path = Some(self.workdir.join("ministack.log").display().to_string());
+            }
+            Phase::Running(emulator) => {
+                status.state = EmulatorState::Running;
+                status.endpoint_url = Some(emulator.endpoint_url());
+                status.mqtt_address = Some(emulator.mqtt_address());
+                status.log_path = Some(emulator.log_path().display().to_string());
+            }
+            Phase::Failed(report) => {
+                status.state = EmulatorState::Failed;
+                status.error = Some(report.clone());
+                status.log_path = Some(self.workdir.join("ministack.log").display().to_string());
+            }
+            Phase::NotInstalled(report) => {
+                status.state = EmulatorState::NotInstalled;
+                status.error = Some(report.clone());
+            }
+        }
+        status
+    }
+
+    /// Cloud settings pointing at the running emulator (for the Cloud connecting wizard), if it runs.
+    pub fn settings(&self) -> Option<CloudSettings> {
+        match &lock(&self.inner).phase {
+            Phase::Running(emulator) => Some(emulator.settings()),
+            _ => None,
+        }
+    }
+
+    /// Starts ministack on a background task unless it runs or is starting; the state says how it went.
+    pub fn start_in_background(&self) {
+        let mut inner = lock(&self.inner);
+        if matches!(inner.phase, Phase::Starting | Phase::Running(_)) {
+            return;
+        }
+        let config = match locate(self.workdir.clone()) {
+            Ok(config) => config,
+            Err((binary, report)) => {
+                tracing::warn!(error = %report.message, hint = %report.hint, "local AWS emulator not installed");
+                inner.binary = binary;
+                inner.phase = Phase::NotInstalled(report);
+                return;
+            }
+        };
+        inner.binary = Some(config.binary.clone());
+        inner.phase = Phase::Starting;
+        inner.in_flight = true;
+        let generation = inner.generation;
+        drop(inner);
+        tracing::info!(binary = %config.binary.display(), api_port = config.api_port, mqtt_port = config.mqtt_port, "local AWS emulator starting");
+        let shared = self.inner.clone();
+        tauri::async_runtime::spawn(async move {
+            let outcome = Emulator::start(config).await;
+            let mut inner = lock(&shared);
+            inner.in_flight = false;
+            if inner.generation != generation {
+                tracing::info!("local AWS emulator stopped (it finished starting after a stop)");
+                return; // dropping `outcome` kills the process
+            }
+            inner.phase = match outcome {
+                Ok(emulator) => {
+                    tracing::info!(endpoint = %emulator.endpoint_url(), mqtt = %emulator.mqtt_address(), version = MINISTACK_VERSION, "local AWS emulator running");
+                    Phase::Running(emulator)
+                }
+                Err(error) => {
+                    let report = cloud_report(error);
+                    tracing::error!(error = %report.message, hint = %report.hint, "local AWS emulator could not start");
+                    Phase::Failed(report)
+                }
+            };
+        });
+    }
+
+    /// Stops the emulator (a start in progress is discarded when it finishes).
+    pub fn stop(&self) {
+        let mut inner = lock(&self.inner);
+        inner.generation += 1;
+        let previous = std::mem::replace(&mut inner.phase, Phase::Off);
+        drop(inner);
+        match previous {
+            Phase::Running(emulator) => {
+                drop(emulator);
+                tracing::info!("local AWS emulator stopped");
+            }
+            Phase::Starting => tracing::info!("local AWS emulator start cancelled"),
+            _ => {}
+        }
+    }
+
+    /// Stops the emulator and waits (bounded) for a start in progress, so no ministack outlives the app.
+    pub fn shutdown(&self) {
+        self.stop();
+        let deadline = Instant::now() + EXIT_WAIT;
+        while lock(&self.inner).in_flight && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// The emulator configuration, or (the program looked for, why it cannot start).
+fn locate(workdir: PathBuf) -> Result<EmulatorConfig, (Option<PathBuf>, ErrorReport)> {
+    let venv_set = std::env::var_os("KEYLINE_VENV").is_some_and(|v| !v.is_empty());
+    let project = project_dir();
+    if project.is_none() && !venv_set {
+        return Err((None, not_installed("no Keyline checkout with a .venv was found next to the app or the working directory")));
+    }
+    let config = EmulatorConfig::in_project(&project.unwrap_or_default(), workdir);
+    if !config.binary.is_file() {
+        let why = format!("{} does not exist", config.binary.display());
+        return Err((Some(config.binary), not_installed(&why)));
+    }
+    Ok(config)
+}
+
+fn not_installed(why: &str) -> ErrorReport {
+    ErrorReport {
+        code: "emulator_not_installed".into(),
+        message: format!("the local AWS emulator (ministack {MINISTACK_VERSION}) is not installed: {why}"),
+        hint: format!(
+            "In the Keyline checkout run `scripts/keyline-dev.sh setup` (or `.venv/bin/pip install ministack=={MINISTACK_VERSION} \
+             cryptography boto3`), start the app with {PROJECT_DIR_ENV}=<checkout> if it runs from elsewhere, then press Start emulator."
+        ),
+    }
+}
+
+/// The Keyline checkout: `KEYLINE_PROJECT_DIR`, else the nearest ancestor of the executable, then of the working
+/// directory, that holds a `.venv`.
+pub fn project_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os(PROJECT_DIR_ENV).filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(dir));
+    }
+    let exe = std::env::current_exe().ok();
+    let cwd = std::env::current_dir().ok();
+    [exe, cwd].into_iter().flatten().find_map(|start| ancestor_with_venv(&start))
+}
+
+fn ancestor_with_venv(start: &Path) -> Option<PathBuf> {
+    start.ancestors().find(|dir| dir.join(".venv").is_dir()).map(Path::to_path_buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_nearest_ancestor_with_a_venv_is_the_project() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(".venv/bin")).unwrap();
+        std::fs::create_dir_all(dir.path().join("target/debug")).unwrap();
+        let found = ancestor_with_venv(&dir.path().join("target/debug/keyline-app"));
+        assert_eq!(found.as_deref(), Some(dir.path()));
+        assert_eq!(ancestor_with_venv(Path::new("/nonexistent/a/b")), None);
+    }
+
+    #[test]
+    fn a_fresh_slot_is_off_and_offers_no_settings() {
+        let slot = EmulatorSlot::new(PathBuf::from("/tmp/unused"));
+        let status = slot.status();
+        assert_eq!(status.state, EmulatorState::Off);
+        assert_eq!(status.version, "1.5.33");
+        assert!(status.endpoint_url.is_none() && slot.settings().is_none());
+    }
+}

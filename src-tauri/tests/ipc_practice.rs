@@ -1,0 +1,161 @@
+//! IPC tests of practice mode: real simulated boards on ptys started and stopped through the commands, seen by
+//! `list_ports`; the emulator's state when ministack is missing, and (when installed and port 4566 is free) a
+//! real ministack started on loopback and stopped again.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use keyline_app_lib::log_panel::LogBuffer;
+use keyline_app_lib::state::AppState;
+use keyline_station::Station;
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::{Manager, WebviewWindowBuilder};
+
+struct Harness {
+    dir: tempfile::TempDir,
+    app: tauri::App<tauri::test::MockRuntime>,
+    webview: tauri::WebviewWindow<tauri::test::MockRuntime>,
+}
+
+fn harness(practice: bool) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let station = Station::open(dir.path().to_path_buf()).unwrap();
+    let state = AppState { station: Arc::new(station), logs: LogBuffer::new(16), practice };
+    let app = keyline_app_lib::with_commands(mock_builder(), state).build(mock_context(noop_assets())).unwrap();
+    let webview = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
+    Harness { dir, app, webview }
+}
+
+fn invoke(h: &Harness, cmd: &str, body: Value) -> Result<Value, Value> {
+    let request = InvokeRequest {
+        cmd: cmd.into(),
+        callback: CallbackFn(0),
+        error: CallbackFn(1),
+        url: "tauri://localhost".parse().unwrap(),
+        body: InvokeBody::Json(body),
+        headers: Default::default(),
+        invoke_key: INVOKE_KEY.to_string(),
+    };
+    get_ipc_response(&h.webview, request).map(|body| body.deserialize::<Value>().unwrap())
+}
+
+fn simulated(ports: &Value) -> Vec<(String, String)> {
+    ports["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["kind"] == "simulated")
+        .map(|p| (p["label"].as_str().unwrap().to_string(), p["path"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+#[test]
+fn boards_started_through_the_app_are_listed_as_ports_and_disappear_after_stop() {
+    let h = harness(true);
+    let status = invoke(&h, "practice_status", json!({})).unwrap();
+    assert_eq!(status["enabled"], true);
+    assert_eq!(status["simAvailable"], true);
+    assert_eq!(status["boards"], json!([]));
+    assert_eq!(status["emulator"]["state"], "off");
+    assert_eq!(status["emulator"]["version"], "1.5.33");
+
+    let status = invoke(&h, "start_sim_boards", json!({ "count": 2, "firmware": "rom", "timing": "instant" })).unwrap();
+    let boards = status["boards"].as_array().unwrap();
+    assert_eq!(boards.len(), 2);
+    assert_eq!(status["timing"], "instant");
+    assert_eq!(boards[1]["label"], "Simulated board 2");
+    assert_eq!(boards[0]["firmware"], "rom");
+    let paths: Vec<String> = boards.iter().map(|b| b["path"].as_str().unwrap().to_string()).collect();
+    assert!(h.dir.path().join("sim/boards.json").is_file());
+
+    let listed = simulated(&invoke(&h, "list_ports", json!({})).unwrap());
+    assert_eq!(
+        listed,
+        vec![("Simulated board 1".to_string(), paths[0].clone()), ("Simulated board 2".to_string(), paths[1].clone())]
+    );
+
+    // The pty is a live board: in download mode it prints the ROM banner.
+    let mut tty = std::fs::OpenOptions::new().read(true).write(true).open(&paths[0]).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        let n = std::io::Read::read(&mut tty, &mut buf).unwrap_or(0);
+        let _ = tx.send(String::from_utf8_lossy(&buf[..n]).into_owned());
+    });
+    let banner = rx.recv_timeout(Duration::from_secs(5)).expect("the simulated board talks");
+    assert!(banner.contains("waiting for download"), "{banner}");
+
+    let status = invoke(&h, "stop_sim_boards", json!({})).unwrap();
+    assert_eq!(status["boards"], json!([]));
+    assert!(simulated(&invoke(&h, "list_ports", json!({})).unwrap()).is_empty());
+    assert!(!h.dir.path().join("sim/boards.json").exists(), "the list file goes with the boards");
+    assert!(h.dir.path().join("sim/board-0/chip.json").exists(), "chip state stays for the next start");
+}
+
+#[test]
+fn bad_requests_and_factory_mode_are_refused_with_coded_errors() {
+    let h = harness(true);
+    let error = invoke(&h, "start_sim_boards", json!({ "count": 0, "firmware": "rom", "timing": "instant" })).unwrap_err();
+    assert_eq!(error["code"], "invalid_input");
+    let error = invoke(&h, "start_sim_boards", json!({ "count": 1, "firmware": "doom", "timing": "instant" })).unwrap_err();
+    assert_eq!(error["code"], "invalid_input");
+    assert!(error["message"].as_str().unwrap().contains("doom"), "{error}");
+
+    let factory = harness(false);
+    let error = invoke(&factory, "start_sim_boards", json!({ "count": 2, "firmware": "rom", "timing": "instant" })).unwrap_err();
+    assert_eq!(error["code"], "practice_off");
+    assert!(error["hint"].as_str().unwrap().contains("--practice"));
+    assert_eq!(invoke(&factory, "start_emulator", json!({})).unwrap_err()["code"], "practice_off");
+    assert!(simulated(&invoke(&factory, "list_ports", json!({})).unwrap()).is_empty());
+}
+
+#[test]
+fn the_emulator_starts_on_loopback_or_says_how_to_install_it() {
+    let project = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let installed = project.join(".venv/bin/ministack").is_file();
+    let empty_venv = tempfile::tempdir().unwrap();
+    // Environment changes stay inside this test (the only one in this binary that reads them).
+    std::env::set_var("KEYLINE_VENV", empty_venv.path());
+    let h = harness(true);
+    let status = invoke(&h, "start_emulator", json!({})).unwrap();
+    assert_eq!(status["emulator"]["state"], "notInstalled");
+    let error = &status["emulator"]["error"];
+    assert_eq!(error["code"], "emulator_not_installed");
+    assert!(error["message"].as_str().unwrap().contains("1.5.33"), "{error}");
+    assert!(error["hint"].as_str().unwrap().contains("keyline-dev.sh setup"), "{error}");
+
+    if !installed || std::net::TcpStream::connect(("127.0.0.1", 4566)).is_ok() {
+        eprintln!("skipping the live part: ministack is not in {} or port 4566 is busy", project.display());
+        return;
+    }
+    std::env::remove_var("KEYLINE_VENV");
+    std::env::set_var("KEYLINE_PROJECT_DIR", &project);
+    let status = invoke(&h, "start_emulator", json!({})).unwrap();
+    assert_eq!(status["emulator"]["state"], "starting");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let status = loop {
+        let status = invoke(&h, "practice_status", json!({})).unwrap();
+        if status["emulator"]["state"] != "starting" || Instant::now() > deadline {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert_eq!(status["emulator"]["state"], "running", "{status}");
+    eprintln!("ministack running: {}", status["emulator"]);
+    assert_eq!(status["emulator"]["endpointUrl"], "http://127.0.0.1:4566");
+    assert!(std::net::TcpStream::connect(("127.0.0.1", 4566)).is_ok(), "the API answers on loopback");
+    let practice = h.app.state::<Arc<keyline_app_lib::practice::Practice>>();
+    let settings = practice.emulator().settings().expect("cloud settings point at the running emulator");
+    assert!(settings.emulator && settings.endpoint_url.as_deref() == Some("http://127.0.0.1:4566"));
+
+    let status = invoke(&h, "stop_emulator", json!({})).unwrap();
+    assert_eq!(status["emulator"]["state"], "off");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", 4566)).is_ok() {
+        assert!(Instant::now() < deadline, "ministack still listens after stop");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
