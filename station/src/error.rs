@@ -105,6 +105,9 @@ pub enum Error {
         /// Detail from the certificate builder.
         detail: String,
     },
+    /// The device ledger failed (its own code and hint).
+    #[error(transparent)]
+    Ledger(#[from] crate::ledger::LedgerError),
     /// File-system failure.
     #[error("{action} {path}: {source}")]
     Io {
@@ -151,6 +154,7 @@ impl Error {
             Error::CorruptStore { .. } => "corrupt_store",
             Error::Issue { .. } => "issue_failed",
             Error::Io { .. } => "io",
+            Error::Ledger(error) => error.code(),
         }
     }
 
@@ -177,6 +181,7 @@ impl Error {
             Error::CorruptStore { .. } => "Restore the data directory from a backup or remove the damaged CA files.".into(),
             Error::Issue { .. } => "This is a bug if the CA files are intact; please report it with the log file.".into(),
             Error::Io { .. } => "Check that the path exists and is writable, and that the disk is not full.".into(),
+            Error::Ledger(error) => error.hint(),
         }
     }
 

@@ -13,10 +13,13 @@ pub mod ca;
 #[cfg(feature = "cloud")]
 pub mod cloud;
 #[cfg(feature = "cloud")]
+pub mod cloud_ledger;
+#[cfg(feature = "cloud")]
 pub mod cloud_wizard;
 pub mod device_template;
 mod error;
 pub mod issuance;
+pub mod ledger;
 pub mod logging;
 mod passphrase;
 pub mod ports;

@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use keyline_station::issuance::SignDeviceRequest;
-use keyline_station::{Error, ErrorReport, Station};
+use keyline_station::ledger::Recorded;
+use keyline_station::{Error, Station};
 
 use super::output::emit;
 use super::{passphrase, CliResult, Context};
@@ -54,14 +55,18 @@ pub fn run(args: SignArgs, ctx: &Context, station: &Station) -> CliResult {
         serial_hex: args.serial.clone(),
     };
     passphrase::unlock_existing(station, &args.ca)?;
-    let cert = station.sign_device_cert(&request)?;
-    if let Some(path) = &args.output {
-        std::fs::write(path, &cert.pem).map_err(|source| ErrorReport::from(Error::Io { action: "cannot write", path: path.clone(), source }))?;
-    }
+    let cert = station.sign_device_cert_to(&request, args.output.as_deref())?;
     emit(ctx.json, &cert, || {
         let mut text = format!(
-            "Device certificate for {} ({} profile)\n  serial:   {}\n  valid:    {} to {}\n  slot 10:  {}\n",
-            cert.common_name, cert.profile, cert.serial_number, cert.not_before, cert.not_after, cert.compressed_hex
+            "Device certificate for {} ({} profile)\n  serial:   {}\n  valid:    {} to {}\n  slot 10:  {}\n  cert id:  {}\n  ledger:   {}\n",
+            cert.common_name,
+            cert.profile,
+            cert.serial_number,
+            cert.not_before,
+            cert.not_after,
+            cert.compressed_hex,
+            cert.certificate_id,
+            ledger_note(&cert.ledger, cert.device_serial.as_str())
         );
         match &args.output {
             Some(path) => text.push_str(&format!("  written:  {}\n", path.display())),
@@ -70,4 +75,13 @@ pub fn run(args: SignArgs, ctx: &Context, station: &Station) -> CliResult {
         text
     });
     Ok(())
+}
+
+/// One line on what the ledger recorded.
+fn ledger_note(recorded: &Recorded, serial: &str) -> String {
+    match recorded {
+        Recorded::New => format!("recorded device {serial}"),
+        Recorded::Replaced { previous_cert_id } => format!("device {serial} now has this certificate (replaces {previous_cert_id})"),
+        Recorded::Unchanged => format!("device {serial} already had this certificate"),
+    }
 }

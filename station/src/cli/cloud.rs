@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand, ValueEnum};
 use keyline_cloud::ca::CaMode;
 use keyline_cloud::mqtt::{ConnectTest, ServerTrust};
-use keyline_cloud::{allow_list, ca, devices, jitp, jitr, CloudContext, CloudSettings};
+use keyline_cloud::{allow_list, ca, jitp, jitr, CloudContext, CloudSettings};
 use keyline_station::cloud::{cloud_report, connect};
 use keyline_station::{Error, ErrorReport};
 
@@ -98,8 +98,8 @@ pub enum CloudSub {
     Jitp(JitpArgs),
     /// The allow-list (DynamoDB, keyed by device serial) the JITR Lambda checks.
     AllowList(AllowListArgs),
-    /// Device certificates registered under a CA.
-    Devices(DevicesArgs),
+    /// Device certificates registered under a CA, joined with the device ledger.
+    Devices(super::cloud_devices::DevicesArgs),
     /// Connect like a device: throwaway identity, mutual TLS, JITR, publish and receive.
     TestConnect(TestConnectArgs),
     /// Run the local AWS emulator (ministack) in the foreground for practice mode, until Ctrl-C.
@@ -230,37 +230,15 @@ pub enum AllowListCommand {
     Remove { serial: String },
     /// List the allowed serials.
     List,
-    /// Push serials in batches: from a file (one per line, # comments). The device ledger is not there yet.
+    /// Push serials in batches: every device in the station's ledger (its certificate CN), or those in a file.
     Sync {
+        /// Take the serials from this file (one per line, # comments) instead of the device ledger.
         #[arg(long, value_name = "FILE")]
         serials: Option<PathBuf>,
         /// Also delete entries that are not in the source.
         #[arg(long)]
         prune: bool,
     },
-}
-
-/// `devices` options.
-#[derive(Args)]
-pub struct DevicesArgs {
-    #[command(subcommand)]
-    command: DevicesCommand,
-}
-
-/// `devices` subcommands; DEVICE is a serial (thing name) or a certificate id (SHA-256 of the DER).
-#[derive(Subcommand)]
-pub enum DevicesCommand {
-    /// List the device certificates registered under a CA.
-    List {
-        #[arg(long)]
-        ca: String,
-    },
-    /// Show one device certificate, its thing and policies.
-    Show { device: String },
-    /// Activate a device certificate.
-    Activate { device: String },
-    /// Revoke a device certificate.
-    Revoke { device: String },
 }
 
 /// `test-connect` options.
@@ -334,7 +312,7 @@ impl CloudCommand {
                 emit(ctx.json, &changes, || text::changes(&changes));
             }
             CloudSub::AllowList(args) => allow_list_command(ctx, &connection, args).await?,
-            CloudSub::Devices(args) => devices_command(ctx, &connection, args).await?,
+            CloudSub::Devices(args) => super::cloud_devices::run(ctx, &connection.settings(), args).await?,
             CloudSub::TestConnect(args) => test_connect(ctx, &connection, args).await?,
             CloudSub::Emulator(args) => run_emulator(ctx, args).await?,
         }
@@ -343,7 +321,7 @@ impl CloudCommand {
 }
 
 /// A store CA name → its AWS id; a 64-hex id passes through.
-fn resolve_ca(ctx: &Context, ca: &str) -> Result<String, ErrorReport> {
+pub(super) fn resolve_ca(ctx: &Context, ca: &str) -> Result<String, ErrorReport> {
     if ca.len() == 64 && ca.chars().all(|c| c.is_ascii_hexdigit()) {
         return Ok(ca.to_ascii_lowercase());
     }
@@ -471,45 +449,14 @@ async fn allow_list_command(ctx: &Context, connection: &Connection, args: AllowL
             emit(ctx.json, &serials, || serials.iter().map(|s| format!("{s}\n")).collect());
         }
         AllowListCommand::Sync { serials, prune } => {
-            let Some(path) = serials else {
-                return Err(Error::InvalidInput {
-                    what: "allow-list source".into(),
-                    reason: "the device ledger does not exist yet; pass --serials FILE".into(),
-                }
-                .into());
+            let (list, source) = match serials {
+                Some(path) => (allow_list::read_serials_file(&path).map_err(cloud_report)?, "file"),
+                None => (ctx.station()?.ledger_allow_list()?, "ledger"),
             };
-            let list = allow_list::read_serials_file(&path).map_err(cloud_report)?;
-            let report = allow_list::sync(&cloud, &list, "file", prune).await.map_err(cloud_report)?;
+            let report = allow_list::sync(&cloud, &list, source, prune).await.map_err(cloud_report)?;
             emit(ctx.json, &report, || {
                 format!("Wrote {} serial(s), deleted {}, in {} batch call(s)\n", report.written, report.deleted, report.batches)
             });
-        }
-    }
-    Ok(())
-}
-
-async fn devices_command(ctx: &Context, connection: &Connection, args: DevicesArgs) -> CliResult {
-    let cloud = connect(&connection.settings()).await?;
-    match args.command {
-        DevicesCommand::List { ca } => {
-            let list = devices::list_devices_of_ca(&cloud, &resolve_ca(ctx, &ca)?).await.map_err(cloud_report)?;
-            emit(ctx.json, &list, || list.iter().map(|d| format!("{}  {}\n", d.certificate_id, d.status)).collect());
-        }
-        DevicesCommand::Show { device } => {
-            let found = devices::find_device(&cloud, &device).await.map_err(cloud_report)?;
-            emit(ctx.json, &found, || text::device(&found));
-        }
-        DevicesCommand::Activate { device } => {
-            let found = devices::find_device(&cloud, &device).await.map_err(cloud_report)?;
-            devices::activate_device(&cloud, &found.certificate_id).await.map_err(cloud_report)?;
-            let now = devices::find_device(&cloud, &found.certificate_id).await.map_err(cloud_report)?;
-            emit(ctx.json, &now, || text::device(&now));
-        }
-        DevicesCommand::Revoke { device } => {
-            let found = devices::find_device(&cloud, &device).await.map_err(cloud_report)?;
-            devices::revoke_device(&cloud, &found.certificate_id).await.map_err(cloud_report)?;
-            let now = devices::find_device(&cloud, &found.certificate_id).await.map_err(cloud_report)?;
-            emit(ctx.json, &now, || text::device(&now));
         }
     }
     Ok(())

@@ -1,12 +1,12 @@
 //! Text output of `keyline cloud ...` (the `--json` form is the serialised result itself).
 
 use keyline_cloud::ca::CaInfo;
-use keyline_cloud::devices::DeviceCert;
 use keyline_cloud::emulator::Emulator;
 use keyline_cloud::jitr::{Change, Health, PieceChange, StackStatus};
 use keyline_cloud::mqtt::ConnectReport;
 use keyline_cloud::CallerIdentity;
 use keyline_station::cloud::RegisterCaOutcome;
+use keyline_station::cloud_ledger::{JoinedDevice, JoinedSummary};
 
 /// `identity`.
 pub fn identity(identity: &CallerIdentity) -> String {
@@ -84,9 +84,14 @@ pub fn stack_status(status: &StackStatus) -> String {
 }
 
 /// `devices show|activate|revoke`.
-pub fn device(device: &DeviceCert) -> String {
+pub fn device(joined: &JoinedDevice) -> String {
+    let device = &joined.cloud;
+    let ledger = match &joined.ledger {
+        Some(known) => format!("device {} ({} profile, CA {}, {})", known.serial, known.profile, known.ca_name, known.status),
+        None => "not in this station's ledger".into(),
+    };
     format!(
-        "{}\n  serial:   {}\n  status:   {}\n  CA:       {}\n  things:   {}\n  policies: {}\n",
+        "{}\n  serial:   {}\n  status:   {}\n  CA:       {}\n  things:   {}\n  policies: {}\n  ledger:   {ledger}\n",
         device.certificate_id,
         device.serial.as_deref().unwrap_or("-"),
         device.status,
@@ -94,6 +99,23 @@ pub fn device(device: &DeviceCert) -> String {
         device.things.join(", "),
         device.policies.join(", ")
     )
+}
+
+/// `devices list`: certificate id, cloud status, and the ledger's serial and profile when known.
+pub fn joined_list(devices: &[JoinedSummary]) -> String {
+    if devices.is_empty() {
+        return "No device certificates are registered under this CA.\n".into();
+    }
+    devices
+        .iter()
+        .map(|d| {
+            let (serial, profile) = match &d.ledger {
+                Some(known) => (known.serial.as_str(), known.profile.as_str()),
+                None => ("(not in ledger)", "-"),
+            };
+            format!("{}  {:<18}  {:<18}  {}\n", d.cloud.certificate_id, d.cloud.status, serial, profile)
+        })
+        .collect()
 }
 
 /// `test-connect`.

@@ -8,8 +8,11 @@ mod cert;
 #[cfg(feature = "cloud")]
 mod cloud;
 #[cfg(feature = "cloud")]
+mod cloud_devices;
+#[cfg(feature = "cloud")]
 mod cloud_output;
 mod cert_sign;
+mod devices;
 mod output;
 mod passphrase;
 mod ports;
@@ -75,6 +78,8 @@ command_groups! {
     Cloud => cloud::CloudCommand,
     /// Firmware certificate definitions (cert_chain.c) for the ATECC608A.
     Template => template::TemplateCommand,
+    /// The local device ledger: list, show, export (CSV/JSON) the devices this station issued certificates to.
+    Devices => devices::DevicesCommand,
     /// Serial ports a board can be on (real ports and simulated boards): `keyline ports --json`.
     Ports => ports::PortsCommand,
     /// Simulated boards on pseudo-terminals (practice mode, tests): `keyline sim --boards 2`.

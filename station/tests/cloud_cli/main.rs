@@ -1,5 +1,7 @@
 //! `keyline cloud` end to end against ministack 1.5.33: a fresh signer CA goes to a working JITR setup with three
 //! commands (register-ca, jitr deploy --allow-list, allow-list sync), and `test-connect` proves it like a device.
+//! A device signed with `keyline cert sign` reaches the allow-list from the device ledger, and its cloud
+//! certificate is joined with the ledger by certificate id.
 //!
 //! Own harness (`harness = false`): re-executes itself in a loopback-only network namespace (as root), starts the
 //! emulator there, and runs the real `keyline` binary. Needs `.venv/bin/ministack`.
@@ -47,6 +49,7 @@ async fn three_commands_take_a_fresh_ca_to_working_jitr(data_dir: &Path, serials
 
     let deployed = json_ok(data_dir, &["jitr", "deploy", "--ca", "Signer", "--allow-list"]);
     assert!(deployed.as_array().unwrap().iter().all(|p| p["change"] == "created"), "{deployed}");
+    let ledger_device = ledger_device_is_synced_to_the_allow_list(data_dir).await;
     let allowed = "0123AABBCCDDEEFF00";
     std::fs::write(serials_file, format!("# line 7\n{allowed}\n")).unwrap();
     let synced = json_ok(data_dir, &["allow-list", "sync", "--serials", serials_file.to_str().unwrap()]);
@@ -59,6 +62,8 @@ async fn three_commands_take_a_fresh_ca_to_working_jitr(data_dir: &Path, serials
     let device = json_ok(data_dir, &["devices", "show", allowed]);
     assert_eq!(device["status"], "ACTIVE", "{device}");
     assert_eq!(device["things"][0], allowed, "{device}");
+
+    ledger_device_is_joined_with_its_cloud_certificate(data_dir, &ledger_device).await;
 
     let stranger = "0123AABBCCDDEEFF01";
     let refused = keyline(data_dir, &["--json", "cloud", "--emulator", "test-connect", "--ca", "Signer", "--serial", stranger, "--attempts", "3"]);
@@ -94,6 +99,62 @@ async fn three_commands_take_a_fresh_ca_to_working_jitr(data_dir: &Path, serials
     assert_eq!(error["error"]["code"], "cloud_ca_has_devices", "{error}");
     let deleted = json_ok(data_dir, &["ca", "delete", "Signer", "--force"]);
     assert!(deleted["deleted"].is_string(), "{deleted}");
+}
+
+/// A device signed with `keyline cert sign` (recorded in the ledger).
+struct LedgerDevice {
+    serial: String,
+    cert_id: String,
+    pem: String,
+}
+
+/// `cert sign` records a device; `allow-list sync` without `--serials` pushes it from the ledger.
+async fn ledger_device_is_synced_to_the_allow_list(data_dir: &Path) -> LedgerDevice {
+    let serial = "0123aabbccddeeff02";
+    let scratch = data_dir.parent().unwrap();
+    let (key, csr, pem_path) = (scratch.join("ledger-device.key"), scratch.join("ledger-device.csr"), scratch.join("ledger-device.pem"));
+    let openssl = Command::new("openssl")
+        .args(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", &format!("/CN={serial}")])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&csr)
+        .output()
+        .expect("openssl runs");
+    assert!(openssl.status.success(), "openssl req: {}", String::from_utf8_lossy(&openssl.stderr));
+    let signed = keyline(
+        data_dir,
+        &["--json", "cert", "sign", "--ca", "Signer", "--profile", "rainbowtype", "--csr", csr.to_str().unwrap(), "-o", pem_path.to_str().unwrap()],
+    );
+    assert!(signed.status.success(), "cert sign: {}", String::from_utf8_lossy(&signed.stderr));
+    let signed: Value = serde_json::from_slice(&signed.stdout).unwrap();
+    assert_eq!(signed["ledger"]["outcome"], "new", "{signed}");
+
+    let synced = json_ok(data_dir, &["allow-list", "sync"]);
+    assert_eq!(synced["written"], 1, "one ledger device: {synced}");
+    let listed = json_ok(data_dir, &["allow-list", "list"]);
+    assert!(listed.as_array().unwrap().iter().any(|s| s == serial), "the ledger device is not on the allow-list: {listed}");
+    LedgerDevice { serial: serial.into(), cert_id: signed["certificateId"].as_str().unwrap().into(), pem: std::fs::read_to_string(pem_path).unwrap() }
+}
+
+/// Once AWS IoT holds the ledger device's certificate, `devices list|show` name it by its ledger serial and profile.
+async fn ledger_device_is_joined_with_its_cloud_certificate(data_dir: &Path, device: &LedgerDevice) {
+    let settings = keyline_cloud::CloudSettings::emulator("http://127.0.0.1:4566", keyline_cloud::emulator::REGION);
+    let cloud = keyline_cloud::CloudContext::connect(&settings).await.expect("connect to ministack");
+    let ca_pem = std::fs::read_to_string(data_dir.join("certs/Signer.crt")).unwrap();
+    let registered = cloud.iot.register_certificate().certificate_pem(&device.pem).ca_certificate_pem(ca_pem).send().await.expect("RegisterCertificate");
+    assert_eq!(registered.certificate_id(), Some(device.cert_id.as_str()), "AWS IoT and the ledger compute the same certificate id");
+
+    let listed = json_ok(data_dir, &["devices", "list", "--ca", "Signer"]);
+    let entries = listed.as_array().unwrap();
+    let ours = entries.iter().find(|d| d["certificateId"] == device.cert_id.as_str()).unwrap_or_else(|| panic!("not listed: {listed}"));
+    assert_eq!(ours["ledger"]["serial"], device.serial.as_str(), "{listed}");
+    assert_eq!(ours["ledger"]["profile"], "rainbowtype", "{listed}");
+    assert!(entries.iter().any(|d| d["ledger"].is_null()), "the throwaway test-connect device is not in the ledger: {listed}");
+
+    let shown = json_ok(data_dir, &["devices", "show", &device.serial]);
+    assert_eq!(shown["certificateId"], device.cert_id.as_str(), "a ledger serial finds its certificate: {shown}");
+    assert_eq!(shown["ledger"]["caName"], "Signer", "{shown}");
 }
 
 fn main() {
