@@ -87,6 +87,8 @@ export class Runner {
   constructor() {
     this.passed = 0;
     this.failed = 0;
+    /** Called after a failed test so that it leaves no dialog open for the next one. */
+    this.afterFailure = async () => {};
   }
 
   async test(name, body) {
@@ -98,6 +100,7 @@ export class Runner {
     } catch (error) {
       this.failed += 1;
       console.log(`FAIL ${name} (${Date.now() - started} ms)\n  ${String(error.stack ?? error).replace(/\n/g, "\n  ")}`);
+      await this.afterFailure().catch(() => {});
     }
   }
 

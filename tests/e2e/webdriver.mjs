@@ -113,12 +113,27 @@ export class Session {
     return Buffer.from(await this.cmd("GET", "/screenshot"), "base64");
   }
 
+  /** Scrolls an element to the middle of its scroll containers (dialogs scroll their body). */
+  async reveal(element) {
+    await this.execute(`arguments[0].scrollIntoView({ block: "center" })`, [{ [ELEMENT_KEY]: element.id }]);
+    return element;
+  }
+
   async click(css) {
-    await (await this.waitFor(css)).click();
+    await (await this.reveal(await this.waitFor(css))).click();
+  }
+
+  /** Sets a text field's value as a paste would (one input event; newlines kept). */
+  async paste(css, text) {
+    const element = await this.reveal(await this.waitFor(css));
+    await this.execute(
+      `arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event("input", { bubbles: true }));`,
+      [{ [ELEMENT_KEY]: element.id }, text],
+    );
   }
 
   async type(css, text) {
-    const element = await this.waitFor(css);
+    const element = await this.reveal(await this.waitFor(css));
     await element.clear();
     // WebKitWebDriver rejects an empty text ("Missing text parameter"): clearing is enough then.
     if (text !== "") await element.sendKeys(text);

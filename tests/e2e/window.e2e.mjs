@@ -1,6 +1,7 @@
 // End-to-end test of the real Keyline window (tauri-driver + WebKitWebDriver under Xvfb):
 // CAs made with the CLI show in the window, CAs made in the window show in the CLI, and
 // every screen is photographed into tests/artifacts/screenshots/.
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -77,6 +78,10 @@ async function main() {
 }
 
 async function windowTests(session) {
+  runner.afterFailure = async () => {
+    await screenshot(session, logs, `failure-${Date.now()}`);
+    await session.execute(`window.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape" }))`);
+  };
   await runner.test("the window lists the CAs the CLI created, signer under its root", async () => {
     await session.waitFor(item("cli-root"));
     const rootItem = await session.find(item("cli-root"));
@@ -167,6 +172,35 @@ async function windowTests(session) {
     await session.click(`${item("cli-root")} > article [data-testid="ca-forget"]`);
     await waitFor("cli-root locked again", async () => (await (await session.find(badge)).attribute("data-tone")) === "neutral");
     assertEqual((await list()).find((ca) => ca.name === "cli-root").keyStatus, "locked", "forgotten in the keyring too");
+  });
+
+  await runner.test("an openssl-made CA is imported from a certificate file and a pasted key", async () => {
+    const work = mkdtempSync(path.join(os.tmpdir(), "keyline-e2e-import-"));
+    const keyFile = path.join(work, "legacy.key");
+    const certFile = path.join(work, "legacy.crt");
+    execFileSync("openssl", ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", keyFile]);
+    execFileSync("openssl", ["req", "-x509", "-new", "-key", keyFile, "-subj", "/O=Legacy Works/CN=legacy-root", "-days", "400",
+      "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", certFile]);
+    await session.click('[data-testid="nav-cas"]');
+    await session.click('[data-testid="ca-import-open"]');
+    await session.type('[data-testid="import-name"]', "legacy");
+    // The certificate through the file picker's <input type=file>, the key pasted as text.
+    await (await session.find('[data-testid="import-cert-file"]')).sendKeys(certFile);
+    await waitFor("the chosen certificate in the text area", async () =>
+      (await (await session.find('[data-testid="import-cert"]')).property("value")).includes("BEGIN CERTIFICATE"));
+    await session.paste('[data-testid="import-key"]', readFileSync(keyFile, "utf8"));
+    await session.type('[data-testid="import-passphrase"]', GUI_PASSPHRASE);
+    await session.type('[data-testid="import-confirm"]', GUI_PASSPHRASE);
+    await screenshot(session, shots, "import-ca-dialog");
+    await session.click('[data-testid="import-submit"]');
+    await session.waitGone('[data-testid="import-ca-dialog"]', 60000);
+    const legacy = await session.waitFor(item("legacy"));
+    assert((await legacy.text()).includes("Legacy Works"), "imported subject shown");
+    const fromCli = (await list()).find((ca) => ca.name === "legacy");
+    assertEqual(fromCli?.role, "root", "the CLI lists the imported CA as a root");
+    const fingerprint = execFileSync("openssl", ["x509", "-in", certFile, "-noout", "-fingerprint", "-sha256"]).toString();
+    assertEqual(fromCli.sha256, fingerprint.trim().split("=")[1], "same SHA-256 as openssl computes");
+    rmSync(work, { recursive: true, force: true });
   });
 
   await runner.test("the log panel carries the UI error and station events, and filters by text", async () => {
