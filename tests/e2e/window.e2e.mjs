@@ -33,10 +33,11 @@ const list = async () => {
 };
 const item = (name) => `[data-testid="ca-item"][data-ca-name="${name}"]`;
 
-async function withDriver(name, body) {
+async function withDriver(name, body, extraEnv = {}) {
   const port = await freePort();
   const nativePort = await freePort();
-  const driver = await startDriver({ driver: driverBin, port, nativePort, env: appEnv, logFile: path.join(logs, `tauri-driver-${name}.log`) });
+  const env = { ...appEnv, ...extraEnv };
+  const driver = await startDriver({ driver: driverBin, port, nativePort, env, logFile: path.join(logs, `tauri-driver-${name}.log`) });
   try {
     await body(driver);
   } finally {
@@ -61,9 +62,24 @@ async function main() {
     }
   });
 
+  // The practice session also runs under a dark GTK theme: the UI follows the OS theme.
   await withDriver("practice", async (driver) => {
     const session = await Session.start(driver.url, app, ["--practice"]);
     try {
+      await runner.test("a dark OS theme gives the dark palette, and the log panel loads the lines logged before the window", async () => {
+        await session.waitFor(item("gui-root"));
+        const [dark, background] = await session.execute(
+          `return [matchMedia("(prefers-color-scheme: dark)").matches, getComputedStyle(document.body).backgroundColor]`,
+        );
+        assert(dark, "prefers-color-scheme: dark under GTK_THEME=Adwaita:dark");
+        assertEqual(background, "rgb(18, 22, 28)", "dark background");
+        await waitFor("the start-up line from get_logs", async () => {
+          const lines = await session.findAll('[data-testid="log-line"]');
+          for (const line of lines) if ((await line.text()).includes("Keyline started")) return true;
+          return false;
+        });
+        await screenshot(session, shots, "certificate-authorities-dark");
+      });
       await runner.test("practice mode shows the persistent banner", async () => {
         const banner = await session.text('[data-testid="practice-banner"]');
         assertEqual(banner.trim(), "Practice mode: simulated boards, local AWS emulator", "banner text");
@@ -74,7 +90,7 @@ async function main() {
     } finally {
       await session.end().catch(() => {});
     }
-  });
+  }, { GTK_THEME: "Adwaita:dark" });
 }
 
 async function windowTests(session) {
