@@ -1,11 +1,15 @@
 //! IPC tests of practice mode: real simulated boards on ptys started and stopped through the commands, seen by
-//! `list_ports`; the emulator's state when ministack is missing, and (when installed and port 4566 is free) a
-//! real ministack started on loopback and stopped again.
+//! `list_ports`; the emulator's state when ministack is missing, and a real ministack started on loopback and
+//! stopped again (in a loopback-only network namespace when possible).
 
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use keyline_app_lib::log_panel::LogBuffer;
+use keyline_app_lib::practice::Practice;
 use keyline_app_lib::state::AppState;
 use keyline_station::Station;
 use serde_json::{json, Value};
@@ -112,27 +116,65 @@ fn bad_requests_and_factory_mode_are_refused_with_coded_errors() {
     assert!(simulated(&invoke(&factory, "list_ports", json!({})).unwrap()).is_empty());
 }
 
+/// Tests that change KEYLINE_VENV / KEYLINE_PROJECT_DIR run one at a time.
+fn env_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Set inside the loopback-only network namespace the live emulator test re-runs itself in.
+const IN_NETNS: &str = "KEYLINE_TEST_IN_NETNS";
+
+fn project_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
 #[test]
-fn the_emulator_starts_on_loopback_or_says_how_to_install_it() {
-    let project = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
-    let installed = project.join(".venv/bin/ministack").is_file();
+fn a_missing_ministack_is_reported_with_how_to_install_it() {
+    let _env = env_lock();
     let empty_venv = tempfile::tempdir().unwrap();
-    // Environment changes stay inside this test (the only one in this binary that reads them).
     std::env::set_var("KEYLINE_VENV", empty_venv.path());
     let h = harness(true);
     let status = invoke(&h, "start_emulator", json!({})).unwrap();
+    std::env::remove_var("KEYLINE_VENV");
     assert_eq!(status["emulator"]["state"], "notInstalled");
     let error = &status["emulator"]["error"];
     assert_eq!(error["code"], "emulator_not_installed");
     assert!(error["message"].as_str().unwrap().contains("1.5.33"), "{error}");
     assert!(error["hint"].as_str().unwrap().contains("keyline-dev.sh setup"), "{error}");
+    assert!(h.app.state::<Arc<Practice>>().emulator().settings().is_none());
+}
 
-    if !installed || std::net::TcpStream::connect(("127.0.0.1", 4566)).is_ok() {
-        eprintln!("skipping the live part: ministack is not in {} or port 4566 is busy", project.display());
+/// ministack's MQTT listener binds every interface, so the live test runs in its own loopback-only network
+/// namespace (`unshare -n`, as root) when it can; otherwise on the host if port 4566 is free; else it is skipped.
+#[test]
+fn ministack_starts_on_loopback_and_stops() {
+    let test = "ministack_starts_on_loopback_and_stops";
+    if !project_dir().join(".venv/bin/ministack").is_file() {
+        eprintln!("skipping: ministack is not installed in {}/.venv", project_dir().display());
         return;
     }
+    let inside = std::env::var_os(IN_NETNS).is_some();
+    let can_unshare = Command::new("unshare").args(["-n", "true"]).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    if !inside && can_unshare {
+        let status = Command::new("unshare")
+            .args(["-n", "sh", "-c", r#"ip link set lo up && exec "$0" --exact "$1" --nocapture"#])
+            .arg(std::env::current_exe().unwrap())
+            .arg(test)
+            .env(IN_NETNS, "1")
+            .status()
+            .unwrap();
+        assert!(status.success(), "the live emulator test failed inside its network namespace");
+        return;
+    }
+    if !inside && TcpStream::connect(("127.0.0.1", 4566)).is_ok() {
+        eprintln!("skipping: port 4566 is busy and no network namespace is available");
+        return;
+    }
+    let _env = env_lock();
     std::env::remove_var("KEYLINE_VENV");
-    std::env::set_var("KEYLINE_PROJECT_DIR", &project);
+    std::env::set_var("KEYLINE_PROJECT_DIR", project_dir());
+    let h = harness(true);
     let status = invoke(&h, "start_emulator", json!({})).unwrap();
     assert_eq!(status["emulator"]["state"], "starting");
     let deadline = Instant::now() + Duration::from_secs(90);
@@ -146,15 +188,15 @@ fn the_emulator_starts_on_loopback_or_says_how_to_install_it() {
     assert_eq!(status["emulator"]["state"], "running", "{status}");
     eprintln!("ministack running: {}", status["emulator"]);
     assert_eq!(status["emulator"]["endpointUrl"], "http://127.0.0.1:4566");
-    assert!(std::net::TcpStream::connect(("127.0.0.1", 4566)).is_ok(), "the API answers on loopback");
-    let practice = h.app.state::<Arc<keyline_app_lib::practice::Practice>>();
-    let settings = practice.emulator().settings().expect("cloud settings point at the running emulator");
+    assert_eq!(status["emulator"]["mqttAddress"], "127.0.0.1:8883");
+    assert!(TcpStream::connect(("127.0.0.1", 4566)).is_ok(), "the API answers on loopback");
+    let settings = h.app.state::<Arc<Practice>>().emulator().settings().expect("settings point at the running emulator");
     assert!(settings.emulator && settings.endpoint_url.as_deref() == Some("http://127.0.0.1:4566"));
 
     let status = invoke(&h, "stop_emulator", json!({})).unwrap();
     assert_eq!(status["emulator"]["state"], "off");
     let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", 4566)).is_ok() {
+    while TcpStream::connect(("127.0.0.1", 4566)).is_ok() {
         assert!(Instant::now() < deadline, "ministack still listens after stop");
         std::thread::sleep(Duration::from_millis(100));
     }
