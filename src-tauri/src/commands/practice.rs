@@ -56,12 +56,15 @@ pub async fn stop_sim_boards(practice: State<'_, Arc<Practice>>) -> PracticeResu
 
 /// Starts (or retries) the local AWS emulator in the background; poll `practice_status` for its state.
 #[tauri::command]
-pub fn start_emulator(practice: State<'_, Arc<Practice>>) -> PracticeResult<PracticeStatus> {
-    if !practice.enabled() {
-        return Err(practice_off());
-    }
-    practice.emulator().start_in_background();
-    Ok(practice.status())
+pub async fn start_emulator(practice: State<'_, Arc<Practice>>) -> PracticeResult<PracticeStatus> {
+    blocking(&practice, |practice| {
+        if !practice.enabled() {
+            return Err(practice_off());
+        }
+        practice.emulator().start_in_background();
+        Ok(practice.status())
+    })
+    .await
 }
 
 /// Stops the local AWS emulator.

@@ -150,6 +150,11 @@ impl EmulatorSlot {
             }
         };
         inner.binary = Some(config.binary.clone());
+        if let Some(report) = busy_port(&[config.api_port, config.mqtt_port]) {
+            tracing::error!(error = %report.message, hint = %report.hint, "local AWS emulator could not start");
+            inner.phase = Phase::Failed(report);
+            return;
+        }
         inner.phase = Phase::Starting;
         inner.in_flight = true;
         let generation = inner.generation;
@@ -219,6 +224,22 @@ fn locate(workdir: PathBuf) -> Result<EmulatorConfig, (Option<PathBuf>, ErrorRep
     Ok(config)
 }
 
+/// A report when something already listens on one of the emulator's loopback ports.
+fn busy_port(ports: &[u16]) -> Option<ErrorReport> {
+    let port = ports.iter().copied().find(|port| {
+        let address = std::net::SocketAddr::from(([127, 0, 0, 1], *port));
+        std::net::TcpStream::connect_timeout(&address, Duration::from_millis(300)).is_ok()
+    })?;
+    Some(ErrorReport {
+        code: "emulator_port_busy".into(),
+        message: format!("the local AWS emulator cannot start: something already listens on 127.0.0.1:{port}"),
+        hint: format!(
+            "Stop the program on port {port} (often a ministack left by an earlier run: `ss -ltnp | grep {port}` shows it), \
+             then press Start emulator."
+        ),
+    })
+}
+
 fn not_installed(why: &str) -> ErrorReport {
     ErrorReport {
         code: "emulator_not_installed".into(),
@@ -257,6 +278,17 @@ mod tests {
         let found = ancestor_with_venv(&dir.path().join("target/debug/keyline-app"));
         assert_eq!(found.as_deref(), Some(dir.path()));
         assert_eq!(ancestor_with_venv(Path::new("/nonexistent/a/b")), None);
+    }
+
+    #[test]
+    fn a_taken_port_is_reported_with_what_to_do() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let report = busy_port(&[port]).expect("the port is taken");
+        assert_eq!(report.code, "emulator_port_busy");
+        assert!(report.message.contains(&format!("127.0.0.1:{port}")) && report.hint.contains("ss -ltnp"), "{report:?}");
+        drop(listener);
+        assert!(busy_port(&[port]).is_none());
     }
 
     #[test]
