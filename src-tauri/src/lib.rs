@@ -51,6 +51,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>, state: AppState) ->
         commands::cloud::cloud_allow_list,
         commands::cloud::cloud_allow_list_add,
         commands::cloud::cloud_allow_list_sync,
+        commands::cloud::cloud_allow_list_sync_ledger,
         commands::cloud_test::cloud_test_connect,
         commands::cloud_test::cloud_cancel_test,
         commands::files::save_text_file,

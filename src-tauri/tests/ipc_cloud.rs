@@ -145,6 +145,8 @@ fn the_wizard_takes_a_fresh_signer_to_a_green_connection_test_against_ministack(
     std::fs::write(&serials_file, "# line 7\n0123456789ABCDEF01\n0123456789ABCDEF02\n").unwrap();
     let synced = invoke(&h, "cloud_allow_list_sync", json!({ "settings": settings, "path": serials_file })).unwrap();
     assert_eq!(synced["written"], 2);
+    let empty_ledger = invoke(&h, "cloud_allow_list_sync_ledger", json!({ "settings": settings })).unwrap_err();
+    assert_report(&empty_ledger, "invalid_input", "has no devices");
     let listed = invoke(&h, "cloud_allow_list_add", json!({ "settings": settings, "serials": ["0123456789ABCDEF03"] })).unwrap();
     assert_eq!(listed, json!(["0123456789ABCDEF01", "0123456789ABCDEF02", "0123456789ABCDEF03"]));
 
@@ -178,6 +180,37 @@ fn the_wizard_takes_a_fresh_signer_to_a_green_connection_test_against_ministack(
     assert_eq!(ended.last().unwrap(), &format!("roundTrip{}:done", report.attempts.len()), "{ended:?}");
     let allowed = invoke(&h, "cloud_allow_list", json!({ "settings": settings })).unwrap();
     assert!(allowed.as_array().unwrap().iter().any(|s| s == &json!(report.serial)), "{allowed:#}");
+    drop(emulator);
+}
+
+#[test]
+fn an_sni_only_ca_needs_no_verification_certificate_and_takes_the_jitp_template() {
+    if std::env::var_os(NETNS_MARKER).is_none() {
+        return rerun_in_loopback_namespace("an_sni_only_ca_needs_no_verification_certificate_and_takes_the_jitp_template");
+    }
+    let h = harness();
+    let project = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let emulator = tauri::async_runtime::block_on(Emulator::start(EmulatorConfig::in_project(project, h.dir.path().join("ministack"))))
+        .expect("ministack starts (install it with scripts/keyline-dev.sh setup)");
+    let settings = json!({ "profile": null, "region": null, "endpointUrl": emulator.endpoint_url(), "emulator": true });
+    let request = CreateCa { name: "sni-root".into(), org: "Acme".into(), signer: Some("sni-signer".into()), years: 5 };
+    h.station.create_ca(request, &Passphrase::from("correct horse battery")).unwrap();
+    invoke(&h, "lock_ca", json!({ "name": "sni-signer", "forget": false })).unwrap();
+
+    // SNI_ONLY sends no verification certificate, so a locked CA registers fine.
+    let registered = invoke(&h, "cloud_register_ca", json!({ "settings": settings, "ca": "sni-signer", "mode": "SNI_ONLY", "autoRegistration": true })).unwrap();
+    assert!(registered["verificationCertPem"].is_null(), "{registered:#}");
+    assert_eq!(registered["registration"]["ca"]["mode"], "SNI_ONLY");
+    let again = invoke(&h, "cloud_register_ca", json!({ "settings": settings, "ca": "sni-signer", "mode": "DEFAULT", "autoRegistration": true })).unwrap();
+    assert!(again["registration"]["warnings"][0].as_str().unwrap().contains("SNI_ONLY"), "mode change is reported: {again:#}");
+
+    let changes = invoke(&h, "cloud_deploy", json!({ "settings": settings, "ca": "sni-signer", "method": "jitp", "allowList": false })).unwrap();
+    let changes = changes.as_array().unwrap();
+    assert!(!changes.is_empty() && changes.iter().all(|c| c["change"] != "absent"), "{changes:#?}");
+    let redeploy = invoke(&h, "cloud_deploy", json!({ "settings": settings, "ca": "sni-signer", "method": "jitp", "allowList": false })).unwrap();
+    assert!(redeploy.as_array().unwrap().iter().all(|c| c["change"] == "unchanged"), "deploy twice changes nothing: {redeploy:#}");
+    let unknown = invoke(&h, "cloud_deploy", json!({ "settings": settings, "ca": "sni-root", "method": "jitr", "allowList": false })).unwrap_err();
+    assert_report(&unknown, "cloud_ca_not_registered", "not registered");
     drop(emulator);
 }
 

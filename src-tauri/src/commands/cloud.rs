@@ -4,6 +4,7 @@
 //! says what happened, whose code is stable, and whose hint says what to do.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use keyline_station::cloud::keyline_cloud::ca::CaMode;
 use keyline_station::cloud::keyline_cloud::jitr::{PieceChange, StackStatus};
@@ -14,6 +15,7 @@ use keyline_station::ErrorReport;
 use serde::{Deserialize, Serialize};
 use tauri::State;
 
+use crate::practice::Practice;
 use crate::state::AppState;
 
 /// Result of a cloud command.
@@ -76,14 +78,16 @@ pub async fn context(settings: CloudSettings) -> CloudResult<CloudContext> {
     keyline_station::cloud::connect(&normalise(settings)).await
 }
 
-/// Where the wizard starts: practice mode, the emulator's addresses, the AWS profiles on this machine.
+/// Where the wizard starts: practice mode, the emulator's addresses (those of practice mode's running emulator,
+/// else ministack's defaults), the AWS profiles on this machine.
 #[tauri::command]
-pub async fn cloud_defaults(state: State<'_, AppState>) -> CloudResult<CloudDefaults> {
+pub async fn cloud_defaults(state: State<'_, AppState>, practice: State<'_, Arc<Practice>>) -> CloudResult<CloudDefaults> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let running = practice.emulator().status();
     Ok(CloudDefaults {
         practice: state.practice,
-        emulator_endpoint_url: EMULATOR_ENDPOINT_URL.to_string(),
-        emulator_mqtt_endpoint: EMULATOR_MQTT_ENDPOINT.to_string(),
+        emulator_endpoint_url: running.endpoint_url.unwrap_or_else(|| EMULATOR_ENDPOINT_URL.to_string()),
+        emulator_mqtt_endpoint: running.mqtt_address.unwrap_or_else(|| EMULATOR_MQTT_ENDPOINT.to_string()),
         emulator_region: emulator::REGION.to_string(),
         profiles: aws_profile_names(),
         env_profile: env("AWS_PROFILE"),
@@ -183,6 +187,16 @@ pub async fn cloud_allow_list_sync(settings: CloudSettings, path: PathBuf) -> Cl
     let ctx = context(settings).await?;
     let report = allow_list::sync(&ctx, &serials, "file", false).await.map_err(cloud_report)?;
     tracing::info!(path = %path.display(), written = report.written, batches = report.batches, "synced the allow-list");
+    Ok(report)
+}
+
+/// Pushes the serials of the devices in the station's ledger to the allow-list in batches.
+#[tauri::command]
+pub async fn cloud_allow_list_sync_ledger(state: State<'_, AppState>, settings: CloudSettings) -> CloudResult<allow_list::SyncReport> {
+    let serials = state.station.ledger_allow_list()?;
+    let ctx = context(settings).await?;
+    let report = allow_list::sync(&ctx, &serials, "ledger", false).await.map_err(cloud_report)?;
+    tracing::info!(written = report.written, batches = report.batches, "synced the allow-list from the device ledger");
     Ok(report)
 }
 

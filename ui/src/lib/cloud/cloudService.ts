@@ -32,6 +32,8 @@ export const cloudAllowListAdd = (settings: CloudSettings, serials: string[]) =>
   call<string[]>("cloud_allow_list_add", { settings, serials });
 export const cloudAllowListSync = (settings: CloudSettings, path: string) =>
   call<SyncReport>("cloud_allow_list_sync", { settings, path });
+export const cloudAllowListSyncLedger = (settings: CloudSettings) =>
+  call<SyncReport>("cloud_allow_list_sync_ledger", { settings });
 export const cloudCancelTest = () => call<void>("cloud_cancel_test");
 
 export interface TestOptions {

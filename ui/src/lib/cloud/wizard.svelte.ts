@@ -8,6 +8,7 @@ import {
   cloudAllowList,
   cloudAllowListAdd,
   cloudAllowListSync,
+  cloudAllowListSyncLedger,
   cloudCaState,
   cloudCancelTest,
   cloudDefaults,
@@ -263,6 +264,14 @@ export class CloudWizard {
   syncFile(path: string): Promise<boolean> {
     return this.run("allowList", async () => {
       this.syncReport = await cloudAllowListSync(this.settings(), path);
+      this.serials = await cloudAllowList(this.settings());
+    });
+  }
+
+  /** Pushes the serials of the devices in the station's ledger. */
+  syncLedger(): Promise<boolean> {
+    return this.run("allowList", async () => {
+      this.syncReport = await cloudAllowListSyncLedger(this.settings());
       this.serials = await cloudAllowList(this.settings());
     });
   }

@@ -63,6 +63,11 @@ function shell() {
       case "cloud_allow_list_add":
         for (const s of args.serials as string[]) allowList.add(s);
         return [...allowList].sort();
+      case "cloud_allow_list_sync_ledger":
+        for (const s of ["LEDGER01", "LEDGER02"]) allowList.add(s);
+        return { written: 2, deleted: 0, batches: 1 };
+      case "cloud_cancel_test":
+        return null;
       case "cloud_test_connect": {
         locked();
         const channel = (args.onEvent as { id: number }).id;
@@ -223,6 +228,17 @@ describe("CloudWizard against the mocked shell", () => {
       hint: "Run `keyline cloud identity`.",
     });
     expect(wizard.ready("ca")).toBe(false);
+  });
+
+  test("the ledger's devices are synced, the list reloaded, and a cancel reaches the shell", async () => {
+    const calls = shell();
+    const wizard = new CloudWizard();
+    await wizard.load();
+    expect(await wizard.syncLedger()).toBe(true);
+    expect(wizard.syncReport).toEqual({ written: 2, deleted: 0, batches: 1 });
+    expect(wizard.serials).toEqual(["LEDGER01", "LEDGER02"]);
+    await wizard.cancelTest();
+    expect(calls.map((c) => c.cmd)).toContain("cloud_cancel_test");
   });
 
   test("run remaining steps stops at the first failure", async () => {

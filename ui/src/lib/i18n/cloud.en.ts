@@ -143,9 +143,10 @@ export const cloudEn = {
   } as Record<string, string>,
   allowList: {
     intro:
-      "The Lambda activates only devices whose serial is on this list and revokes the rest. Add serials from a file (one per line, # comments) or by hand; the connection test adds its own test device.",
+      "The Lambda activates only devices whose serial is on this list and revokes the rest. Add the devices of the station's ledger, serials from a file (one per line, # comments) or by hand; the connection test adds its own test device.",
     load: "Load list",
     fromFile: "Sync from file…",
+    fromLedger: "Sync from the device ledger",
     manual: "Add serials by hand",
     manualPlaceholder: "Serials separated by spaces, commas or new lines (a barcode scanner works here)",
     add: "Add",
