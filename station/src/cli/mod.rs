@@ -5,14 +5,14 @@
 
 mod ca;
 mod cert;
-#[cfg(feature = "cloud")]
-mod cloud;
+mod cert_sign;
+mod devices;
 #[cfg(feature = "cloud")]
 mod cloud_devices;
 #[cfg(feature = "cloud")]
 mod cloud_output;
-mod cert_sign;
-mod devices;
+#[cfg(feature = "cloud")]
+mod cloud;
 mod output;
 mod passphrase;
 mod ports;
@@ -73,11 +73,11 @@ command_groups! {
     Ca => ca::CaCommand,
     /// Certificates issued by a CA (AWS IoT verification certificates).
     Cert => cert::CertCommand,
+    /// Firmware certificate definitions (cert_chain.c) for the ATECC608A.
+    Template => template::TemplateCommand,
     /// AWS IoT: register a CA, deploy JITR/JITP, allow-list, device certificates, connection test.
     #[cfg(feature = "cloud")]
     Cloud => cloud::CloudCommand,
-    /// Firmware certificate definitions (cert_chain.c) for the ATECC608A.
-    Template => template::TemplateCommand,
     /// The local device ledger: list, show, export (CSV/JSON) the devices this station issued certificates to.
     Devices => devices::DevicesCommand,
     /// Serial ports a board can be on (real ports and simulated boards): `keyline ports --json`.
@@ -89,7 +89,7 @@ command_groups! {
 
 /// Keyline: factory provisioning station for ESP32 + ATECC608A boards.
 #[derive(Parser)]
-#[command(name = "keyline", version, about)]
+#[command(name = "keyline", version)]
 struct Cli {
     /// Data directory [default: the OS application-data directory, e.g. ~/.local/share/keyline].
     #[arg(long, global = true, env = DATA_DIR_ENV, value_name = "DIR")]
