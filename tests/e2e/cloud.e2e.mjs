@@ -70,6 +70,21 @@ async function main() {
 }
 
 async function wizard(session) {
+  await runner.test("without AWS credentials the AWS target fails with what happened, the code and what to do", async () => {
+    await session.click('[data-testid="nav-cloud"]');
+    await session.click('[data-testid="cloud-target-aws"] input');
+    await session.type('[data-testid="cloud-region"]', "eu-central-1");
+    await session.click('[data-testid="cloud-connect"]');
+    await waitFor("the connection step to fail", async () => (await (await session.find(step("connection"))).attribute("data-status")) === "failed", { timeoutMs: 90000, intervalMs: 250 });
+    const card = '[data-testid="cloud-panel-connection"] [data-testid="error-card"]';
+    const code = await session.text(`${card} [data-testid="error-code"]`);
+    assert(["cloud_no_credentials", "cloud_unreachable"].includes(code.trim()), `error code ${code}`);
+    assert((await session.text(`${card} [data-testid="error-hint"]`)).trim().length > 0, "the card says what to do");
+    await shot(session, "cloud-1-aws-error", card);
+    await session.click('[data-testid="cloud-target-emulator"] input');
+    assertEqual(await (await session.find(step("connection"))).attribute("data-status"), "pending", "switching target starts over");
+  });
+
   await runner.test("practice mode preselects the emulator, and the identity is flagged as not AWS", async () => {
     await session.click('[data-testid="nav-cloud"]');
     await session.waitFor('[data-testid="screen-cloud"]');

@@ -4,6 +4,7 @@ import { toReport } from "../backend/ipc";
 import { listCas } from "../backend/services";
 import type { CaSummary, ErrorReport } from "../backend/types";
 import { logStore } from "../logs/logStore.svelte";
+import { tc } from "../i18n";
 import {
   cloudAllowList,
   cloudAllowListAdd,
@@ -383,8 +384,14 @@ async function attempt(work: () => Promise<void>): Promise<ErrorReport | null> {
     await work();
     return null;
   } catch (error) {
-    return toReport(error);
+    return inWindow(toReport(error));
   }
+}
+
+/** The report with what to do in this window, when the shell's hint speaks of the command line. */
+export function inWindow(report: ErrorReport): ErrorReport {
+  const hint = tc.hints[report.code];
+  return hint ? { ...report, hint } : report;
 }
 
 /** The step after `step` that is needed (the last step stays current). */

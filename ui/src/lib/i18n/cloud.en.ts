@@ -183,6 +183,22 @@ export const cloudEn = {
     passed: "Device {serial} connected, published and received.",
     passedDetail: "{attempts} attempt(s); certificate {certificate}.",
   },
+  /** What to do in this window, by error code (the shell's hints speak of the command line). */
+  hints: {
+    cloud_no_credentials:
+      "Choose a profile you are signed in to (run `aws sso login --profile NAME` in a terminal first), or start Keyline with AWS_PROFILE or AWS credentials in its environment. To practise without AWS, choose the local emulator.",
+    cloud_no_region: "Enter a region in step 1 (for example eu-central-1), or add one to the profile.",
+    cloud_unreachable: "Check the network and the endpoint in step 1. For the local emulator, check that it is running.",
+    cloud_access_denied: "Use a profile whose IAM permissions allow the action named in the message, then run the step again.",
+    cloud_throttled: "Wait a minute, then run the step again.",
+    cloud_service_unavailable: "Run the step again later; if it persists, check the AWS Health Dashboard.",
+    cloud_wrong_registration_code: "Run step 3 again: it fetches this account's code and makes a new verification certificate.",
+    cloud_verification_cert_wrong_key: "Run step 3 again with the CA you are registering; the certificate must be signed by its key.",
+    cloud_ca_already_registered: "If another account holds this CA in DEFAULT mode, choose SNI_ONLY in step 4.",
+    cloud_ca_not_registered: "Run step 4 (Register CA) first.",
+    cloud_iam_not_propagated: "IAM needs a little time for a new role: wait a minute, then press Deploy again.",
+    cloud_stack_incomplete: "Press Deploy again; it creates what is missing and changes nothing else.",
+  } as Record<string, string>,
   doing: {
     load: "Loading the Cloud connecting screen",
     copy: "Copying {what}",
