@@ -216,12 +216,44 @@ fn locate(workdir: PathBuf) -> Result<EmulatorConfig, (Option<PathBuf>, ErrorRep
     if project.is_none() && !venv_set {
         return Err((None, not_installed("no Keyline checkout with a .venv was found next to the app or the working directory")));
     }
-    let config = EmulatorConfig::in_project(&project.unwrap_or_default(), workdir);
+    let mut config = EmulatorConfig::in_project(&project.unwrap_or_default(), workdir);
     if !config.binary.is_file() {
         let why = format!("{} does not exist", config.binary.display());
         return Err((Some(config.binary), not_installed(&why)));
     }
+    match guard_with_parent_death(&config.binary, &config.workdir) {
+        Ok(Some(wrapper)) => config.binary = wrapper,
+        Ok(None) => tracing::warn!("setpriv is missing: ministack may outlive the app if the app is killed"),
+        Err(error) => tracing::warn!(%error, "cannot write the ministack wrapper: ministack may outlive the app if the app is killed"),
+    }
     Ok(config)
+}
+
+/// Where util-linux's `setpriv` may live.
+const SETPRIV: [&str; 2] = ["/usr/bin/setpriv", "/bin/setpriv"];
+
+/// Writes `<workdir>/ministack-guarded`, which runs `binary` with a parent-death signal, so the emulator dies with
+/// the app even when the app is killed outright (SIGKILL, e.g. by tauri-driver). Its Lambda workers exit when
+/// their stdin closes. `None` when `setpriv` is not installed.
+fn guard_with_parent_death(binary: &Path, workdir: &Path) -> std::io::Result<Option<PathBuf>> {
+    let Some(setpriv) = SETPRIV.iter().map(Path::new).find(|path| path.is_file()) else {
+        return Ok(None);
+    };
+    std::fs::create_dir_all(workdir)?;
+    let quote = |path: &Path| format!("'{}'", path.display().to_string().replace('\'', r"'\''"));
+    let script = format!(
+        "#!/bin/sh\n# Written by Keyline practice mode: ministack dies with the app that started it.\nexec {} --pdeathsig KILL -- {} \"$@\"\n",
+        quote(setpriv),
+        quote(binary)
+    );
+    let wrapper = workdir.join("ministack-guarded");
+    std::fs::write(&wrapper, script)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(Some(wrapper))
 }
 
 /// A report when something already listens on one of the emulator's loopback ports.
@@ -281,14 +313,41 @@ mod tests {
     }
 
     #[test]
+    fn the_guarded_emulator_dies_with_the_thread_that_started_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("fake ministack's");
+        std::fs::write(&fake, "#!/bin/sh\nexec sleep 300\n").unwrap();
+        std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+        let Some(wrapper) = guard_with_parent_death(&fake, &dir.path().join("work")).unwrap() else {
+            eprintln!("skipping: setpriv is not installed");
+            return;
+        };
+        // PR_SET_PDEATHSIG follows the thread that forked: a thread that ends stands in for a killed app.
+        // The thread lives on until setpriv has set the signal (a parent that dies before that is not noticed).
+        let pid = std::thread::spawn(move || {
+            let pid = std::process::Command::new(&wrapper).spawn().unwrap().id();
+            std::thread::sleep(Duration::from_millis(500));
+            pid
+        })
+        .join()
+        .unwrap();
+        let alive = || std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| !stat.contains(") Z "));
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while alive() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(!alive(), "the guarded process outlived its parent");
+    }
+
+    #[test]
     fn a_taken_port_is_reported_with_what_to_do() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let report = busy_port(&[port]).expect("the port is taken");
         assert_eq!(report.code, "emulator_port_busy");
         assert!(report.message.contains(&format!("127.0.0.1:{port}")) && report.hint.contains("ss -ltnp"), "{report:?}");
+        // (No check that a closed port is free: connecting to a free ephemeral port can self-connect.)
         drop(listener);
-        assert!(busy_port(&[port]).is_none());
     }
 
     #[test]
