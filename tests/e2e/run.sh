@@ -44,4 +44,7 @@ runner=(node tests/e2e/window.e2e.mjs)
 if command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/dev/null; then
   runner=(dbus-run-session -- bash scripts/with-keyring.sh "${runner[@]}")
 fi
-exec xvfb-run -a -s "-screen 0 1440x900x24" "${runner[@]}"
+# The practice session starts ministack, whose MQTT listener binds every interface: run the window in a
+# loopback-only network namespace (tauri-driver and WebKitWebDriver only need loopback).
+if [ "$(id -u)" = 0 ]; then netns=(unshare -n); else netns=(unshare -rn); fi
+exec "${netns[@]}" -- sh -c 'ip link set lo up && exec "$@"' sh xvfb-run -a -s "-screen 0 1440x900x24" "${runner[@]}"
