@@ -73,3 +73,45 @@ fn import_takes_the_key_passphrase_from_the_request() {
     assert_eq!(station.unlock_ca("copy", &pass, false).unwrap_err().code(), "wrong_passphrase");
     station.unlock_ca("copy", &store_pass, false).unwrap();
 }
+
+#[test]
+fn create_and_import_report_their_real_steps_in_order() {
+    use keyline_station::ca::CaStep::*;
+    let dir = tempfile::tempdir().unwrap();
+    let station = Station::open(dir.path().to_path_buf()).unwrap();
+    let pass = Passphrase::from("progress pass");
+    let mut steps = Vec::new();
+
+    let root_only = CreateCa { name: "lone".into(), org: "Acme".into(), signer: None, years: 1 };
+    station.create_ca_with_progress(root_only, &pass, &mut |step| steps.push(step)).unwrap();
+    assert_eq!(steps, [GeneratingRootKey, SigningRootCertificate, EncryptingKeys, WritingFiles]);
+    assert_eq!(steps, keyline_station::ca::CaStep::create_plan(false));
+
+    steps.clear();
+    let with_signer = CreateCa { name: "root".into(), org: "Acme".into(), signer: Some("signer".into()), years: 1 };
+    station.create_ca_with_progress(with_signer, &pass, &mut |step| steps.push(step)).unwrap();
+    assert_eq!(
+        steps,
+        [GeneratingRootKey, SigningRootCertificate, GeneratingSignerKey, SigningSignerCertificate, EncryptingKeys, WritingFiles]
+    );
+    assert_eq!(steps, keyline_station::ca::CaStep::create_plan(true));
+    assert!(dir.path().join("keys/signer.key").exists());
+
+    steps.clear();
+    let import = ImportCa {
+        name: "copy".into(),
+        cert_pem: std::fs::read_to_string(dir.path().join("certs/root.crt")).unwrap(),
+        key_pem: std::fs::read_to_string(dir.path().join("keys/root.key")).unwrap(),
+        key_passphrase: Some(pass.clone()),
+    };
+    station.import_ca_with_progress(import, &pass, &mut |step| steps.push(step)).unwrap();
+    assert_eq!(steps, [CheckingImport, EncryptingKeys, WritingFiles]);
+    assert_eq!(steps, keyline_station::ca::CaStep::import_plan());
+
+    // A name already taken fails before the first step is reported.
+    steps.clear();
+    let taken = CreateCa { name: "root".into(), org: "Acme".into(), signer: None, years: 1 };
+    let error = station.create_ca_with_progress(taken, &pass, &mut |step| steps.push(step)).unwrap_err();
+    assert_eq!(error.code(), "already_exists");
+    assert!(steps.is_empty());
+}

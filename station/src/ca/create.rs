@@ -4,7 +4,7 @@ use keyline_certs::{create_root_ca, create_signer_ca, CaSubject, CertInfo, EcKey
 use time::OffsetDateTime;
 
 use super::access::certs_error;
-use super::{CaRole, CaSummary, CreateCa, ImportCa};
+use super::{CaRole, CaStep, CaSummary, CreateCa, ImportCa};
 use crate::store::{validate_name, CaRecord, FileBatch, Metadata};
 use crate::{Error, Passphrase, Result, Station};
 
@@ -54,6 +54,17 @@ impl Station {
     /// Create a root CA and, if `request.signer` is set, a signer CA under it. Both keys are
     /// encrypted under `passphrase`, and both CAs stay unlocked in this process.
     pub fn create_ca(&self, request: CreateCa, passphrase: &Passphrase) -> Result<Vec<CaSummary>> {
+        self.create_ca_with_progress(request, passphrase, &mut |_| {})
+    }
+
+    /// [`create_ca`](Self::create_ca), calling `on_step` as each step of
+    /// [`CaStep::create_plan`] starts. Invalid requests fail before the first step.
+    pub fn create_ca_with_progress(
+        &self,
+        request: CreateCa,
+        passphrase: &Passphrase,
+        on_step: &mut dyn FnMut(CaStep),
+    ) -> Result<Vec<CaSummary>> {
         check_create_request(&request)?;
         check_passphrase(passphrase)?;
         let _lock = self.layout.lock()?;
@@ -65,13 +76,17 @@ impl Station {
 
         let validity = Validity::years_from(OffsetDateTime::now_utc(), request.years);
         let org = request.org.trim().to_owned();
+        on_step(CaStep::GeneratingRootKey);
         let root_key = EcKey::generate();
         let root_subject = CaSubject { common_name: request.name.clone(), organization: org.clone() };
+        on_step(CaStep::SigningRootCertificate);
         let root_cert = create_root_ca(&root_subject, validity, &root_key).map_err(|e| certs_error(e, &request.name))?;
         let mut new_cas = Vec::new();
         if let Some(signer) = &request.signer {
+            on_step(CaStep::GeneratingSignerKey);
             let key = EcKey::generate();
             let subject = CaSubject { common_name: signer.clone(), organization: org };
+            on_step(CaStep::SigningSignerCertificate);
             let cert = create_signer_ca(&subject, validity, &key, &root_cert, &root_key)
                 .map_err(|e| certs_error(e, signer))?;
             let record = CaRecord { name: signer.clone(), role: CaRole::Signer, parent: Some(request.name.clone()), remembered: false };
@@ -80,7 +95,7 @@ impl Station {
         let root_record = CaRecord { name: request.name.clone(), role: CaRole::Root, parent: None, remembered: false };
         new_cas.insert(0, NewCa { record: root_record, cert: root_cert, key: root_key });
 
-        self.write_new_cas(metadata, &new_cas, passphrase)?;
+        self.write_new_cas(metadata, &new_cas, passphrase, on_step)?;
         for ca in &new_cas {
             tracing::info!(ca = %ca.record.name, role = ?ca.record.role, sha256 = %ca.cert.sha256_fingerprint(), "created CA");
         }
@@ -89,8 +104,20 @@ impl Station {
 
     /// Import an existing CA certificate and key; the key is re-encrypted under `passphrase`.
     pub fn import_ca(&self, request: ImportCa, passphrase: &Passphrase) -> Result<CaSummary> {
+        self.import_ca_with_progress(request, passphrase, &mut |_| {})
+    }
+
+    /// [`import_ca`](Self::import_ca), calling `on_step` as each step of [`CaStep::import_plan`]
+    /// starts. An invalid name or empty passphrase fails before the first step.
+    pub fn import_ca_with_progress(
+        &self,
+        request: ImportCa,
+        passphrase: &Passphrase,
+        on_step: &mut dyn FnMut(CaStep),
+    ) -> Result<CaSummary> {
         validate_name("CA name", &request.name)?;
         check_passphrase(passphrase)?;
+        on_step(CaStep::CheckingImport);
         let cert = CertInfo::from_pem(&request.cert_pem).map_err(|e| certs_error(e, "the certificate file"))?;
         if !cert.is_ca() {
             return Err(Error::NotACa { subject: cert.subject.clone() });
@@ -121,7 +148,7 @@ impl Station {
         }
         let record = CaRecord { name: request.name.clone(), role, parent, remembered: false };
         let new_ca = NewCa { record, cert, key };
-        self.write_new_cas(metadata, std::slice::from_ref(&new_ca), passphrase)?;
+        self.write_new_cas(metadata, std::slice::from_ref(&new_ca), passphrase, on_step)?;
         tracing::info!(ca = %request.name, role = ?role, sha256 = %new_ca.cert.sha256_fingerprint(), "imported CA");
         self.summary_of(&request.name)
     }
@@ -145,11 +172,22 @@ impl Station {
 
     /// Write the certificates, encrypted keys and updated metadata of `new_cas`, all or nothing,
     /// and hold the passphrase in this process.
-    fn write_new_cas(&self, mut metadata: Metadata, new_cas: &[NewCa], passphrase: &Passphrase) -> Result<()> {
+    fn write_new_cas(
+        &self,
+        mut metadata: Metadata,
+        new_cas: &[NewCa],
+        passphrase: &Passphrase,
+        on_step: &mut dyn FnMut(CaStep),
+    ) -> Result<()> {
+        on_step(CaStep::EncryptingKeys);
+        let key_pems = new_cas
+            .iter()
+            .map(|ca| ca.key.to_encrypted_pem(passphrase.expose().as_bytes()).map_err(|e| certs_error(e, &ca.record.name)))
+            .collect::<Result<Vec<_>>>()?;
+        on_step(CaStep::WritingFiles);
         let mut batch = FileBatch::new();
-        for ca in new_cas {
+        for (ca, key_pem) in new_cas.iter().zip(&key_pems) {
             let name = &ca.record.name;
-            let key_pem = ca.key.to_encrypted_pem(passphrase.expose().as_bytes()).map_err(|e| certs_error(e, name))?;
             batch.add_new(self.layout.cert_path(name), ca.cert.pem().as_bytes())?;
             batch.add_new(self.layout.key_path(name), key_pem.as_bytes())?;
             metadata.cas.push(ca.record.clone());

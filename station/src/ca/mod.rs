@@ -6,11 +6,13 @@
 
 mod access;
 mod create;
+mod progress;
 mod query;
 mod types;
 mod unlock;
 mod verification;
 
+pub use progress::CaStep;
 pub use types::*;
 
 use crate::Station;
