@@ -10,7 +10,7 @@ pub enum ProgressEvent {
     /// Step `index` of `total` (1-based) has started; `step` is a stable id the UI translates.
     #[serde(rename_all = "camelCase")]
     Step {
-        /// Stable step id, e.g. `creatingCa`, `remembering`.
+        /// Stable step id, e.g. `generatingRootKey`, `remembering`.
         step: &'static str,
         /// 1-based position.
         index: u32,
@@ -28,22 +28,22 @@ pub enum ProgressEvent {
 /// Sends numbered steps over a channel; a closed channel (UI gone) is not an error.
 pub struct StepReporter {
     channel: Channel<ProgressEvent>,
-    steps: Vec<&'static str>,
-    next: u32,
+    total: u32,
+    started: u32,
 }
 
 impl StepReporter {
-    /// A reporter for a run made of `steps`, in order.
-    pub fn new(channel: Channel<ProgressEvent>, steps: Vec<&'static str>) -> Self {
-        StepReporter { channel, steps, next: 0 }
+    /// A reporter for a run of `total` steps, known up front.
+    pub fn new(channel: Channel<ProgressEvent>, total: usize) -> Self {
+        StepReporter { channel, total: u32::try_from(total).unwrap_or(u32::MAX), started: 0 }
     }
 
-    /// Announces the next step.
-    pub fn next_step(&mut self) {
-        let total = self.steps.len() as u32;
-        if let Some(step) = self.steps.get(self.next as usize).copied() {
-            self.next += 1;
-            let _ = self.channel.send(ProgressEvent::Step { step, index: self.next, total });
+    /// Announces that `step` (a stable id) has started; it gets the next index. Steps past
+    /// `total` are not sent, so the UI never shows "step 5 of 4".
+    pub fn step(&mut self, step: &'static str) {
+        if self.started < self.total {
+            self.started += 1;
+            let _ = self.channel.send(ProgressEvent::Step { step, index: self.started, total: self.total });
         }
     }
 
@@ -72,15 +72,15 @@ mod tests {
             }
             Ok(())
         });
-        let mut progress = StepReporter::new(channel, vec!["creatingCa", "remembering"]);
-        progress.next_step();
-        progress.next_step();
-        progress.next_step(); // past the last step: ignored
+        let mut progress = StepReporter::new(channel, 2);
+        progress.step("writingFiles");
+        progress.step("remembering");
+        progress.step("extra"); // past the last step: ignored
         progress.finish(vec!["root".into(), "signer".into()]);
         assert_eq!(
             *seen.lock().unwrap(),
             vec![
-                json!({"event": "step", "data": {"step": "creatingCa", "index": 1, "total": 2}}),
+                json!({"event": "step", "data": {"step": "writingFiles", "index": 1, "total": 2}}),
                 json!({"event": "step", "data": {"step": "remembering", "index": 2, "total": 2}}),
                 json!({"event": "finished", "data": {"names": ["root", "signer"]}}),
             ]

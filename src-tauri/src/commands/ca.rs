@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use keyline_station::ca::{CaDetails, CaSummary, CreateCa, ImportCa};
+use keyline_station::ca::{CaDetails, CaStep, CaSummary, CreateCa, ImportCa};
 use keyline_station::Passphrase;
 use tauri::ipc::Channel;
 use tauri::State;
@@ -45,7 +45,8 @@ pub async fn save_ca_pem(state: State<'_, AppState>, name: String, path: PathBuf
 }
 
 /// Creates a root CA (and optional signer) with keys encrypted under `passphrase`; with
-/// `remember`, the passphrase is also stored in the OS keyring. Streams its steps on `on_event`.
+/// `remember`, the passphrase is also stored in the OS keyring. Streams each real step
+/// ([`CaStep::create_plan`], then `remembering`) on `on_event`.
 #[tauri::command]
 pub async fn create_ca(
     state: State<'_, AppState>,
@@ -55,11 +56,11 @@ pub async fn create_ca(
     on_event: Channel<ProgressEvent>,
 ) -> CommandResult<Vec<CaSummary>> {
     on_station(&state, "create CA", move |station| {
-        let mut progress = StepReporter::new(on_event, steps("creatingCa", remember));
-        progress.next_step();
-        let mut created = station.create_ca(request, &passphrase)?;
+        let plan = with_remembering(CaStep::create_plan(request.signer.is_some()), remember);
+        let mut progress = StepReporter::new(on_event, plan.len());
+        let mut created = station.create_ca_with_progress(request, &passphrase, &mut |step| progress.step(step.id()))?;
         if remember {
-            progress.next_step();
+            progress.step(CaStep::Remembering.id());
             created = remember_all(station, &created, &passphrase)?;
         }
         progress.finish(created.iter().map(|ca| ca.name.clone()).collect());
@@ -68,7 +69,8 @@ pub async fn create_ca(
     .await
 }
 
-/// Imports a CA certificate and key; the key is re-encrypted under `passphrase`.
+/// Imports a CA certificate and key; the key is re-encrypted under `passphrase`. Streams each
+/// real step ([`CaStep::import_plan`], then `remembering`) on `on_event`.
 #[tauri::command]
 pub async fn import_ca(
     state: State<'_, AppState>,
@@ -78,11 +80,11 @@ pub async fn import_ca(
     on_event: Channel<ProgressEvent>,
 ) -> CommandResult<Vec<CaSummary>> {
     on_station(&state, "import CA", move |station| {
-        let mut progress = StepReporter::new(on_event, steps("importingCa", remember));
-        progress.next_step();
-        let mut imported = vec![station.import_ca(request, &passphrase)?];
+        let plan = with_remembering(CaStep::import_plan(), remember);
+        let mut progress = StepReporter::new(on_event, plan.len());
+        let mut imported = vec![station.import_ca_with_progress(request, &passphrase, &mut |step| progress.step(step.id()))?];
         if remember {
-            progress.next_step();
+            progress.step(CaStep::Remembering.id());
             imported = remember_all(station, &imported, &passphrase)?;
         }
         progress.finish(imported.iter().map(|ca| ca.name.clone()).collect());
@@ -111,12 +113,12 @@ pub async fn lock_ca(state: State<'_, AppState>, name: String, forget: bool) -> 
     .await
 }
 
-fn steps(main_step: &'static str, remember: bool) -> Vec<&'static str> {
+/// The station's plan, plus the keyring step the shell runs after it when `remember` is set.
+fn with_remembering(mut plan: Vec<CaStep>, remember: bool) -> Vec<CaStep> {
     if remember {
-        vec![main_step, "remembering"]
-    } else {
-        vec![main_step]
+        plan.push(CaStep::Remembering);
     }
+    plan
 }
 
 fn remember_all(
