@@ -61,4 +61,47 @@ describe("Create CA dialog", () => {
     await vi.waitFor(() => expect(oncreated).toHaveBeenCalledOnce());
     expect(oncreated.mock.calls[0][0].map((c: { name: string }) => c.name)).toEqual(["acme-root", "acme-signer"]);
   });
+
+  test("each step the backend streams is shown with its label and position until the command ends", async () => {
+    type Internals = { runCallback: (id: number, payload: unknown) => void };
+    const internals = () => (window as unknown as { __TAURI_INTERNALS__: Internals }).__TAURI_INTERNALS__;
+    const plan = ["generatingRootKey", "signingRootCertificate", "encryptingKeys", "writingFiles"];
+    let channelId = 0;
+    let sent = 0;
+    let finish: (value: unknown) => void = () => {};
+    mockIPC((_cmd, args) => {
+      channelId = ((args as { onEvent: { id: number } }).onEvent).id;
+      return new Promise((resolve) => (finish = resolve));
+    });
+    const send = (step: string) => {
+      const message = { event: "step", data: { step, index: sent + 1, total: plan.length } };
+      internals().runCallback(channelId, { index: sent, message });
+      sent += 1;
+    };
+    const oncreated = vi.fn();
+    render(CreateCaDialog, { keyring: null, onclose: () => {}, oncreated });
+    await fill("create-name", "acme-root");
+    await fill("create-org", "Acme");
+    await fill("create-passphrase", "long passphrase");
+    await fill("create-confirm", "long passphrase");
+    await fireEvent.click(screen.getByTestId("create-submit"));
+    await vi.waitFor(() => expect(channelId).not.toBe(0));
+
+    const seen: string[] = [];
+    for (const step of plan) {
+      send(step);
+      await vi.waitFor(() => expect(screen.getByTestId("progress").textContent).toContain(`Step ${sent} of 4`));
+      seen.push(screen.getByTestId("progress-label").textContent ?? "");
+    }
+    expect(seen).toEqual([
+      "Generating the root key",
+      "Signing the root certificate",
+      "Encrypting the private keys (scrypt)",
+      "Writing the files",
+    ]);
+
+    finish([{ name: "acme-root" }]);
+    await vi.waitFor(() => expect(oncreated).toHaveBeenCalledOnce());
+    expect(screen.queryByTestId("progress")).toBeNull();
+  });
 });

@@ -16,7 +16,7 @@ describe("services", () => {
       if (cmd !== "create_ca") throw new Error(`unexpected ${cmd}`);
       received = args as Record<string, unknown>;
       const channel = received.onEvent as { id: number };
-      internals().runCallback(channel.id, { index: 0, message: { event: "step", data: { step: "creatingCa", index: 1, total: 2 } } });
+      internals().runCallback(channel.id, { index: 0, message: { event: "step", data: { step: "writingFiles", index: 1, total: 2 } } });
       internals().runCallback(channel.id, { index: 1, message: { event: "step", data: { step: "remembering", index: 2, total: 2 } } });
       return [{ name: "acme-root" }, { name: "acme-signer" }];
     });
@@ -31,7 +31,7 @@ describe("services", () => {
     expect(received.passphrase).toBe("correct horse");
     expect(received.remember).toBe(true);
     await new Promise((r) => setTimeout(r, 0));
-    expect(events.map((e) => (e.event === "step" ? e.data.step : e.event))).toEqual(["creatingCa", "remembering"]);
+    expect(events.map((e) => (e.event === "step" ? e.data.step : e.event))).toEqual(["writingFiles", "remembering"]);
   });
 
   test("a failed command rejects with an IpcError carrying code, message and hint", async () => {
