@@ -1,54 +1,18 @@
 //! IPC tests: real commands over Tauri's mock runtime against a station on a temporary directory.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use keyline_app_lib::log_panel::LogBuffer;
-use keyline_app_lib::state::AppState;
-use keyline_station::Station;
-use serde_json::{json, Value};
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
-use tauri::webview::InvokeRequest;
-use tauri::WebviewWindowBuilder;
-
-struct Harness {
-    _dir: tempfile::TempDir,
-    webview: tauri::WebviewWindow<tauri::test::MockRuntime>,
-    logs: Arc<LogBuffer>,
-}
-
-fn harness(practice: bool) -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let station = Station::open(dir.path().to_path_buf()).unwrap();
-    let logs = LogBuffer::new(16);
-    let state = AppState { station: Arc::new(station), logs: logs.clone(), practice };
-    let app = keyline_app_lib::with_commands(mock_builder(), state)
-        .build(mock_context(noop_assets()))
-        .unwrap();
-    let webview = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
-    Harness { _dir: dir, webview, logs }
-}
-
-fn invoke(h: &Harness, cmd: &str, body: Value) -> Result<Value, Value> {
-    let request = InvokeRequest {
-        cmd: cmd.into(),
-        callback: CallbackFn(0),
-        error: CallbackFn(1),
-        url: "tauri://localhost".parse().unwrap(),
-        body: InvokeBody::Json(body),
-        headers: Default::default(),
-        invoke_key: INVOKE_KEY.to_string(),
-    };
-    get_ipc_response(&h.webview, request).map(|body| body.deserialize::<Value>().unwrap())
-}
+use common::{harness, invoke};
+use serde_json::json;
 
 #[test]
 fn app_info_reports_the_data_directory_practice_mode_and_keyring() {
     let h = harness(true);
     let info = invoke(&h, "app_info", json!({})).unwrap();
     assert_eq!(info["practice"], true);
-    assert_eq!(info["dataDir"], h._dir.path().display().to_string());
+    assert_eq!(info["dataDir"], h.dir.path().display().to_string());
     assert!(info["keyring"]["available"].is_boolean());
     assert!(info["keyring"]["backend"].is_string());
 }
@@ -97,7 +61,7 @@ fn create_ca_over_ipc_stores_root_and_signer_and_save_writes_the_exported_pem() 
     let listed = invoke(&h, "list_cas", json!({})).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 2);
 
-    let target = h._dir.path().join("exported").join("ipc-signer.crt");
+    let target = h.dir.path().join("exported").join("ipc-signer.crt");
     std::fs::create_dir_all(target.parent().unwrap()).unwrap();
     invoke(&h, "save_ca_pem", json!({ "name": "ipc-signer", "path": target })).unwrap();
     let exported = invoke(&h, "export_ca_pem", json!({ "name": "ipc-signer" })).unwrap();
@@ -125,7 +89,7 @@ fn saving_into_a_missing_folder_is_a_write_failed_error() {
         }),
     )
     .unwrap();
-    let path = h._dir.path().join("no-such-folder").join("r.crt");
+    let path = h.dir.path().join("no-such-folder").join("r.crt");
     let error = invoke(&h, "save_ca_pem", json!({ "name": "r", "path": path })).unwrap_err();
     assert_eq!(error["code"], "write_failed");
     assert!(error["message"].as_str().unwrap().contains("no-such-folder"));

@@ -2,52 +2,29 @@
 //! a real ministack (started through `keyline_cloud::emulator`) up to a green connection test. ministack's MQTT
 //! listener binds every interface, so that test re-runs itself inside a loopback-only network namespace.
 
+mod common;
+
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
+use common::{invoke, window_over, Harness};
 use keyline_app_lib::commands::cloud_test::{run_connection_test, TestRequest};
-use keyline_app_lib::log_panel::LogBuffer;
-use keyline_app_lib::state::AppState;
 use keyline_station::ca::CreateCa;
 use keyline_station::cloud::keyline_cloud::emulator::{Emulator, EmulatorConfig};
 use keyline_station::cloud::keyline_cloud::CloudSettings;
-use keyline_station::{Passphrase, Station};
+use keyline_station::Passphrase;
 use serde_json::{json, Value};
-use tauri::ipc::{CallbackFn, Channel, InvokeBody, InvokeResponseBody};
-use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
-use tauri::webview::InvokeRequest;
-use tauri::WebviewWindowBuilder;
+use tauri::ipc::{Channel, InvokeResponseBody};
 
 const NETNS_MARKER: &str = "KEYLINE_IN_NETNS";
 
-struct Harness {
-    dir: tempfile::TempDir,
-    station: Arc<Station>,
-    webview: tauri::WebviewWindow<tauri::test::MockRuntime>,
-}
-
+/// A practice-mode window over a store in `data/` of a fresh temporary directory (the emulator's files go beside it).
 fn harness() -> Harness {
     let dir = tempfile::tempdir().unwrap();
-    let station = Arc::new(Station::open(dir.path().join("data")).unwrap());
-    let state = AppState { station: station.clone(), logs: LogBuffer::new(16), practice: true };
-    let app = keyline_app_lib::with_commands(mock_builder(), state).build(mock_context(noop_assets())).unwrap();
-    let webview = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
-    Harness { dir, station, webview }
-}
-
-fn invoke(h: &Harness, cmd: &str, body: Value) -> Result<Value, Value> {
-    let request = InvokeRequest {
-        cmd: cmd.into(),
-        callback: CallbackFn(0),
-        error: CallbackFn(1),
-        url: "tauri://localhost".parse().unwrap(),
-        body: InvokeBody::Json(body),
-        headers: Default::default(),
-        invoke_key: INVOKE_KEY.to_string(),
-    };
-    get_ipc_response(&h.webview, request).map(|body| body.deserialize::<Value>().unwrap())
+    let data = dir.path().join("data");
+    window_over(dir, data, true)
 }
 
 fn assert_report(error: &Value, code: &str, message_has: &str) {

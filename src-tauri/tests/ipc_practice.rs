@@ -2,49 +2,18 @@
 //! `list_ports`; the emulator's state when ministack is missing, and a real ministack started on loopback and
 //! stopped again (in a loopback-only network namespace when possible).
 
+mod common;
+
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use keyline_app_lib::log_panel::LogBuffer;
+use common::{harness, invoke};
 use keyline_app_lib::practice::Practice;
-use keyline_app_lib::state::AppState;
-use keyline_station::Station;
 use serde_json::{json, Value};
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
-use tauri::webview::InvokeRequest;
-use tauri::{Manager, WebviewWindowBuilder};
-
-struct Harness {
-    dir: tempfile::TempDir,
-    app: tauri::App<tauri::test::MockRuntime>,
-    webview: tauri::WebviewWindow<tauri::test::MockRuntime>,
-}
-
-fn harness(practice: bool) -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let station = Station::open(dir.path().to_path_buf()).unwrap();
-    let state = AppState { station: Arc::new(station), logs: LogBuffer::new(16), practice };
-    let app = keyline_app_lib::with_commands(mock_builder(), state).build(mock_context(noop_assets())).unwrap();
-    let webview = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
-    Harness { dir, app, webview }
-}
-
-fn invoke(h: &Harness, cmd: &str, body: Value) -> Result<Value, Value> {
-    let request = InvokeRequest {
-        cmd: cmd.into(),
-        callback: CallbackFn(0),
-        error: CallbackFn(1),
-        url: "tauri://localhost".parse().unwrap(),
-        body: InvokeBody::Json(body),
-        headers: Default::default(),
-        invoke_key: INVOKE_KEY.to_string(),
-    };
-    get_ipc_response(&h.webview, request).map(|body| body.deserialize::<Value>().unwrap())
-}
+use tauri::Manager;
 
 fn simulated(ports: &Value) -> Vec<(String, String)> {
     ports["ports"]

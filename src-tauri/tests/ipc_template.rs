@@ -1,22 +1,12 @@
 //! IPC tests of the Device template screen's commands: a CA made through the station, then
 //! `device_template` and `save_text_file` over Tauri's mock runtime.
 
-use std::sync::Arc;
+mod common;
 
-use keyline_app_lib::log_panel::LogBuffer;
-use keyline_app_lib::state::AppState;
+use common::{invoke, window_over, Harness};
 use keyline_station::ca::CreateCa;
 use keyline_station::{Passphrase, Station};
-use serde_json::{json, Value};
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
-use tauri::webview::InvokeRequest;
-use tauri::WebviewWindowBuilder;
-
-struct Harness {
-    dir: tempfile::TempDir,
-    webview: tauri::WebviewWindow<tauri::test::MockRuntime>,
-}
+use serde_json::json;
 
 /// A window over a store holding root CA `root` and its signer `signer`, both locked (created by
 /// another station, as the CLI would, so this session holds no passphrase).
@@ -26,24 +16,8 @@ fn harness_with_cas() -> Harness {
     let request = CreateCa { name: "root".into(), org: "Acme Devices".into(), signer: Some("signer".into()), years: 5 };
     creator.create_ca(request, &Passphrase::from("ipc template passphrase")).unwrap();
     drop(creator);
-    let station = Station::open(dir.path().to_path_buf()).unwrap();
-    let state = AppState { station: Arc::new(station), logs: LogBuffer::new(16), practice: false };
-    let app = keyline_app_lib::with_commands(mock_builder(), state).build(mock_context(noop_assets())).unwrap();
-    let webview = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
-    Harness { dir, webview }
-}
-
-fn invoke(h: &Harness, cmd: &str, body: Value) -> Result<Value, Value> {
-    let request = InvokeRequest {
-        cmd: cmd.into(),
-        callback: CallbackFn(0),
-        error: CallbackFn(1),
-        url: "tauri://localhost".parse().unwrap(),
-        body: InvokeBody::Json(body),
-        headers: Default::default(),
-        invoke_key: INVOKE_KEY.to_string(),
-    };
-    get_ipc_response(&h.webview, request).map(|body| body.deserialize::<Value>().unwrap())
+    let data = dir.path().to_path_buf();
+    window_over(dir, data, false)
 }
 
 #[test]
