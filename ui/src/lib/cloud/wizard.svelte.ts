@@ -20,22 +20,9 @@ import {
   cloudTestConnect,
   cloudVerification,
 } from "./cloudService";
-import { practiceEmulator, startPracticeEmulator, type EmulatorStatus } from "./practice";
-import type {
-  CallerIdentity,
-  CaMode,
-  CloudCaState,
-  CloudDefaults,
-  CloudSettings,
-  ConnectEvent,
-  ConnectReport,
-  DeployMethod,
-  PieceChange,
-  RegisterCaOutcome,
-  StackStatus,
-  SyncReport,
-  VerificationPreview,
-} from "./types";
+import { practiceEmulator, startPracticeEmulator } from "./practice";
+import type { EmulatorStatus } from "../ports/types";
+import type * as Cloud from "./types";
 
 export const STEPS = ["connection", "ca", "verification", "register", "deploy", "allowList", "test"] as const;
 export type StepId = (typeof STEPS)[number];
@@ -49,12 +36,12 @@ export interface StepState {
   startedAt: number;
 }
 
-export type PhaseRow = ConnectEvent["data"];
+export type PhaseRow = Cloud.ConnectEvent["data"];
 
 /** The choices that decide whether a step is needed at all. */
 export interface Choices {
-  mode: CaMode;
-  method: DeployMethod;
+  mode: Cloud.CaMode;
+  method: Cloud.DeployMethod;
   allowList: boolean;
 }
 
@@ -90,7 +77,7 @@ export class CloudWizard {
   steps = $state<Record<StepId, StepState>>(Object.fromEntries(STEPS.map((s) => [s, fresh()])) as Record<StepId, StepState>);
   current = $state<StepId>("connection");
 
-  defaults = $state<CloudDefaults | null>(null);
+  defaults = $state<Cloud.CloudDefaults | null>(null);
   cas = $state<CaSummary[]>([]);
   target = $state<Target>("aws");
   profile = $state("");
@@ -98,24 +85,24 @@ export class CloudWizard {
   endpointUrl = $state("");
   emulatorUrl = $state("http://127.0.0.1:4566");
   mqttEndpoint = $state("");
-  identity = $state<CallerIdentity | null>(null);
+  identity = $state<Cloud.CallerIdentity | null>(null);
   /** Practice mode's emulator, while the app runs it. */
   emulator = $state<EmulatorStatus | null>(null);
 
   ca = $state<string | null>(null);
-  caState = $state<CloudCaState | null>(null);
-  preview = $state<VerificationPreview | null>(null);
-  mode = $state<CaMode>("DEFAULT");
+  caState = $state<Cloud.CloudCaState | null>(null);
+  preview = $state<Cloud.VerificationPreview | null>(null);
+  mode = $state<Cloud.CaMode>("DEFAULT");
   autoRegistration = $state(true);
-  registration = $state<RegisterCaOutcome | null>(null);
-  method = $state<DeployMethod>("jitr");
+  registration = $state<Cloud.RegisterCaOutcome | null>(null);
+  method = $state<Cloud.DeployMethod>("jitr");
   allowList = $state(true);
-  changes = $state<PieceChange[] | null>(null);
-  stack = $state<StackStatus | null>(null);
+  changes = $state<Cloud.PieceChange[] | null>(null);
+  stack = $state<Cloud.StackStatus | null>(null);
   serials = $state<string[] | null>(null);
-  syncReport = $state<SyncReport | null>(null);
+  syncReport = $state<Cloud.SyncReport | null>(null);
   phases = $state<PhaseRow[]>([]);
-  report = $state<ConnectReport | null>(null);
+  report = $state<Cloud.ConnectReport | null>(null);
   unlock = $state<UnlockRequest | null>(null);
 
   /** Step status as shown: skipped steps say so whatever happened before. */
@@ -138,7 +125,7 @@ export class CloudWizard {
   }
 
   /** The settings every command uses; fixed once the connection step is done. */
-  settings(): CloudSettings {
+  settings(): Cloud.CloudSettings {
     const text = (value: string) => (value.trim() === "" ? null : value.trim());
     if (this.target === "emulator") {
       return { profile: null, region: null, endpointUrl: text(this.emulatorUrl), emulator: true };
@@ -177,12 +164,12 @@ export class CloudWizard {
     this.resetFrom("connection");
   }
 
-  setMode(mode: CaMode) {
+  setMode(mode: Cloud.CaMode) {
     this.mode = mode;
     this.resetFrom("verification");
   }
 
-  setDeploy(method: DeployMethod, allowList: boolean) {
+  setDeploy(method: Cloud.DeployMethod, allowList: boolean) {
     this.method = method;
     this.allowList = allowList;
     this.resetFrom("deploy");

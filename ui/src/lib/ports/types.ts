@@ -36,6 +36,7 @@ export interface SimBoard {
 
 export type EmulatorState = "off" | "starting" | "running" | "failed" | "notInstalled";
 
+/** The local AWS emulator started by practice mode (src-tauri practice `EmulatorStatus`). */
 export interface EmulatorStatus {
   state: EmulatorState;
   version: string;
