@@ -4,8 +4,19 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{harness, invoke};
-use serde_json::json;
+use common::{harness, invoke, messages_on};
+use serde_json::{json, Value};
+
+/// Progress messages as "index/total step" lines, and "finished".
+fn step_lines(messages: &[Value]) -> Vec<String> {
+    messages
+        .iter()
+        .map(|m| match m["event"].as_str().unwrap() {
+            "step" => format!("{}/{} {}", m["data"]["index"], m["data"]["total"], m["data"]["step"].as_str().unwrap()),
+            other => other.to_owned(),
+        })
+        .collect()
+}
 
 #[test]
 fn app_info_reports_the_data_directory_practice_mode_and_keyring() {
@@ -57,6 +68,20 @@ fn create_ca_over_ipc_stores_root_and_signer_and_save_writes_the_exported_pem() 
     assert_eq!(names, ["ipc-root", "ipc-signer"]);
     assert_eq!(created[1]["issuerName"], "ipc-root");
     assert_eq!(created[0]["keyStatus"], "unlocked");
+    let progress = messages_on(&h, 7);
+    assert_eq!(
+        step_lines(&progress),
+        [
+            "1/6 generatingRootKey",
+            "2/6 signingRootCertificate",
+            "3/6 generatingSignerKey",
+            "4/6 signingSignerCertificate",
+            "5/6 encryptingKeys",
+            "6/6 writingFiles",
+            "finished",
+        ]
+    );
+    assert_eq!(progress.last().unwrap()["data"]["names"], json!(["ipc-root", "ipc-signer"]));
 
     let listed = invoke(&h, "list_cas", json!({})).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 2);
@@ -93,4 +118,45 @@ fn saving_into_a_missing_folder_is_a_write_failed_error() {
     let error = invoke(&h, "save_ca_pem", json!({ "name": "r", "path": path })).unwrap_err();
     assert_eq!(error["code"], "write_failed");
     assert!(error["message"].as_str().unwrap().contains("no-such-folder"));
+}
+
+#[test]
+fn import_ca_over_ipc_streams_check_encrypt_and_write() {
+    let h = harness(false);
+    invoke(
+        &h,
+        "create_ca",
+        json!({
+            "request": { "name": "source", "org": "O", "signer": null, "years": 1 },
+            "passphrase": "ipc passphrase 123",
+            "remember": false,
+            "onEvent": "__CHANNEL__:8",
+        }),
+    )
+    .unwrap();
+    assert_eq!(
+        step_lines(&messages_on(&h, 8)),
+        ["1/4 generatingRootKey", "2/4 signingRootCertificate", "3/4 encryptingKeys", "4/4 writingFiles", "finished"]
+    );
+    let read = |path: &str| std::fs::read_to_string(h.dir.path().join(path)).unwrap();
+    let imported = invoke(
+        &h,
+        "import_ca",
+        json!({
+            "request": {
+                "name": "copy",
+                "certPem": read("certs/source.crt"),
+                "keyPem": read("keys/source.key"),
+                "keyPassphrase": "ipc passphrase 123",
+            },
+            "passphrase": "another passphrase 456",
+            "remember": false,
+            "onEvent": "__CHANNEL__:9",
+        }),
+    )
+    .unwrap();
+    assert_eq!(imported[0]["name"], "copy");
+    let progress = messages_on(&h, 9);
+    assert_eq!(step_lines(&progress), ["1/3 checkingImport", "2/3 encryptingKeys", "3/3 writingFiles", "finished"]);
+    assert_eq!(progress.last().unwrap()["data"]["names"], json!(["copy"]));
 }

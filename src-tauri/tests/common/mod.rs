@@ -5,13 +5,13 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use keyline_app_lib::log_panel::LogBuffer;
 use keyline_app_lib::state::AppState;
 use keyline_station::Station;
 use serde_json::Value;
-use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::ipc::{CallbackFn, InvokeBody, InvokeResponseBody};
 use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
 use tauri::WebviewWindowBuilder;
@@ -22,6 +22,8 @@ pub struct Harness {
     pub logs: Arc<LogBuffer>,
     pub app: tauri::App<MockRuntime>,
     pub webview: tauri::WebviewWindow<MockRuntime>,
+    /// Every JSON message a command sent on a progress `Channel`, in order: (channel id, message).
+    pub channel_messages: Arc<Mutex<Vec<(u32, Value)>>>,
 }
 
 /// A window over a new, empty store at the root of a fresh temporary directory.
@@ -36,9 +38,19 @@ pub fn window_over(dir: tempfile::TempDir, data: PathBuf, practice: bool) -> Har
     let station = Arc::new(Station::open(data).unwrap());
     let logs = LogBuffer::new(16);
     let state = AppState { station: station.clone(), logs: logs.clone(), practice };
-    let app = keyline_app_lib::with_commands(mock_builder(), state).build(mock_context(noop_assets())).unwrap();
+    let channel_messages = Arc::new(Mutex::new(Vec::new()));
+    let sink = channel_messages.clone();
+    let app = keyline_app_lib::with_commands(mock_builder(), state)
+        .channel_interceptor(move |_webview, channel, _index, body| {
+            if let InvokeResponseBody::Json(text) = body {
+                sink.lock().unwrap().push((channel.0, serde_json::from_str(text).unwrap()));
+            }
+            true
+        })
+        .build(mock_context(noop_assets()))
+        .unwrap();
     let webview = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
-    Harness { dir, station, logs, app, webview }
+    Harness { dir, station, logs, app, webview, channel_messages }
 }
 
 /// Sends command `cmd` with arguments `body` and returns its JSON answer, or its JSON error report.
@@ -53,4 +65,9 @@ pub fn invoke(h: &Harness, cmd: &str, body: Value) -> Result<Value, Value> {
         invoke_key: INVOKE_KEY.to_string(),
     };
     get_ipc_response(&h.webview, request).map(|body| body.deserialize::<Value>().unwrap())
+}
+
+/// The JSON messages sent so far on the channel the page passed as `"__CHANNEL__:<id>"`, in order.
+pub fn messages_on(h: &Harness, id: u32) -> Vec<Value> {
+    h.channel_messages.lock().unwrap().iter().filter(|(channel, _)| *channel == id).map(|(_, m)| m.clone()).collect()
 }
