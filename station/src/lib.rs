@@ -15,6 +15,8 @@ pub mod cloud;
 #[cfg(feature = "cloud")]
 pub mod cloud_ledger;
 #[cfg(feature = "cloud")]
+pub mod cloud_test;
+#[cfg(feature = "cloud")]
 pub mod cloud_wizard;
 pub mod device_template;
 mod error;

@@ -24,7 +24,7 @@ pub type CloudResult<T> = Result<T, ErrorReport>;
 /// The local emulator's HTTP API when nothing else is said (ministack's default port).
 pub const EMULATOR_ENDPOINT_URL: &str = "http://127.0.0.1:4566";
 /// The local emulator's MQTT listener when nothing else is said.
-pub const EMULATOR_MQTT_ENDPOINT: &str = "127.0.0.1:8883";
+pub const EMULATOR_MQTT_ENDPOINT: &str = keyline_station::cloud_test::EMULATOR_MQTT_ENDPOINT;
 
 /// What the wizard's first step starts from.
 #[derive(Debug, Clone, Serialize)]

@@ -1,92 +1,19 @@
-//! The wizard's connection test: behave like a device (throwaway identity from the signer CA, mutual TLS, JITR
-//! turning the first connection away, retries with back-off, publish and receive) and stream every phase with its
-//! timing over a `tauri::ipc::Channel` as it happens. Each attempt is one `keyline_cloud::mqtt::test_connect` call.
+//! The wizard's connection test: a thin call into `keyline_station::cloud_test`, which behaves like a device and
+//! reports every phase with its timing; this module forwards those events over a `tauri::ipc::Channel`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use keyline_station::cloud::cloud_report;
-use keyline_station::cloud::keyline_cloud::mqtt::{test_connect, AttemptOutcome, ConnectReport, ConnectTest, Phase, ServerTrust};
-use keyline_station::cloud::keyline_cloud::{allow_list, emulator, jitr, CloudSettings};
-use keyline_station::{ErrorReport, Station};
-use serde::Serialize;
+use keyline_station::cloud::keyline_cloud::mqtt::ConnectReport;
+use keyline_station::cloud::keyline_cloud::CloudSettings;
+use keyline_station::cloud_test::{cancel_connection_tests, ConnectionTestRequest};
+use keyline_station::Station;
 use tauri::ipc::Channel;
 use tauri::State;
 
-use super::cloud::{context, normalise, CloudResult, EMULATOR_MQTT_ENDPOINT};
+pub use keyline_station::cloud_test::{ConnectEvent, PhaseState};
+
+use super::cloud::{normalise, CloudResult};
 use crate::state::AppState;
-
-/// Connection attempts before the test gives up (JITR usually needs two).
-const MAX_ATTEMPTS: u32 = 8;
-/// Wait after the first refused attempt; doubles up to [`MAX_BACKOFF`].
-const FIRST_BACKOFF: Duration = Duration::from_secs(1);
-const MAX_BACKOFF: Duration = Duration::from_secs(8);
-
-/// Bumped by [`cloud_cancel_test`]; a running test stops when it sees a newer value than it started with.
-static CANCEL_GENERATION: AtomicU64 = AtomicU64::new(0);
-
-/// State of one phase.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PhaseState {
-    /// Under way.
-    Working,
-    /// Finished well.
-    Done,
-    /// Turned away, as JITR does on the first connect (expected; the test retries).
-    Refused,
-    /// Failed.
-    Failed,
-}
-
-/// One message of the test's stream; the UI reads `{event, data}`.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "event", content = "data", rename_all = "camelCase")]
-pub enum ConnectEvent {
-    /// A phase started or ended. `key` is stable (`identity`, `allowList`, `endpoint`, `serverTrust`,
-    /// `attempt`, `backoff`, `roundTrip`); `attempt` numbers the connection attempt.
-    #[serde(rename_all = "camelCase")]
-    Phase {
-        /// Stable phase id the UI translates.
-        key: &'static str,
-        /// Connection attempt (1-based) for `attempt` and `backoff`, else 0.
-        attempt: u32,
-        /// Where it stands.
-        state: PhaseState,
-        /// Time spent, when it ended.
-        millis: u64,
-        /// The outcome in words (from the MQTT client or AWS).
-        detail: String,
-    },
-}
-
-struct Stream {
-    channel: Channel<ConnectEvent>,
-}
-
-impl Stream {
-    fn send(&self, key: &'static str, attempt: u32, state: PhaseState, started: Instant, detail: impl Into<String>) {
-        let millis = if state == PhaseState::Working { 0 } else { started.elapsed().as_millis() as u64 };
-        let _ = self.channel.send(ConnectEvent::Phase { key, attempt, state, millis, detail: detail.into() });
-    }
-
-    /// Runs one phase: announces it, then reports how it ended.
-    async fn phase<T>(&self, key: &'static str, work: impl std::future::Future<Output = CloudResult<T>>, done: impl FnOnce(&T) -> String) -> CloudResult<T> {
-        let started = Instant::now();
-        self.send(key, 0, PhaseState::Working, started, "");
-        match work.await {
-            Ok(value) => {
-                self.send(key, 0, PhaseState::Done, started, done(&value));
-                Ok(value)
-            }
-            Err(report) => {
-                self.send(key, 0, PhaseState::Failed, started, report.message.clone());
-                Err(report)
-            }
-        }
-    }
-}
 
 /// Runs the connection test for signer CA `ca` and returns the whole report; phases stream on `on_event`.
 /// With `allow_list` the test serial is put on the allow-list first (the Lambda revokes unknown devices).
@@ -106,156 +33,19 @@ pub async fn cloud_test_connect(
 }
 
 /// What to test (the command's arguments).
-#[derive(Debug, Clone)]
-pub struct TestRequest {
-    /// Where to connect.
-    pub settings: CloudSettings,
-    /// The signer CA in the store that issues the throwaway device certificate.
-    pub ca: String,
-    /// Device serial; random when `None` or blank.
-    pub serial: Option<String>,
-    /// Put the serial on the allow-list first.
-    pub allow_list: bool,
-    /// `HOST:PORT` to dial instead of the endpoint (the emulator's MQTT listener by default).
-    pub mqtt_endpoint: Option<String>,
-}
+pub type TestRequest = ConnectionTestRequest;
 
-/// The connection test behind [`cloud_test_connect`].
+/// The connection test behind [`cloud_test_connect`]: normalises the settings and forwards each event to the channel.
 pub async fn run_connection_test(station: Arc<Station>, request: TestRequest, on_event: Channel<ConnectEvent>) -> CloudResult<ConnectReport> {
-    let TestRequest { settings, ca, serial, allow_list, mqtt_endpoint } = request;
-    let generation = CANCEL_GENERATION.load(Ordering::SeqCst);
-    let settings = normalise(settings);
-    let stream = Stream { channel: on_event };
-    let ctx = context(settings.clone()).await?;
-    let serial = serial.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-    let signer = ca.clone();
-    let issuer = station.clone();
-    let device = stream
-        .phase(
-            "identity",
-            async move {
-                tauri::async_runtime::spawn_blocking(move || issuer.cloud_device_identity(&signer, serial.as_deref()))
-                    .await
-                    .map_err(|e| task_failed(e.to_string()))?
-            },
-            |d| format!("serial {}, certificate {}", d.serial, &d.certificate_id[..16]),
-        )
-        .await?;
-    if allow_list {
-        let serial = device.serial.clone();
-        stream
-            .phase("allowList", async { allow_list::add(&ctx, &serial).await.map_err(cloud_report) }, |_| format!("{serial} allowed"))
-            .await?;
-    }
-    let endpoint = stream.phase("endpoint", async { ctx.data_ats_endpoint().await.map_err(cloud_report) }, |e| e.clone()).await?;
-    let server_trust = stream
-        .phase(
-            "serverTrust",
-            async {
-                match (settings.emulator, settings.endpoint_url.as_deref()) {
-                    (true, Some(url)) => emulator::fetch_broker_ca(url).await.map(ServerTrust::Pem).map_err(cloud_report),
-                    _ => Ok(ServerTrust::System),
-                }
-            },
-            |trust| match trust {
-                ServerTrust::Pem(_) => "the emulator's broker CA".to_string(),
-                ServerTrust::System => "the operating system's root certificates".to_string(),
-            },
-        )
-        .await?;
-    let mqtt_endpoint = mqtt_endpoint
-        .map(|m| m.trim().to_string())
-        .filter(|m| !m.is_empty())
-        .or_else(|| settings.emulator.then(|| EMULATOR_MQTT_ENDPOINT.to_string()));
-    let test = ConnectTest {
-        endpoint,
-        port: 8883,
-        address_override: mqtt_endpoint,
-        chain_pems: vec![station.cloud_ca_cert_pem(&ca)?],
-        device,
-        server_trust,
-        max_attempts: 1,
-        first_backoff: FIRST_BACKOFF,
-        topic_prefix: jitr::policy::DEFAULT_TOPIC_PREFIX.to_string(),
-    };
-    let report = attempts(&stream, &test, generation).await?;
-    tracing::info!(ca = %ca, serial = %report.serial, connected = report.connected, round_trip = report.round_trip,
-        attempts = report.attempts.len(), "connection test finished");
-    Ok(report)
+    let request = TestRequest { settings: normalise(request.settings), ..request };
+    keyline_station::cloud_test::run_connection_test(station, request, move |event| {
+        let _ = on_event.send(event);
+    })
+    .await
 }
 
 /// Stops a running connection test before its next attempt.
 #[tauri::command]
 pub fn cloud_cancel_test() {
-    CANCEL_GENERATION.fetch_add(1, Ordering::SeqCst);
-}
-
-/// Connects until CONNACK (then publishes and receives) or the attempts run out, streaming each attempt.
-async fn attempts(stream: &Stream, test: &ConnectTest, generation: u64) -> CloudResult<ConnectReport> {
-    let mut total = ConnectReport {
-        endpoint: test.endpoint.clone(),
-        address: String::new(),
-        serial: test.device.serial.clone(),
-        certificate_id: test.device.certificate_id.clone(),
-        attempts: Vec::new(),
-        connected: false,
-        round_trip: false,
-        phases: Vec::new(),
-    };
-    let mut backoff = FIRST_BACKOFF;
-    for attempt in 1..=MAX_ATTEMPTS {
-        if CANCEL_GENERATION.load(Ordering::SeqCst) != generation {
-            return Err(cancelled());
-        }
-        let started = Instant::now();
-        stream.send("attempt", attempt, PhaseState::Working, started, "");
-        let one = test_connect(test).await.map_err(cloud_report)?;
-        total.address = one.address.clone();
-        let outcome = one.attempts.first().cloned().unwrap_or(AttemptOutcome::ClosedWithoutConnack("no attempt was made".into()));
-        let connect_phase = one.phases.first().cloned().unwrap_or(Phase { name: String::new(), millis: 0, detail: String::new() });
-        let state = if outcome == AttemptOutcome::Connected { PhaseState::Done } else { PhaseState::Refused };
-        stream.send("attempt", attempt, state, started, connect_phase.detail.clone());
-        total.phases.push(Phase { name: format!("connect attempt {attempt}"), ..connect_phase });
-        total.attempts.push(outcome);
-        if one.connected {
-            total.connected = true;
-            total.round_trip = one.round_trip;
-            if let Some(round_trip) = one.phases.get(1) {
-                let state = if one.round_trip { PhaseState::Done } else { PhaseState::Failed };
-                let _ = stream.channel.send(ConnectEvent::Phase {
-                    key: "roundTrip",
-                    attempt,
-                    state,
-                    millis: round_trip.millis as u64,
-                    detail: round_trip.detail.clone(),
-                });
-                total.phases.push(round_trip.clone());
-            }
-            return Ok(total);
-        }
-        if attempt < MAX_ATTEMPTS {
-            let waited = Instant::now();
-            stream.send("backoff", attempt, PhaseState::Working, waited, format!("{} ms", backoff.as_millis()));
-            tokio::time::sleep(backoff).await;
-            stream.send("backoff", attempt, PhaseState::Done, waited, format!("{} ms", backoff.as_millis()));
-            backoff = (backoff * 2).min(MAX_BACKOFF);
-        }
-    }
-    Ok(total)
-}
-
-fn task_failed(detail: String) -> ErrorReport {
-    ErrorReport {
-        code: "task_failed".into(),
-        message: format!("the connection test's background task stopped unexpectedly: {detail}"),
-        hint: "Try again; if it keeps failing, download the log panel's lines and report them.".into(),
-    }
-}
-
-fn cancelled() -> ErrorReport {
-    ErrorReport {
-        code: "cancelled".into(),
-        message: "the connection test was cancelled before it finished".into(),
-        hint: "Run the test again when you are ready; a certificate it registered stays in AWS IoT.".into(),
-    }
+    cancel_connection_tests();
 }
