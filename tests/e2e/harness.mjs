@@ -2,11 +2,26 @@
 import { spawn, execFile } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { sleep, waitFor } from "./webdriver.mjs";
 
 const run = promisify(execFile);
+
+/** Where the end-to-end runs find the built binaries and put their artifacts (env overrides first). */
+export function e2ePaths() {
+  const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
+  const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(os.homedir(), ".cache/keyline/target");
+  return {
+    root,
+    app: process.env.KEYLINE_APP_BIN ?? path.join(targetDir, "debug/keyline-app"),
+    cli: process.env.KEYLINE_CLI_BIN ?? path.join(targetDir, "debug/keyline"),
+    driverBin: process.env.TAURI_DRIVER ?? path.join(os.homedir(), ".cargo/bin/tauri-driver"),
+    shots: path.join(root, "tests/artifacts/screenshots"),
+    logs: path.join(root, "tests/artifacts/e2e"),
+  };
+}
 
 /** Starts tauri-driver (which starts WebKitWebDriver) and waits until it accepts connections. */
 export async function startDriver({ driver, port, nativePort, env, logFile }) {

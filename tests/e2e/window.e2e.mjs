@@ -6,15 +6,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Session, waitFor } from "./webdriver.mjs";
-import { Runner, assert, assertEqual, freePort, keylineJson, screenshot, startDriver } from "./harness.mjs";
+import { Runner, assert, assertEqual, freePort, keylineJson, screenshot, startDriver, e2ePaths } from "./harness.mjs";
 
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
-const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(os.homedir(), ".cache/keyline/target");
-const app = process.env.KEYLINE_APP_BIN ?? path.join(targetDir, "debug/keyline-app");
-const cli = process.env.KEYLINE_CLI_BIN ?? path.join(targetDir, "debug/keyline");
-const driverBin = process.env.TAURI_DRIVER ?? path.join(os.homedir(), ".cargo/bin/tauri-driver");
-const shots = path.join(root, "tests/artifacts/screenshots");
-const logs = path.join(root, "tests/artifacts/e2e");
+const { root, app, cli, driverBin, shots, logs } = e2ePaths();
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), "keyline-e2e-"));
 const CLI_PASSPHRASE = "cli passphrase for e2e";
