@@ -1,6 +1,10 @@
 //! PROOF: CryptoAuthLib's own C code (PyPI sdist `cryptoauthlib==20260505`, CryptoAuthLib 3.8.0),
-//! compiled with gcc together with Keyline's generated `cert_chain.c`, rebuilds the signer and
-//! device certificates Keyline issues, byte for byte, for every profile, random keys and dates.
+//! compiled with gcc together with the `cert_chain.c` that `keyline template cert-chain` generates
+//! (the compiled definitions a firmware holds at run time, no per-device definition), rebuilds the
+//! signer and device certificates Keyline issues, byte for byte, for every profile, random keys
+//! and dates: once from Keyline's own compressed certificates, and once after CryptoAuthLib
+//! compressed and wrote Keyline's certificates itself (`atcacert_write_cert`'s path; for
+//! esp-cryptoauthlib with the definition the Espressif helper builds on `program-dev-cert`).
 //! `openssl verify` accepts a sample of the chains, and the harness also runs under AddressSanitizer.
 //!
 //! The same proof runs against CryptoAuthLib 3.2.5 (PyPI `cryptoauthlib==20201130`, packed struct
@@ -133,6 +137,8 @@ fn device_input(chain: &Chain, issued: &IssuedDevice, chip_serial: &[u8; 9]) -> 
     let mut image = DeviceImage::with_serial(chip_serial);
     write_cert(&chain.defs.signer, &chain.signer_der, &mut image).unwrap();
     write_cert(&issued.cert_def, &issued.der, &mut image).unwrap();
+    // slot 10 holds exactly the 72 bytes Keyline hands to the board
+    image.write_slot(10, 0, &issued.compressed);
     let mut text = format!("case\nconfig {}\nroot {}\n", hex::encode(&image.config), hex::encode(chain.root_key));
     for (slot, data) in &image.slots {
         text.push_str(&format!("slot {slot} {}\n", hex::encode(data)));
@@ -143,7 +149,7 @@ fn device_input(chain: &Chain, issued: &IssuedDevice, chip_serial: &[u8; 9]) -> 
     if chain.defs.profile == Profile::EspCryptoauthlib {
         text.push_str(&format!("device_certdef {}\n", certdef_string::encode(&issued.der, true).unwrap()));
     }
-    text.push_str("end\n");
+    text.push_str(&format!("signer_cert {}\ndevice_cert {}\nend\n", hex::encode(&chain.signer_der), hex::encode(&issued.der)));
     text
 }
 
@@ -235,19 +241,23 @@ fn check_output(profile: Profile, stdout: &str, chain: &Chain, issued: &[IssuedD
     let cases: Vec<&str> = stdout.split_inclusive("done\n").collect();
     assert_eq!(cases.len(), issued.len(), "{}: harness answered {} of {} cases:\n{stdout}", profile.as_str(), cases.len(), issued.len());
     for (case, issued) in cases.iter().zip(issued) {
-        let field = |label: &str| case.lines().find_map(|l| l.strip_prefix(label)).map(|h| hex::decode(h).unwrap());
-        let signer = field("signer ").unwrap_or_else(|| panic!("{}: no signer rebuilt: {case}", profile.as_str()));
-        assert!(signer == chain.signer_der, "{}: CryptoAuthLib rebuilt a different signer certificate", profile.as_str());
-        let device = field("device ").unwrap_or_else(|| panic!("{}: no device rebuilt for {}: {case}", profile.as_str(), issued.common_name));
-        assert!(
-            device == issued.der,
-            "{}: CryptoAuthLib rebuilt a different device certificate for {} issued {}:\n keyline {}\n calib   {}",
-            profile.as_str(),
-            issued.common_name,
-            issued.not_before,
-            hex::encode(&issued.der),
-            hex::encode(&device)
-        );
+        let field = |label: &str| case.lines().find_map(|l| l.strip_prefix(label).and_then(|r| r.strip_prefix(' '))).map(|h| hex::decode(h).unwrap());
+        let what = |label: &str| format!("{} {} issued {}: {label}", profile.as_str(), issued.common_name, issued.not_before);
+        let expect = |label: &str, want: &[u8]| {
+            let got = field(label).unwrap_or_else(|| panic!("{}: CryptoAuthLib gave no result:\n{case}", what(label)));
+            assert!(got == want, "{}: CryptoAuthLib's bytes differ from Keyline's:\n keyline {}\n calib   {}", what(label), hex::encode(want), hex::encode(&got));
+        };
+        // From Keyline's compressed certificates, rebuilt with the compiled cert_chain.c definitions.
+        expect("signer", &chain.signer_der);
+        expect("device", &issued.der);
+        // The firmware compresses Keyline's certificate itself: the same 72 bytes ...
+        expect("comp_compiled", &issued.compressed);
+        if profile == Profile::EspCryptoauthlib {
+            expect("comp_helper", &issued.compressed);
+        }
+        // ... and after atcacert_write_cert's writes, the compiled definitions rebuild the same certificates.
+        expect("fw_signer", &chain.signer_der);
+        expect("fw_device", &issued.der);
     }
 }
 

@@ -2,6 +2,7 @@
 //! `provide-cert-def`: 18 four-digit decimal fields (the eight `STDCERT_*` locations, then the TBS
 //! location) followed by the certificate DER as lowercase hex, which becomes the template.
 
+use super::date::DateFormat;
 use super::def::{CertDef, CertLoc, StdElements};
 use super::der_walk::walk_certificate;
 use super::error::{AtcaCertError, Result};
@@ -84,5 +85,20 @@ pub fn per_device_def(compiled: &CertDef, cert: &[u8]) -> Result<CertDef> {
     def.std = std;
     def.tbs_cert_loc = tbs;
     def.template = template;
+    Ok(def)
+}
+
+/// The device definition the esp_cryptoauth_utility helper firmware holds after
+/// `provide-cert-def 0` with the string for `cert`, and compresses with on `program-dev-cert`:
+/// its own compiled `main/cert_def_2_device.c` (PUB_KEY_HASH serial, UTCTime issue and
+/// GeneralizedTime expire formats, expire_years 0, no elements, GenKey slot 0, slot 10) with the
+/// standard elements, TBS and template of the string.
+pub fn helper_device_def(cert: &[u8]) -> Result<CertDef> {
+    let (std, tbs_cert_loc, template) = decode(&encode(cert, true)?)?;
+    let layout = walk_certificate(&template)?;
+    let mut def = super::profile::device_def(&layout, template, None, DateFormat::Rfc5280Gen, Vec::new(), 0);
+    def.std = std;
+    def.tbs_cert_loc = tbs_cert_loc;
+    def.ca_cert_def = None;
     Ok(def)
 }

@@ -81,8 +81,12 @@ pub const DEVICE_SN_LEN: usize = 16;
 pub const TEMPLATE_CHIP_SERIAL: [u8; 9] = [0x01, 0x23, 0x2A, 0xD9, 0x33, 0x75, 0x70, 0x06, 0xEE];
 /// The notAfter that rainbowtype device certificates carry (GeneralizedTime).
 pub const RAINBOWTYPE_NOT_AFTER: AtcaDate = AtcaDate::new(3000, 12, 31, 23, 59, 59);
-/// Espressif's default validity of a device certificate (`--valid-for-years`).
-pub const ESP_DEVICE_VALID_YEARS: u16 = 40;
+/// The notAfter of every esp-cryptoauthlib device certificate (GeneralizedTime): RFC 5280
+/// §4.1.2.5's "no well-defined expiration date", which is also CryptoAuthLib's maximum date for
+/// expire_years 0. The Espressif helper compresses with its compiled expire_years 0, so the date
+/// cannot travel in the 72 bytes: it is fixed in the `cert_chain.c` template instead
+/// (docs/atcacert-notes.md, "Which definition the firmware rebuilds with").
+pub const ESP_DEVICE_NOT_AFTER: AtcaDate = AtcaDate::new(9999, 12, 31, 23, 59, 59);
 
 /// The definitions of one profile for one signer CA.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -113,7 +117,7 @@ fn org_text(der: &[u8], layout: &CertLayout) -> Option<String> {
 pub fn device_not_after(profile: Profile, issue: &AtcaDate) -> AtcaDate {
     let years = match profile {
         Profile::Rainbowtype => return RAINBOWTYPE_NOT_AFTER,
-        Profile::EspCryptoauthlib => ESP_DEVICE_VALID_YEARS,
+        Profile::EspCryptoauthlib => return ESP_DEVICE_NOT_AFTER,
         Profile::Trustflex => u16::from(profile.device_expire_years()),
     };
     let mut end = AtcaDate { year: issue.year + years, ..*issue };
@@ -129,8 +133,10 @@ pub fn device_tbs(profile: Profile, signer_der: &[u8], signer: &CertLayout, publ
     let org = org_text(signer_der, signer);
     let mut extensions = match profile {
         Profile::Rainbowtype => vec![Extension::subject_key_id(&public_key)],
+        // Espressif's host adds keyEncipherment, which RFC 5480 §3 forbids for EC keys; the
+        // firmware rebuilds from Keyline's template, so Keyline leaves it out.
         Profile::EspCryptoauthlib => vec![
-            Extension::key_usage(key_usage::DIGITAL_SIGNATURE | key_usage::NON_REPUDIATION | key_usage::KEY_ENCIPHERMENT),
+            Extension::key_usage(key_usage::DIGITAL_SIGNATURE | key_usage::NON_REPUDIATION),
             Extension::basic_constraints(None),
         ],
         Profile::Trustflex => vec![
@@ -248,11 +254,13 @@ pub fn build_defs(profile: Profile, signer_der: &[u8], root_public_key: Option<R
                 ca_cert_def: (profile == Profile::Rainbowtype).then(|| "g_cert_def_0_root".to_string()),
             };
             let device_signer_id = if profile == Profile::EspCryptoauthlib { signer_id_span(&device_template, device_layout.issuer_cn) } else { None };
+            let cn = device_layout.subject_cn.ok_or(AtcaCertError::MissingElement { element: "device common name" })?;
             let elements = if profile == Profile::Rainbowtype {
-                let cn = device_layout.subject_cn.ok_or(AtcaCertError::MissingElement { element: "device common name" })?;
                 vec![CertElement { id: "common_name".into(), device_loc: DeviceLoc::data(13, 0, cn.count as u16), cert_loc: cn.loc(), transforms: [Transform::None; 2] }]
             } else {
-                Vec::new()
+                // The compiled definition must give every device its own CN: the chip serial from
+                // the configuration zone (the helper's per-device template is gone at run time).
+                serial_elements(cn, 0)
             };
             let device_def = device_def(&device_layout, device_template.clone(), device_signer_id, DateFormat::Rfc5280Gen, elements, 0);
             let root = (profile == Profile::Rainbowtype).then(|| CaKeyDef { name: "g_cert_def_0_root".into(), public_key_dev_loc: DeviceLoc::data(15, 0, 72) });
@@ -282,13 +290,7 @@ pub fn build_defs(profile: Profile, signer_der: &[u8], root_public_key: Option<R
                 ca_cert_def: None,
             };
             let cn = device_layout.subject_cn.ok_or(AtcaCertError::MissingElement { element: "device common name" })?;
-            let sn_element = |id: &str, loc: DeviceLoc, offset: usize, len: usize| CertElement {
-                id: id.into(),
-                device_loc: loc,
-                cert_loc: CertLoc::new((cn.offset + offset) as u16, len as u16),
-                transforms: [Transform::Bin2HexUc, Transform::None],
-            };
-            let elements = vec![sn_element("SN03", DeviceLoc::config(0, 4), 2, 8), sn_element("SN48", DeviceLoc::config(8, 5), 10, 10)];
+            let elements = serial_elements(cn, "sn".len());
             let device_signer_id = signer_id_span(&device_template, device_layout.issuer_cn);
             let device_def = device_def(&device_layout, device_template.clone(), device_signer_id, DateFormat::Rfc5280Utc, elements, 10);
             (signer_def, device_def, None)
@@ -297,7 +299,20 @@ pub fn build_defs(profile: Profile, signer_der: &[u8], root_public_key: Option<R
     Ok(ProfileDefs { profile, root, signer: signer_def, device: device_def, root_public_key })
 }
 
-fn device_def(layout: &CertLayout, template: Vec<u8>, signer_id: Option<Span>, expire_format: DateFormat, elements: Vec<CertElement>, expire_years: u8) -> CertDef {
+/// SN03 / SN48: the chip serial from configuration bytes 0-3 and 8-12 as 18 uppercase hex
+/// characters in the device CN, starting `prefix` characters into it.
+fn serial_elements(cn: Span, prefix: usize) -> Vec<CertElement> {
+    let element = |id: &str, loc: DeviceLoc, offset: usize, len: usize| CertElement {
+        id: id.into(),
+        device_loc: loc,
+        cert_loc: CertLoc::new((cn.offset + prefix + offset) as u16, len as u16),
+        transforms: [Transform::Bin2HexUc, Transform::None],
+    };
+    vec![element("SN03", DeviceLoc::config(0, 4), 0, 8), element("SN48", DeviceLoc::config(8, 5), 8, 10)]
+}
+
+/// The compiled device definition for a device template laid out as `layout`.
+pub(crate) fn device_def(layout: &CertLayout, template: Vec<u8>, signer_id: Option<Span>, expire_format: DateFormat, elements: Vec<CertElement>, expire_years: u8) -> CertDef {
     CertDef {
         name: "g_cert_def_2_device".into(),
         template_id: 2,

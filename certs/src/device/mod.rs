@@ -65,7 +65,8 @@ pub struct IssuedDevice {
     pub not_before: AtcaDate,
     /// notAfter.
     pub not_after: AtcaDate,
-    /// The definition it was proven against (for Espressif: the per-device one from the cert-def string).
+    /// The definition it was proven against: the profile's compiled device definition, as
+    /// `cert_chain.c` holds it (for every profile, Espressif included).
     #[serde(skip)]
     pub cert_def: CertDef,
 }
@@ -143,19 +144,24 @@ pub fn issue_device_cert(
     let tbs = profile::device_tbs(profile, signer_cert, &signer_layout, *public_key, chip_serial, serial.clone(), issue)?;
     let cert = sign_and_assemble(&tbs, signer, &signer_key)?;
 
+    // Every firmware rebuilds with its compiled cert_chain.c definition, never a per-device one.
     let layout = walk_certificate(&cert)?;
-    let def = if profile == Profile::EspCryptoauthlib {
-        // The helper firmware replaces the template and standard elements with the certificate's own.
-        crate::atcacert::certdef_string::per_device_def(&defs.device, &cert)?
-    } else {
-        if layout.tbs.count != usize::from(defs.device.tbs_cert_loc.count) {
-            return Err(DeviceCertError::NotReproducible { offset: layout.tbs.offset });
-        }
-        defs.device.clone()
-    };
+    if layout.tbs.count != usize::from(defs.device.tbs_cert_loc.count) {
+        return Err(DeviceCertError::NotReproducible { offset: layout.tbs.offset });
+    }
+    let def = defs.device.clone();
     let mut device = DeviceImage::with_serial(chip_serial);
     prove_reproducible(&def, &cert, &mut device, &signer_key)?;
     let compressed = compress(&def, &cert)?;
+    if profile == Profile::EspCryptoauthlib {
+        // The Espressif helper compresses on program-dev-cert with the definition it builds from
+        // the cert-def string; it must store the same 72 bytes.
+        let helper = crate::atcacert::certdef_string::helper_device_def(&cert)?;
+        let helper_compressed = compress(&helper, &cert)?;
+        if helper_compressed != compressed {
+            return Err(DeviceCertError::NotReproducible { offset: first_difference(&helper_compressed, &compressed) });
+        }
+    }
     debug_assert_eq!(compressed.len(), COMP_CERT_SIZE);
     Ok(IssuedDevice {
         profile,
