@@ -168,6 +168,19 @@ fn run_harness(bin: &Path, input: &str, asan: bool) -> (String, String) {
     (String::from_utf8(out.stdout).unwrap(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
+/// RFC 5280 linter: DigiCert's pkilint (`lint_pkix_cert`, PyPI `pkilint`, installed into
+/// KEYLINE_VENV by scripts/keyline-dev.sh). Every finding of WARNING or worse fails the proof.
+fn rfc5280_lint(dir: &Path, label: &str, profile: Profile, der: &[u8]) {
+    let venv = std::env::var("KEYLINE_VENV").map(PathBuf::from).unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv"));
+    let linter = venv.join("bin/lint_pkix_cert");
+    assert!(linter.exists(), "{} is missing: install the RFC 5280 linter with `{}/bin/pip install pkilint==0.13.3` (scripts/keyline-dev.sh does it)", linter.display(), venv.display());
+    let path = dir.join(format!("lint-{label}.pem"));
+    std::fs::write(&path, to_pem("CERTIFICATE", der)).unwrap();
+    let out = Command::new(&linter).args(["lint", "-s", "WARNING", "-f", "TEXT"]).arg(&path).output().expect("lint_pkix_cert runs");
+    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && report.trim().is_empty(), "{} {label} certificate: RFC 5280 linter findings (exit {:?}):\n{report}", profile.as_str(), out.status.code());
+}
+
 fn openssl_verify(dir: &Path, chain: &Chain, device_der: &[u8]) {
     std::fs::write(dir.join("root.pem"), to_pem("CERTIFICATE", &chain.root.der)).unwrap();
     std::fs::write(dir.join("signer.pem"), to_pem("CERTIFICATE", &chain.signer_der)).unwrap();
@@ -210,7 +223,10 @@ fn prove_profile(profile: Profile, cases_per_signer: usize, signers: usize, vers
         check_output(profile, &stdout, &chain, &issued_all);
         for issued in issued_all.iter().take(3) {
             openssl_verify(dir.path(), &chain, &issued.der);
+            rfc5280_lint(dir.path(), "device", profile, &issued.der);
         }
+        rfc5280_lint(dir.path(), "signer", profile, &chain.signer_der);
+        rfc5280_lint(dir.path(), "root", profile, &chain.root.der);
         if s == 0 {
             let asan = build_harness(&chain, dir.path(), true, version);
             let n = issued_all.len().min(40);

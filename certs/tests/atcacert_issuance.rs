@@ -86,7 +86,7 @@ fn device_certificates_follow_each_profile() {
         let oids: Vec<String> = cert.extensions().iter().map(|e| e.oid.to_id_string()).collect();
         let expected: &[&str] = match profile {
             Profile::Rainbowtype => &["2.5.29.14", "2.5.29.35"],
-            Profile::EspCryptoauthlib => &["2.5.29.15", "2.5.29.19", "2.5.29.35"],
+            Profile::EspCryptoauthlib => &["2.5.29.15", "2.5.29.19", "2.5.29.14", "2.5.29.35"],
             Profile::Trustflex => &["2.5.29.19", "2.5.29.15", "2.5.29.14", "2.5.29.35"],
         };
         assert_eq!(oids, expected, "{profile:?}: extensions");

@@ -133,11 +133,14 @@ pub fn device_tbs(profile: Profile, signer_der: &[u8], signer: &CertLayout, publ
     let org = org_text(signer_der, signer);
     let mut extensions = match profile {
         Profile::Rainbowtype => vec![Extension::subject_key_id(&public_key)],
-        // Espressif's host adds keyEncipherment, which RFC 5480 §3 forbids for EC keys; the
-        // firmware rebuilds from Keyline's template, so Keyline leaves it out.
+        // Espressif's host adds keyEncipherment, which RFC 5480 §3 forbids for EC keys, and no
+        // SKI; the firmware rebuilds from Keyline's template, so Keyline follows RFC 5280 instead.
         Profile::EspCryptoauthlib => vec![
             Extension::key_usage(key_usage::DIGITAL_SIGNATURE | key_usage::NON_REPUDIATION),
             Extension::basic_constraints(None),
+            // RFC 5280 §4.2.1.2: end-entity certificates SHOULD carry a subjectKeyIdentifier;
+            // CryptoAuthLib recomputes it from the key (and the cert-def string carries its place).
+            Extension::subject_key_id(&public_key),
         ],
         Profile::Trustflex => vec![
             Extension::basic_constraints(None),
