@@ -138,8 +138,8 @@ fn hex_string(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn refused(profile: Profile, error: impl std::fmt::Display) -> Error {
-    Error::InvalidInput { what: format!("signer CA for the {} profile", profile.as_str()), reason: error.to_string() }
+fn refused(ca: &str, profile: Profile, error: impl std::fmt::Display) -> Error {
+    Error::SignerMisfit { ca: ca.into(), profile: profile.as_str().into(), reason: error.to_string() }
 }
 
 impl Station {
@@ -160,9 +160,9 @@ impl Station {
                 })
             }
         };
-        walk_certificate(&signer.der).map_err(|e| refused(profile, e))?;
-        let root_key = certificate_public_key(&root.der).map_err(|e| refused(profile, e))?;
-        place_signer(profile, &signer.der, &root_key).map_err(|e| refused(profile, e))
+        walk_certificate(&signer.der).map_err(|e| refused(ca, profile, e))?;
+        let root_key = certificate_public_key(&root.der).map_err(|e| refused(ca, profile, e))?;
+        place_signer(profile, &signer.der, &root_key).map_err(|e| refused(ca, profile, e))
     }
 
     /// `cert_chain.c`, `cert_chain.h`, slot map and template fields for signer `ca` and `profile`.

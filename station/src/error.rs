@@ -79,6 +79,16 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A signer CA cannot be placed in a firmware profile's slots (code `invalid_input`).
+    #[error("invalid signer CA \"{ca}\" for the {profile} profile: {reason}")]
+    SignerMisfit {
+        /// The signer CA's store name.
+        ca: String,
+        /// The profile (`rainbowtype`, `esp-cryptoauthlib`, `trustflex`).
+        profile: String,
+        /// Why it does not fit.
+        reason: String,
+    },
     /// The OS keyring cannot be used.
     #[error("the OS keyring is not available: {reason}")]
     KeyringUnavailable {
@@ -148,7 +158,7 @@ impl Error {
             Error::AlreadyExists { .. } => "already_exists",
             Error::NotFound { .. } => "not_found",
             Error::InvalidName { .. } => "invalid_name",
-            Error::InvalidInput { .. } => "invalid_input",
+            Error::InvalidInput { .. } | Error::SignerMisfit { .. } => "invalid_input",
             Error::KeyringUnavailable { .. } => "keyring_unavailable",
             Error::PassphraseRequired { .. } => "passphrase_required",
             Error::CorruptStore { .. } => "corrupt_store",
@@ -174,6 +184,11 @@ impl Error {
             Error::NotFound { .. } => "Run `keyline ca list` to see the CAs, or check --data-dir / KEYLINE_DATA_DIR.".into(),
             Error::InvalidName { .. } => "Use 1-64 characters from A-Z a-z 0-9 . _ -".into(),
             Error::InvalidInput { .. } => "Correct the value and try again.".into(),
+            Error::SignerMisfit { profile, .. } => format!(
+                "Create a signer made for this profile with `keyline ca create --name ROOT --org ORG --signer SIGNER --profile {profile}` \
+                 (for trustflex its CN ends in four hex digits, the signer ID; choose the CN with `--signer-cn \"Device Signer 0001\"`), \
+                 then run `keyline template cert-chain --ca SIGNER --profile {profile}`."
+            ),
             Error::KeyringUnavailable { .. } => "Enter the passphrase when asked or set KEYLINE_CA_PASSPHRASE; on Linux start a Secret Service (e.g. gnome-keyring) in the desktop session to remember passphrases.".into(),
             Error::PassphraseRequired { env_var, .. } => format!(
                 "Run in a terminal to be prompted, or set the {env_var} environment variable."

@@ -48,12 +48,55 @@ fn cert_chain_files_are_written_and_compile_with_cryptoauthlib() {
 }
 
 #[test]
-fn a_ca_store_signer_cannot_be_placed_in_trustflex_slots() {
+fn a_ca_store_signer_cannot_be_placed_in_trustflex_slots_and_the_hint_says_how() {
     let env = Env::new();
     env.create_root_and_signer();
-    let message = failed_with(env.keyline(&["template", "cert-chain", "--ca", "signer", "--profile", "trustflex", "--json"]), "invalid_input");
+    let output = env.keyline(&["template", "cert-chain", "--ca", "signer", "--profile", "trustflex", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON error report");
+    let message = failed_with(output, "invalid_input");
     assert!(message.contains("trustflex"), "{message}");
+    let hint = report["error"]["hint"].as_str().unwrap();
+    assert!(hint.contains("keyline ca create") && hint.contains("--profile trustflex") && hint.contains("--signer-cn"), "{hint}");
     failed_with(env.keyline(&["template", "cert-chain", "--ca", "signer", "--profile", "nonsense", "--json"]), "invalid_input");
+}
+
+/// Following that hint: `ca create --profile P` makes a signer every profile's cert_chain.c
+/// rebuilds, and device certificates signed by it verify with openssl.
+#[test]
+fn ca_create_with_a_profile_makes_a_signer_that_fits_it() {
+    let env = Env::new();
+    let csr = openssl_csr(&env, "0123abcdef010203ee");
+    for profile in ["rainbowtype", "esp-cryptoauthlib", "trustflex"] {
+        let (root, signer) = (format!("root-{profile}"), format!("signer-{profile}"));
+        env.ok(&["ca", "create", "--name", &root, "--org", "Acme Corp", "--signer", &signer, "--profile", profile]);
+        let signer_pem = env.data_path(&format!("certs/{signer}.crt"));
+        let subject = openssl(&["x509", "-noout", "-subject", "-in", signer_pem.to_str().unwrap()]);
+        if profile == "trustflex" {
+            let id = subject.trim().rsplit(' ').next().unwrap();
+            assert!(id.len() == 4 && id.bytes().all(|b| b.is_ascii_hexdigit()), "trustflex signer CN ends in the signer ID: {subject}");
+        }
+        let dir = env.path(profile);
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("cert_chain.c");
+        env.json(&["template", "cert-chain", "--ca", &signer, "--profile", profile, "-o", out.to_str().unwrap()]);
+        compiles_with_cryptoauthlib(&dir);
+        let pem = dir.join("device.pem");
+        env.json(&["cert", "sign", "--ca", &signer, "--csr", &csr, "--profile", profile, "--serial", "0123ABCDEF010203EE", "-o", pem.to_str().unwrap()]);
+        let verify = openssl(&[
+            "verify", "-x509_strict", "-CAfile", env.data_path(&format!("certs/{root}.crt")).to_str().unwrap(), "-untrusted",
+            signer_pem.to_str().unwrap(), pem.to_str().unwrap(),
+        ]);
+        assert!(verify.contains(": OK"), "{profile}: {verify}");
+    }
+    // A chosen CN must carry the signer ID for trustflex; the refusal says so.
+    let message = failed_with(
+        env.keyline(&["ca", "create", "--name", "r2", "--org", "Acme", "--signer", "s2", "--profile", "trustflex", "--signer-cn", "Line Signer", "--json"]),
+        "invalid_input",
+    );
+    assert!(message.contains("four hex digits"), "{message}");
+    env.ok(&["ca", "create", "--name", "r3", "--org", "Acme", "--signer", "s3", "--profile", "trustflex", "--signer-cn", "Line 7 Signer 00A1"]);
+    let subject = openssl(&["x509", "-noout", "-subject", "-in", env.data_path("certs/s3.crt").to_str().unwrap()]);
+    assert!(subject.trim().ends_with("CN = Line 7 Signer 00A1"), "{subject}");
 }
 
 #[test]

@@ -4,12 +4,13 @@ use keyline_certs::{create_root_ca, create_signer_ca, CaSubject, CertInfo, EcKey
 use time::OffsetDateTime;
 
 use super::access::certs_error;
-use super::{CaRole, CaStep, CaSummary, CreateCa, ImportCa};
+use super::profile_signer;
+use super::{CaRole, CaStep, CaSummary, CreateCa, ImportCa, SignerFit};
 use crate::store::{validate_name, CaRecord, FileBatch, Metadata};
 use crate::{Error, Passphrase, Result, Station};
 
 /// Longest Organization / Common Name (X.520 upper bound).
-const MAX_DN_VALUE_LEN: usize = 64;
+pub(super) const MAX_DN_VALUE_LEN: usize = 64;
 const MAX_YEARS: u32 = 50;
 
 /// A CA about to be written: its record, certificate and key.
@@ -65,7 +66,20 @@ impl Station {
         passphrase: &Passphrase,
         on_step: &mut dyn FnMut(CaStep),
     ) -> Result<Vec<CaSummary>> {
+        self.create_ca_fitting(request, None, passphrase, on_step)
+    }
+
+    /// [`create_ca_with_progress`](Self::create_ca_with_progress) whose signer CA, with `fit`,
+    /// is made for a firmware profile (see [`SignerFit`]); `template cert-chain` accepts it.
+    pub fn create_ca_fitting(
+        &self,
+        request: CreateCa,
+        fit: Option<&SignerFit>,
+        passphrase: &Passphrase,
+        on_step: &mut dyn FnMut(CaStep),
+    ) -> Result<Vec<CaSummary>> {
         check_create_request(&request)?;
+        let profile = fit.map(|fit| profile_signer::check(fit, &request)).transpose()?;
         check_passphrase(passphrase)?;
         let _lock = self.layout.lock()?;
         let metadata = self.metadata()?;
@@ -74,7 +88,8 @@ impl Station {
             self.ensure_free(&metadata, name)?;
         }
 
-        let validity = Validity::years_from(OffsetDateTime::now_utc(), request.years);
+        let now = OffsetDateTime::now_utc();
+        let validity = Validity::years_from(now, request.years);
         let org = request.org.trim().to_owned();
         on_step(CaStep::GeneratingRootKey);
         let root_key = EcKey::generate();
@@ -85,10 +100,14 @@ impl Station {
         if let Some(signer) = &request.signer {
             on_step(CaStep::GeneratingSignerKey);
             let key = EcKey::generate();
-            let subject = CaSubject { common_name: signer.clone(), organization: org };
             on_step(CaStep::SigningSignerCertificate);
-            let cert = create_signer_ca(&subject, validity, &key, &root_cert, &root_key)
-                .map_err(|e| certs_error(e, signer))?;
+            let cert = match (profile, fit) {
+                (Some(profile), Some(fit)) => profile_signer::issue(profile, fit, signer, &org, &key, &root_cert, &root_key, now)?,
+                _ => {
+                    let subject = CaSubject { common_name: signer.clone(), organization: org };
+                    create_signer_ca(&subject, validity, &key, &root_cert, &root_key).map_err(|e| certs_error(e, signer))?
+                }
+            };
             let record = CaRecord { name: signer.clone(), role: CaRole::Signer, parent: Some(request.name.clone()), remembered: false };
             new_cas.push(NewCa { record, cert, key });
         }

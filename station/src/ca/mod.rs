@@ -6,6 +6,7 @@
 
 mod access;
 mod create;
+mod profile_signer;
 mod progress;
 mod query;
 mod types;

@@ -25,6 +25,19 @@ pub struct CreateCa {
     pub years: u32,
 }
 
+/// Make the signer CA of a [`CreateCa`] fit a firmware profile's slots (`keyline ca create
+/// --profile`): serial, dates, validity and CN as that profile's `cert_chain.c` rebuilds them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignerFit {
+    /// Firmware profile: `rainbowtype`, `esp-cryptoauthlib` or `trustflex`.
+    pub profile: String,
+    /// The signer's Common Name. Default: the signer name, for trustflex followed by four hex
+    /// digits (the signer ID) unless it already ends in them.
+    #[serde(default)]
+    pub signer_cn: Option<String>,
+}
+
 fn default_years() -> u32 {
     DEFAULT_CA_YEARS
 }

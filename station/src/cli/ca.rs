@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
-use keyline_station::ca::{CreateCa, ImportCa, DEFAULT_CA_YEARS};
+use keyline_station::ca::{CreateCa, ImportCa, SignerFit, DEFAULT_CA_YEARS};
 use keyline_station::{Error, ErrorReport};
 use serde::Serialize;
 
@@ -31,6 +31,14 @@ pub enum CaCommand {
         /// Validity in years.
         #[arg(long, default_value_t = DEFAULT_CA_YEARS)]
         years: u32,
+        /// Make the signer fit this firmware profile's slots (rainbowtype, esp-cryptoauthlib,
+        /// trustflex): serial, dates, 10-year validity and CN as its cert_chain.c rebuilds them.
+        #[arg(long, value_name = "PROFILE", requires = "signer")]
+        profile: Option<String>,
+        /// The signer's Common Name (default: the signer name; for trustflex followed by four hex
+        /// digits, the signer ID). For trustflex it must end in four hex digits.
+        #[arg(long, value_name = "CN", requires = "profile")]
+        signer_cn: Option<String>,
     },
     /// Import an existing CA certificate and its private key (SEC1 or PKCS#8, plain or encrypted).
     Import {
@@ -88,9 +96,10 @@ impl Run for CaCommand {
     fn run(self, ctx: &Context) -> CliResult {
         let station = ctx.station()?;
         match self {
-            CaCommand::Create { name, org, signer, years } => {
+            CaCommand::Create { name, org, signer, years, profile, signer_cn } => {
                 let passphrase = passphrase::for_new_ca(&format!("CA \"{name}\""))?;
-                let created = station.create_ca(CreateCa { name, org, signer, years }, &passphrase)?;
+                let fit = profile.map(|profile| SignerFit { profile, signer_cn });
+                let created = station.create_ca_fitting(CreateCa { name, org, signer, years }, fit.as_ref(), &passphrase, &mut |_| {})?;
                 emit(ctx.json, &created, || created.iter().map(summary_text).collect::<Vec<_>>().join("\n"));
             }
             CaCommand::Import { name, cert, key } => {
