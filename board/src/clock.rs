@@ -8,6 +8,10 @@ use std::time::{Duration, Instant};
 pub trait Clock: Send + Sync + std::fmt::Debug {
     /// Now.
     fn now(&self) -> Instant;
+    /// Wall-clock time (certificate dates); the system time unless a test fixes it.
+    fn wall(&self) -> std::time::SystemTime {
+        std::time::SystemTime::now()
+    }
     /// Time since `earlier`.
     fn since(&self, earlier: Instant) -> Duration {
         self.now().saturating_duration_since(earlier)
