@@ -202,3 +202,27 @@ impl SerialLink {
 fn disconnected(error: &std::io::Error) -> BoardError {
     BoardError::Disconnected { reason: error.to_string() }
 }
+
+/// Tells when the line has been quiet for a while, from successive looks at the receive buffer:
+/// boot output still arriving (or leftovers of an interrupted session) is not "quiet".
+pub(crate) struct QuietTracker {
+    clock: Arc<dyn Clock>,
+    last_len: usize,
+    since: std::time::Instant,
+}
+
+impl QuietTracker {
+    pub(crate) fn new(clock: Arc<dyn Clock>) -> Self {
+        let since = clock.now();
+        QuietTracker { clock, last_len: 0, since }
+    }
+
+    /// Whether no new byte arrived for `gap` (given the buffer's current length).
+    pub(crate) fn quiet_for(&mut self, len: usize, gap: Duration) -> bool {
+        if len != self.last_len {
+            self.last_len = len;
+            self.since = self.clock.now();
+        }
+        self.clock.since(self.since) >= gap
+    }
+}

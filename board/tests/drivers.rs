@@ -113,9 +113,9 @@ fn a_chip_locked_with_a_foreign_configuration_is_refused_before_anything_is_sent
     chip.lock_zone(keyline_sim::atecc::Zone::Config).unwrap();
     let pty = PtyBoard::spawn(sim).unwrap();
     let mut fw = driver(&pty, FirmwareKind::Rainbowtype);
-    fw.handshake().unwrap();
-    let error = fw.configure_and_lock().unwrap_err();
+    let error = fw.handshake().unwrap_err();
     assert_eq!(error.code(), BoardErrorCode::ForeignConfig, "{error}");
+    assert!(fw.link().stats().bytes_out == 0, "nothing was sent to the chip");
 }
 
 #[test]

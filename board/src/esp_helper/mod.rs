@@ -110,8 +110,7 @@ impl EspHelper {
     }
 
     fn wait_start(&mut self) -> Result<Start, BoardError> {
-        let clock = self.link.clock().clone();
-        let start = clock.now();
+        let mut quiet = crate::link::QuietTracker::new(self.link.clock().clone());
         let silent_after = self.timeouts.silent_probe;
         self.link.read_until("the helper's prompt (Initializing Command line: >>)", self.timeouts.handshake, |raw| {
             let text = normalise(raw);
@@ -124,7 +123,7 @@ impl EspHelper {
             if let Some(other) = parse::identify(&text).filter(|f| *f != "esp-helper") {
                 return Some(Start::Other(other));
             }
-            (raw.is_empty() && clock.since(start) >= silent_after).then_some(Start::Silent)
+            quiet.quiet_for(raw.len(), silent_after).then_some(Start::Silent)
         })
     }
 

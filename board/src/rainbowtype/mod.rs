@@ -132,8 +132,7 @@ impl Rainbowtype {
     }
 
     fn wait_boot(&mut self) -> Result<Boot, BoardError> {
-        let clock = self.link.clock().clone();
-        let start = clock.now();
+        let mut quiet = crate::link::QuietTracker::new(self.link.clock().clone());
         let silent_after = self.timeouts.silent_probe;
         self.link.read_until("the board's boot output (Config Zone data)", self.timeouts.boot, |raw| {
             let text = normalise(raw);
@@ -145,7 +144,7 @@ impl Rainbowtype {
             if let Some(other) = parse::identify(&text).filter(|f| *f != "rainbowtype") {
                 return Some(Ok(Boot::Other(other)));
             }
-            (raw.is_empty() && clock.since(start) >= silent_after).then_some(Ok(Boot::Silent))
+            quiet.quiet_for(raw.len(), silent_after).then_some(Ok(Boot::Silent))
         })?
     }
 
@@ -240,6 +239,9 @@ impl ProvisioningFirmware for Rainbowtype {
     fn handshake(&mut self) -> Result<Hello, BoardError> {
         match self.wait_boot()? {
             Boot::Dump(dump) => {
+                if dump.config_locked() {
+                    check_locked_config(&dump.config)?;
+                }
                 let hello = Hello { version: None, serial: Some(dump.serial()), config_locked: Some(dump.config_locked()), resumed: false };
                 self.dump = Some(dump);
                 // Bytes sent before the UART driver is installed are lost: let the boot finish.

@@ -1,6 +1,6 @@
 //! Provisioning states of a device (`issued` → `written` → `verified`, or `failed`) and the per-step table `provision_steps`.
 
-use rusqlite::{params, TransactionBehavior};
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -89,6 +89,40 @@ impl Ledger {
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(LedgerError::db("read", &self.path))?;
         Ok(rows)
+    }
+
+    /// Whether an earlier run on this station saw the chip's boot output (a handshake that was not a resume),
+    /// so its configuration was checked.
+    pub fn config_checked(&self, serial: &DeviceSerial) -> Result<bool, LedgerError> {
+        if self.get(serial)?.is_some() {
+            return Ok(true);
+        }
+        let rows: i64 = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM provision_steps WHERE serial = ?1 AND step = 'handshake' AND outcome = 'done' AND detail LIKE '%\"resumed\":false%'",
+                [serial.as_str()],
+                |row| row.get(0),
+            )
+            .map_err(LedgerError::db("read", &self.path))?;
+        Ok(rows > 0)
+    }
+
+    /// The public key the latest completed `public_key` step read from this chip, if any (hex).
+    pub fn last_public_key(&self, serial: &DeviceSerial) -> Result<Option<String>, LedgerError> {
+        let detail: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT detail FROM provision_steps WHERE serial = ?1 AND step = 'public_key' AND outcome = 'done' ORDER BY at DESC, run_id DESC, seq DESC LIMIT 1",
+                [serial.as_str()],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(LedgerError::db("read", &self.path))?;
+        Ok(detail
+            .and_then(|d| serde_json::from_str::<Value>(&d).ok())
+            .and_then(|v| v.get("publicKey").and_then(Value::as_str).map(str::to_owned))
+            .filter(|k| k.len() == 128 && k.bytes().all(|b| b.is_ascii_hexdigit())))
     }
 
     /// Moves the device holding certificate `cert_id` to `status`, with a `provisioning_<status>` event.

@@ -16,8 +16,8 @@ mod signer;
 
 pub use error::ProvisionError;
 pub use events::{Observer, ProvisionEvent, Step};
-pub use keyline_board::{CancelToken, Clock, Direction, FirmwareKind, SystemClock};
-pub use pipeline::{provision_board, OutcomeKind, ProvisionOutcome, ProvisionRequest, StepTiming};
+pub use keyline_board::{CancelToken, Clock, Direction, FirmwareKind, KeyMaterial, SystemClock};
+pub use pipeline::{check_key_material, provision_board, OutcomeKind, ProvisionOutcome, ProvisionRequest, StepTiming};
 pub use signer::ProvisioningCa;
 
 /// This station's name for the ledger: the host name, or `station`.

@@ -141,6 +141,9 @@ impl Run<'_> {
         let elapsed_ms = self.clock.since(start).as_millis() as u64;
         match result {
             Ok((value, detail)) => {
+                if let Some(serial) = detail.get("serial").and_then(Value::as_str).and_then(|s| DeviceSerial::parse(s).ok()) {
+                    self.serial = Some(serial);
+                }
                 self.timings.push(StepTiming { step, elapsed_ms });
                 self.record(ledger, step, "done", elapsed_ms, detail.clone());
                 self.emit(ProvisionEvent::StepDone { port: self.request.port.clone(), step, elapsed_ms, detail });
@@ -182,7 +185,9 @@ fn reusable(existing: &Device, ca: &ProvisioningCa, key: &[u8; 64]) -> bool {
     existing.public_key == hex64(key) && existing.ca_name == ca.ca && existing.profile == ca.profile.as_str()
 }
 
-fn check_key(material: &KeyMaterial) -> Result<Value, ProvisionError> {
+/// The key check: a valid P-256 point; a CSR, when the firmware gives one, with a valid self-signature
+/// over exactly the chip's key.
+pub fn check_key_material(material: &KeyMaterial) -> Result<Value, ProvisionError> {
     verifying_key(&material.public_key).map_err(|_| ProvisionError::BadPublicKey)?;
     let Some(csr) = &material.csr_der else {
         return Ok(json!({ "csr": false }));
@@ -252,7 +257,7 @@ fn run_steps(run: &mut Run<'_>, ledger: &mut Ledger, ca: &ProvisioningCa, issued
     })?;
     let hello = run.step(ledger, Step::Handshake, |_| {
         let hello = driver.handshake().map_err(|e| ProvisionError::board(Step::Handshake, e))?;
-        let detail = json!({ "version": hello.version, "resumed": hello.resumed, "configLocked": hello.config_locked });
+        let detail = json!({ "version": hello.version, "resumed": hello.resumed, "configLocked": hello.config_locked, "serial": hello.serial.map(hex::encode) });
         Ok((hello, detail))
     })?;
     if let Some(serial) = hello.serial {
@@ -261,8 +266,9 @@ fn run_steps(run: &mut Run<'_>, ledger: &mut Ledger, ca: &ProvisioningCa, issued
     run.step(ledger, Step::ConfigureLock, |ledger| {
         if hello.resumed && request.firmware == FirmwareKind::Rainbowtype {
             // Without the boot dump the config cannot be checked; only a chip this station configured may go on.
+            // This station saw its boot dump (and checked the config) in an earlier run.
             let known = match &hello.serial {
-                Some(serial) => ledger.get(&DeviceSerial::from_chip(serial)).map_err(|e| ProvisionError::station(Step::ConfigureLock, e))?.is_some(),
+                Some(serial) => ledger.config_checked(&DeviceSerial::from_chip(serial)).map_err(|e| ProvisionError::station(Step::ConfigureLock, e))?,
                 None => false,
             };
             if !known {
@@ -279,16 +285,18 @@ fn run_steps(run: &mut Run<'_>, ledger: &mut Ledger, ca: &ProvisioningCa, issued
     let serial = DeviceSerial::from_chip(&chip_serial);
     run.serial = Some(serial.clone());
     let existing = ledger.get(&serial).map_err(|e| ProvisionError::station(Step::ReadSerial, e))?;
-    let known_key: Option<[u8; 64]> = existing
-        .as_ref()
-        .and_then(|d| hex::decode(&d.public_key).ok())
-        .and_then(|k| k.try_into().ok());
+    // The key the ledger has a certificate for, else the key an interrupted run read: keep it.
+    let known_hex = match existing.as_ref() {
+        Some(device) => Some(device.public_key.clone()),
+        None => ledger.last_public_key(&serial).map_err(|e| ProvisionError::station(Step::ReadSerial, e))?,
+    };
+    let known_key: Option<[u8; 64]> = known_hex.and_then(|k| hex::decode(k).ok()).and_then(|k| k.try_into().ok());
     let material = run.step(ledger, Step::PublicKey, |_| {
         let material = driver.public_key(known_key.as_ref()).map_err(|e| ProvisionError::board(Step::PublicKey, e))?;
         let detail = json!({ "publicKey": hex64(&material.public_key), "generated": material.generated, "csr": material.csr_der.is_some() });
         Ok((material, detail))
     })?;
-    run.step(ledger, Step::CheckKey, |_| Ok(((), check_key(&material)?)))?;
+    run.step(ledger, Step::CheckKey, |_| Ok(((), check_key_material(&material)?)))?;
 
     if let Some(device) = existing.as_ref().filter(|d| d.status == DEVICE_STATUS_VERIFIED && reusable(d, ca, &material.public_key)) {
         if !request.reprovision {

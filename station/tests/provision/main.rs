@@ -3,6 +3,8 @@
 //! accepts the chain, the audit log verifies; reruns, refusals.
 #![cfg(feature = "sim")]
 
+mod crash;
+mod refusals;
 mod support;
 
 use keyline_certs::atcacert::certdef_string;
