@@ -19,6 +19,7 @@ mod options_only;
 mod passphrase;
 mod ports;
 mod provision;
+mod shift;
 #[cfg(feature = "sim")]
 mod sim;
 mod template;
@@ -85,6 +86,8 @@ command_groups! {
     Devices => devices::DevicesCommand,
     /// Provision one board: lock the chip, issue, write and verify its certificate.
     Provision => provision::ProvisionCommand,
+    /// Run a shift: provision boards on several ports at once as they appear; live table and counters.
+    Station => shift::ShiftCommand,
     /// The hash-chained audit log of signing operations: `keyline audit verify`.
     Audit => audit::AuditCommand,
     /// Serial ports a board can be on (real ports and simulated boards): `keyline ports --json`.

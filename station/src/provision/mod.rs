@@ -4,7 +4,8 @@
 //! - [`Station::provisioning_ca`] unlocks the signer CA once ([`ProvisioningCa`]);
 //! - [`provision_board`] runs one board (blocking) and reports [`ProvisionEvent`]s to an [`Observer`];
 //!   a [`CancelToken`] stops it, an injected [`Clock`] times it; it returns a [`ProvisionOutcome`] or a
-//!   [`ProvisionError`] with the [`Step`] it stopped at, a stable code and a hint.
+//!   [`ProvisionError`] with the [`Step`] it stopped at, a stable code and a hint;
+//! - [`run_shift`] watches ports and provisions several boards at once ([`ShiftEvent`], [`ShiftCounters`]).
 //!
 //! The engine never prints. The ledger holds every step (`provision_steps`), the device's state
 //! (`issued` → `written` → `verified` or `failed`) and an audit entry for every signature.
@@ -12,12 +13,14 @@
 mod error;
 mod events;
 mod pipeline;
+mod shift;
 mod signer;
 
 pub use error::ProvisionError;
 pub use events::{Observer, ProvisionEvent, Step};
 pub use keyline_board::{CancelToken, Clock, Direction, FirmwareKind, KeyMaterial, SystemClock};
 pub use pipeline::{check_key_material, provision_board, OutcomeKind, ProvisionOutcome, ProvisionRequest, StepTiming};
+pub use shift::{run_shift, PortSource, ShiftConfig, ShiftCounters, ShiftEvent, ShiftObserver};
 pub use signer::ProvisioningCa;
 
 /// This station's name for the ledger: the host name, or `station`.
