@@ -4,6 +4,7 @@
 //! To add a group, write `cli/<group>.rs` and add one line to the `command_groups!` list below.
 
 mod audit;
+mod bench;
 mod ca;
 mod cert;
 mod cert_sign;
@@ -88,6 +89,8 @@ command_groups! {
     Provision => provision::ProvisionCommand,
     /// Run a shift: provision boards on several ports at once as they appear; live table and counters.
     Station => shift::ShiftCommand,
+    /// Benchmarks: `keyline bench issue`, `keyline bench station` (ratios to the goals).
+    Bench => bench::BenchCommand,
     /// The hash-chained audit log of signing operations: `keyline audit verify`.
     Audit => audit::AuditCommand,
     /// Serial ports a board can be on (real ports and simulated boards): `keyline ports --json`.

@@ -135,7 +135,11 @@ impl Run for ShiftCommand {
             }
         });
         let counters = run_shift(&station, &ca, &config, observer, &stop, &abort, Arc::new(SystemClock));
-        emit(ctx.json, &counters, || {
+        if ctx.json {
+            println!("{}", serde_json::json!({ "event": "shiftEnded", "counters": counters }));
+            return Ok(());
+        }
+        emit(false, &counters, || {
             format!(
                 "Shift ended: {} passed, {} already provisioned, {} failed ({} boards).\n",
                 counters.passed, counters.already_provisioned, counters.failed, counters.started

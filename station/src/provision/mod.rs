@@ -10,12 +10,14 @@
 //! The engine never prints. The ledger holds every step (`provision_steps`), the device's state
 //! (`issued` → `written` → `verified` or `failed`) and an audit entry for every signature.
 
+mod bench;
 mod error;
 mod events;
 mod pipeline;
 mod shift;
 mod signer;
 
+pub use bench::{bench_issue, IssueBench};
 pub use error::ProvisionError;
 pub use events::{Observer, ProvisionEvent, Step};
 pub use keyline_board::{CancelToken, Clock, Direction, FirmwareKind, KeyMaterial, SystemClock};

@@ -170,8 +170,9 @@ pub fn run_shift(
                 break;
             }
             if config.until_idle && in_flight == 0 {
+                let started = counters.lock().expect("counters").started;
                 let known = ports.lock().expect("ports lock");
-                if !known.is_empty() && present.iter().all(|p| known.get(p) == Some(&false)) {
+                if started > 0 && present.iter().all(|p| known.get(p) == Some(&false)) {
                     break;
                 }
             }

@@ -5,6 +5,7 @@
 
 mod crash;
 mod refusals;
+mod shift;
 mod support;
 
 use keyline_certs::atcacert::certdef_string;
