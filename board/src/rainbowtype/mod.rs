@@ -174,7 +174,9 @@ impl Rainbowtype {
         self.link.wait_quiet(wire_time(1) + self.pacing.command_gap * gap_scale, Duration::from_secs(5))?;
         for line in text.split_inclusive('\n') {
             self.link.write(line.as_bytes())?;
-            self.link.wait_quiet(wire_time(line.len()) + self.pacing.line_gap * gap_scale, Duration::from_secs(5))?;
+            // The line's own wire time, plus once more for a bridge (or simulator) that delivers it late,
+            // plus the handler's gap: the next line must not land before `uart_flush()` ran.
+            self.link.wait_quiet(wire_time(line.len()) * 2 + self.pacing.line_gap * gap_scale, Duration::from_secs(5))?;
         }
         // The reference host's final empty line (ignored in command mode).
         self.link.write(b"\n")?;
