@@ -84,6 +84,8 @@ pub struct Rainbowtype {
     timeouts: RainbowtypeTimeouts,
     dump: Option<p::BootDump>,
     probed_serial: Option<[u8; 9]>,
+    /// The boot output was not seen: an interrupted host may have left an accept mode open.
+    resumed: bool,
 }
 
 enum Boot {
@@ -100,7 +102,7 @@ fn wire_time(bytes: usize) -> Duration {
 impl Rainbowtype {
     /// A driver on an open link with default pacing and deadlines.
     pub fn new(link: SerialLink) -> Self {
-        Rainbowtype { link, pacing: Pacing::default(), timeouts: RainbowtypeTimeouts::default(), dump: None, probed_serial: None }
+        Rainbowtype { link, pacing: Pacing::default(), timeouts: RainbowtypeTimeouts::default(), dump: None, probed_serial: None, resumed: false }
     }
 
     /// Other pacing (tune on hardware).
@@ -252,8 +254,17 @@ impl ProvisioningFirmware for Rainbowtype {
             }
             Boot::Other(found) => Err(BoardError::WrongFirmware { expected: "rainbowtype", found: found.into() }),
             Boot::Silent => {
-                // Someone read the boot output already: ask for the serial to learn what answers.
-                let serial = self.serial_command().map_err(|e| match e {
+                // Someone read the boot output already: ask for the serial to learn what answers. No
+                // answer may mean an accept mode left open by an interrupted host: close it, ask again.
+                self.resumed = true;
+                let first = match self.serial_command() {
+                    Err(BoardError::Timeout { .. }) => {
+                        self.leave_accept_modes(1)?;
+                        self.serial_command()
+                    }
+                    other => other,
+                };
+                let serial = first.map_err(|e| match e {
                     BoardError::Timeout { waited_ms, tail, .. } => BoardError::Timeout {
                         waiting_for: "boot output or a reply to `s` (a rainbowtype board answers nothing after a finished run until it is reset)",
                         waited_ms,
@@ -325,6 +336,9 @@ impl ProvisioningFirmware for Rainbowtype {
 
     fn write_certificates(&mut self, upload: &CertUpload) -> Result<WriteReport, BoardError> {
         let (signer, device, root) = upload_texts(upload)?;
+        if self.resumed {
+            self.leave_accept_modes(1)?;
+        }
         let mut last = None;
         for attempt in 1..=UPLOAD_ATTEMPTS {
             let scale = 1 << (attempt - 1);
