@@ -187,7 +187,9 @@ impl Rainbowtype {
 
     /// Ends any accept mode a lost footer left open (footers are ignored in command mode).
     fn leave_accept_modes(&mut self, gap_scale: u32) -> Result<(), BoardError> {
-        for footer in ["-----END CERTIFICATE-----\n", "-----END PUBLIC KEY-----\n"] {
+        // The short root-key buffer (200 bytes) first: its footer adds less to a certificate buffer than the
+        // certificate footer would add to it.
+        for footer in ["-----END PUBLIC KEY-----\n", "-----END CERTIFICATE-----\n"] {
             self.link.write(footer.as_bytes())?;
             self.link.wait_quiet(wire_time(footer.len()) + self.pacing.line_gap * gap_scale, Duration::from_secs(5))?;
         }
