@@ -177,8 +177,11 @@ impl Rainbowtype {
         for line in text.split_inclusive('\n') {
             self.link.write(line.as_bytes())?;
             // The line's own wire time, plus once more for a bridge (or simulator) that delivers it late,
-            // plus the handler's gap: the next line must not land before `uart_flush()` ran.
-            self.link.wait_quiet(wire_time(line.len()) * 2 + self.pacing.line_gap * gap_scale, Duration::from_secs(5))?;
+            // plus the handler's gap: the next line must not land before `uart_flush()` ran. A lost footer
+            // leaves the accept mode open and sends the next upload into this buffer, so it waits longer.
+            let footer = line.starts_with("-----END");
+            let gap = if footer { self.pacing.command_gap * 4 } else { self.pacing.line_gap };
+            self.link.wait_quiet(wire_time(line.len()) * 2 + gap * gap_scale, Duration::from_secs(5))?;
         }
         // The reference host's final empty line (ignored in command mode).
         self.link.write(b"\n")?;
