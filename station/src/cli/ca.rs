@@ -1,6 +1,6 @@
 //! `keyline ca ...`: certificate authorities.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
@@ -172,16 +172,7 @@ impl Run for CaCommand {
 
 /// Read a small text file given on the command line.
 pub fn read_text(path: &Path) -> Result<String, ErrorReport> {
-    let file = std::fs::File::open(path).map_err(|e| io_error("cannot read", path, e))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes).map_err(|e| io_error("cannot read", path, e))?;
-    if bytes.len() as u64 > MAX_INPUT_BYTES {
-        return Err(Error::InvalidInput {
-            what: path.display().to_string(),
-            reason: format!("larger than {MAX_INPUT_BYTES} bytes; pass a PEM certificate or key"),
-        }
-        .report());
-    }
+    let bytes = keyline_station::read_input_file(path, MAX_INPUT_BYTES).map_err(|e| e.report())?.to_vec();
     String::from_utf8(bytes).map_err(|_| {
         Error::CorruptPem { what: path.display().to_string(), detail: "not UTF-8 text".into() }.report()
     })
