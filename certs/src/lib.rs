@@ -16,6 +16,7 @@ mod inspect;
 mod issue;
 mod key;
 mod pem_blocks;
+mod secret_pem;
 
 pub use error::{Error, Result};
 pub use file::{read_bounded_file, ReadFileError};
@@ -23,3 +24,4 @@ pub use inspect::{colon_hex, CertInfo, ExtensionInfo};
 pub use issue::{create_root_ca, create_signer_ca, issue_verification_cert, random_serial, CaSubject, Validity, SERIAL_LEN};
 pub use key::{EcKey, MAX_KDF_MEMORY_BYTES};
 pub use pem_blocks::{pem_blocks, to_pem, PemBlock, MAX_PEM_BYTES};
+pub use secret_pem::SecretPem;

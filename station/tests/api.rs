@@ -62,7 +62,7 @@ fn import_takes_the_key_passphrase_from_the_request() {
     let request = |key_passphrase: Option<&str>| ImportCa {
         name: "copy".into(),
         cert_pem: cert_pem.clone(),
-        key_pem: key_pem.clone(),
+        key_pem: key_pem.clone().into(),
         key_passphrase: key_passphrase.map(Passphrase::from),
     };
     assert_eq!(station.import_ca(request(None), &store_pass).unwrap_err().code(), "passphrase_required");
@@ -101,7 +101,7 @@ fn create_and_import_report_their_real_steps_in_order() {
     let import = ImportCa {
         name: "copy".into(),
         cert_pem: std::fs::read_to_string(dir.path().join("certs/root.crt")).unwrap(),
-        key_pem: std::fs::read_to_string(dir.path().join("keys/root.key")).unwrap(),
+        key_pem: std::fs::read_to_string(dir.path().join("keys/root.key")).unwrap().into(),
         key_passphrase: Some(pass.clone()),
     };
     station.import_ca_with_progress(import, &pass, &mut |step| steps.push(step)).unwrap();
@@ -146,4 +146,22 @@ fn new_ca_keys_need_a_passphrase_of_at_least_eight_characters() {
     assert_eq!(station.import_ca(request.clone(), &Passphrase::from("short")).unwrap_err().code(), "passphrase_too_short");
     assert!(station.list_cas().unwrap().is_empty());
     station.import_ca(request, &Passphrase::from("long enough")).unwrap();
+}
+
+#[test]
+fn an_import_request_prints_no_key_material() {
+    let dir = tempfile::tempdir().unwrap();
+    let station = Station::open(dir.path().to_path_buf()).unwrap();
+    let request = CreateCa { name: "root".into(), org: "Acme".into(), signer: None, years: 5 };
+    station.create_ca(request, &Passphrase::from("debug passphrase")).unwrap();
+    let key_pem = std::fs::read_to_string(dir.path().join("keys/root.key")).unwrap();
+    // As the desktop shell receives it: a JSON command argument.
+    let json = serde_json::json!({ "name": "copy", "certPem": "x", "keyPem": key_pem, "keyPassphrase": "debug passphrase" });
+    let request: ImportCa = serde_json::from_value(json).unwrap();
+    let debug = format!("{request:?}");
+    for line in key_pem.lines().filter(|line| !line.starts_with("-----")) {
+        assert!(!debug.contains(line), "key material in {debug}");
+    }
+    assert!(!debug.contains("PRIVATE KEY") && !debug.contains("debug passphrase"), "{debug}");
+    assert_eq!(request.key_pem.expose(), key_pem);
 }

@@ -144,7 +144,7 @@ impl Station {
         }
         cert.check_usable_ca().map_err(|e| certs_error(e, "the certificate file"))?;
         let key_passphrase = request.key_passphrase.as_ref().map(|p| p.expose().as_bytes());
-        let key = EcKey::from_pem(&request.key_pem, key_passphrase).map_err(|e| match e {
+        let key = EcKey::from_pem(request.key_pem.expose(), key_passphrase).map_err(|e| match e {
             keyline_certs::Error::WrongPassphrase => Error::WrongPassphrase { name: "the key file being imported".into() },
             other => certs_error(other, "the key file"),
         })?;
