@@ -113,7 +113,15 @@ async fn a_certificate_without_a_usable_serial_is_left_inactive(env: &Env) -> Ca
     };
     let report = test_connect(&test).await.map_err(fail("test-connect"))?;
     ensure(!report.connected, || format!("connected without a serial: {report:#?}"))?;
-    let status = devices::describe_device(&env.ctx, &parsed.id).await.map_err(fail("describe"))?.map(|d| d.status);
+    // The Lambda runs asynchronously (a cold start can take seconds): wait for its verdict.
+    let mut status = None;
+    for _ in 0..40 {
+        status = devices::describe_device(&env.ctx, &parsed.id).await.map_err(fail("describe"))?.map(|d| d.status);
+        if status.as_deref() == Some("INACTIVE") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     ensure(status.as_deref() == Some("INACTIVE"), || format!("status {status:?}, expected INACTIVE"))
 }
 
