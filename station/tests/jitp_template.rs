@@ -1,3 +1,4 @@
+//! (In the station crate, which has both keyline-certs and keyline-cloud.)
 //! The JITP template against the subjects of device certificates Keyline issues (keyline-certs), for every
 //! profile: every certificate parameter the template declares without a default is one those certificates carry,
 //! so AWS IoT can provision each of them; the template Keyline used to send (subject serialNumber) is refused.
@@ -6,14 +7,15 @@ use keyline_certs::atcacert::profile::Profile;
 use keyline_certs::atcacert::AtcaDate;
 use keyline_certs::device::{issue_device_cert, issue_signer_cert, SignerSubject};
 use keyline_certs::{create_root_ca, CaSubject, EcKey, Validity};
-use keyline_cloud::jitp::{check_template, keyline_device_fields, subject_fields, template_body, SubjectField};
-use keyline_cloud::CloudError;
+use keyline_station::cloud::keyline_cloud::jitp::{check_template, keyline_device_fields, subject_fields, template_body, SubjectField};
+use keyline_station::cloud::keyline_cloud::CloudError;
 
 const CHIP: [u8; 9] = [0x01, 0x23, 0xAB, 0xCD, 0xEF, 0x01, 0x02, 0x03, 0xEE];
 
-fn key_pair() -> (p256::ecdsa::SigningKey, [u8; 64]) {
-    let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
-    let public = key.verifying_key().to_encoded_point(false).as_bytes()[1..].try_into().unwrap();
+fn key_pair() -> (EcKey, [u8; 64]) {
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    let key = EcKey::generate();
+    let public = key.public_key().to_encoded_point(false).as_bytes()[1..].try_into().unwrap();
     (key, public)
 }
 
