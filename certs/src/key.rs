@@ -6,25 +6,13 @@ use std::fmt;
 use p256::ecdsa::signature::Signer;
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey};
-use pkcs8::der::Decode;
-use pkcs8::{EncryptedPrivateKeyInfo, PrivateKeyInfo};
-use rand_core::{OsRng, RngCore};
+use rand_core::OsRng;
 use rcgen::{PublicKeyData, SignatureAlgorithm, SigningKey, PKCS_ECDSA_P256_SHA256};
 use zeroize::Zeroizing;
 
 use crate::pem_blocks::{corrupt, pem_blocks};
+use crate::sealed::{open_sealed_pkcs8, seal_pkcs8_der};
 use crate::{Error, Result};
-
-/// scrypt cost used when encrypting keys: N = 2^14, r = 8, p = 1 (16 MiB). This is OpenSSL's
-/// own `-scrypt` default and stays under OpenSSL's 32 MiB scrypt memory limit.
-const SCRYPT_LOG_N: u8 = 14;
-const SCRYPT_R: u32 = 8;
-const SCRYPT_P: u32 = 1;
-
-/// Limits on key-derivation parameters of keys being imported (untrusted input).
-const MAX_IMPORT_SCRYPT_N: u64 = 1 << 20;
-const MAX_IMPORT_SCRYPT_R_TIMES_P: u64 = 64;
-const MAX_IMPORT_PBKDF2_ITERATIONS: u32 = 10_000_000;
 
 const WHAT: &str = "private key";
 
@@ -95,21 +83,13 @@ impl EcKey {
     /// AES-256-CBC with a random IV.
     pub fn to_encrypted_pem(&self, passphrase: &[u8]) -> Result<String> {
         let plain = self.secret.to_pkcs8_der().map_err(|e| Error::Issue(format!("cannot encode key: {e}")))?;
-        let info = PrivateKeyInfo::try_from(plain.as_bytes()).map_err(|e| Error::Issue(e.to_string()))?;
-        let mut salt = [0u8; 16];
-        let mut iv = [0u8; 16];
-        OsRng.try_fill_bytes(&mut salt).map_err(|e| Error::Random(e.to_string()))?;
-        OsRng.try_fill_bytes(&mut iv).map_err(|e| Error::Random(e.to_string()))?;
-        let cost = scrypt::Params::new(SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P, 32).expect("valid scrypt parameters");
-        let params = pkcs5::pbes2::Parameters::scrypt_aes256cbc(cost, &salt, &iv)
-            .map_err(|e| Error::Issue(format!("cannot set up key encryption: {e}")))?;
-        let encrypted = info
-            .encrypt_with_params(params, passphrase)
-            .map_err(|e| Error::Issue(format!("cannot encrypt key: {e}")))?;
-        let pem = encrypted
-            .to_pem("ENCRYPTED PRIVATE KEY", pkcs8::LineEnding::LF)
-            .map_err(|e| Error::Issue(format!("cannot encode key: {e}")))?;
-        Ok(pem.to_string())
+        seal_pkcs8_der(plain.as_bytes(), passphrase)
+    }
+
+    /// The plaintext PKCS#8 DER, for handing to a TLS stack in memory (never write it to disk).
+    pub fn pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>> {
+        let plain = self.secret.to_pkcs8_der().map_err(|e| Error::Issue(format!("cannot encode key: {e}")))?;
+        Ok(Zeroizing::new(plain.as_bytes().to_vec()))
     }
 
     /// The public key as a p256 value.
@@ -130,53 +110,12 @@ impl EcKey {
 
 /// Decrypt an `ENCRYPTED PRIVATE KEY` PEM block, refusing expensive KDF parameters on import.
 fn decrypt_pem(block: &str, passphrase: &[u8], untrusted: bool) -> Result<EcKey> {
-    let (label, der) = pkcs8::der::pem::decode_vec(block.as_bytes())
-        .map_err(|e| corrupt(WHAT, &format!("bad base64: {e}")))?;
-    debug_assert_eq!(label, "ENCRYPTED PRIVATE KEY");
-    let info = EncryptedPrivateKeyInfo::from_der(&der)
-        .map_err(|e| corrupt(WHAT, &format!("bad encrypted PKCS#8: {e}")))?;
-    if untrusted {
-        check_kdf_cost(&info)?;
-    }
-    let plain = info.decrypt(passphrase).map_err(|e| match e {
-        // pkcs5 0.7 reports bad padding (a wrong passphrase) as EncryptFailed.
-        pkcs8::Error::EncryptedPrivateKey(pkcs5::Error::DecryptFailed | pkcs5::Error::EncryptFailed) => {
-            Error::WrongPassphrase
-        }
-        pkcs8::Error::EncryptedPrivateKey(other) => {
-            Error::Unsupported { what: "key", detail: format!("key encryption not supported ({other})") }
-        }
-        // The structure was parsed above, so a DER error here is about the decrypted bytes:
-        // a wrong passphrase that happened to produce valid padding.
-        pkcs8::Error::Asn1(_) | pkcs8::Error::KeyMalformed => Error::WrongPassphrase,
-        other => corrupt(WHAT, &other.to_string()),
-    })?;
+    let plain = open_sealed_pkcs8(block, passphrase, untrusted)?;
     // A wrong passphrase occasionally yields valid padding; the DER then fails to parse.
-    p256::SecretKey::from_pkcs8_der(plain.as_bytes()).map(EcKey::from_secret).map_err(|e| match e {
+    p256::SecretKey::from_pkcs8_der(&plain).map(EcKey::from_secret).map_err(|e| match e {
         pkcs8::Error::KeyMalformed | pkcs8::Error::Asn1(_) => Error::WrongPassphrase,
         other => Error::Unsupported { what: "key", detail: format!("not an EC P-256 key ({other})") },
     })
-}
-
-fn check_kdf_cost(info: &EncryptedPrivateKeyInfo<'_>) -> Result<()> {
-    let too_costly = |detail: String| Error::Unsupported { what: "key", detail };
-    match &info.encryption_algorithm {
-        pkcs5::EncryptionScheme::Pbes2(params) => match &params.kdf {
-            pkcs5::pbes2::Kdf::Pbkdf2(pbkdf2) if pbkdf2.iteration_count > MAX_IMPORT_PBKDF2_ITERATIONS => {
-                Err(too_costly(format!("PBKDF2 iteration count {} is too high", pbkdf2.iteration_count)))
-            }
-            pkcs5::pbes2::Kdf::Scrypt(scrypt)
-                if scrypt.cost_parameter > MAX_IMPORT_SCRYPT_N
-                    || u64::from(scrypt.block_size) * u64::from(scrypt.parallelization) > MAX_IMPORT_SCRYPT_R_TIMES_P =>
-            {
-                Err(too_costly("scrypt parameters are too costly".into()))
-            }
-            _ => Ok(()),
-        },
-        _ => Err(too_costly(
-            "PBES1 (DES/RC2) encryption; convert it with `openssl pkcs8 -topk8 -v2 aes-256-cbc`".into(),
-        )),
-    }
 }
 
 impl fmt::Debug for EcKey {
@@ -206,6 +145,7 @@ impl SigningKey for EcKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pkcs8::PrivateKeyInfo;
 
     #[test]
     fn encrypted_pem_round_trips_and_rejects_a_wrong_passphrase() {

@@ -12,11 +12,15 @@ pub mod device;
 mod error;
 mod inspect;
 mod issue;
+mod issue_tls;
 mod key;
 mod pem_blocks;
+mod sealed;
 
 pub use error::{Error, Result};
 pub use inspect::{colon_hex, CertInfo, ExtensionInfo};
 pub use issue::{create_root_ca, create_signer_ca, issue_verification_cert, random_serial, CaSubject, Validity, SERIAL_LEN};
+pub use issue_tls::{issue_tls_client_cert, issue_tls_server_cert};
 pub use key::EcKey;
+pub use sealed::{open_sealed_pkcs8, seal_pkcs8_der};
 pub use pem_blocks::{pem_blocks, to_pem, PemBlock, MAX_PEM_BYTES};

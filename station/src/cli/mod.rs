@@ -13,6 +13,7 @@ mod cloud_devices;
 mod cloud_output;
 #[cfg(feature = "cloud")]
 mod cloud;
+mod ota;
 mod output;
 mod passphrase;
 mod ports;
@@ -80,6 +81,8 @@ command_groups! {
     Cloud => cloud::CloudCommand,
     /// The local device ledger: list, show, export (CSV/JSON) the devices this station issued certificates to.
     Devices => devices::DevicesCommand,
+    /// OTA: inspect and sign firmware images, the signing key, push images through a device-management server.
+    Ota => ota::OtaCommand,
     /// Serial ports a board can be on (real ports and simulated boards): `keyline ports --json`.
     Ports => ports::PortsCommand,
     /// Simulated boards on pseudo-terminals (practice mode, tests): `keyline sim --boards 2`.

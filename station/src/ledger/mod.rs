@@ -13,6 +13,7 @@ mod error;
 mod events;
 mod export;
 mod migrate;
+mod ota_state;
 mod serial;
 #[cfg(test)]
 mod tests;
@@ -29,6 +30,7 @@ pub use error::LedgerError;
 pub use events::DeviceEvent;
 pub use export::{export, ExportFormat};
 pub use migrate::SCHEMA_VERSION;
+pub use ota_state::OtaStateRow;
 pub use serial::DeviceSerial;
 
 use crate::Station;
