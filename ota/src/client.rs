@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use http_body_util::{BodyExt, Empty, Limited};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use serde::Serialize;
@@ -194,7 +194,7 @@ impl OperatorClient {
             match reply.map_err(|e| refused(e.to_string()))? {
                 Message::Text(text) if text.contains("s furmware recieved") => return Ok(()),
                 Message::Close(Some(frame)) if frame.code == CloseCode::Size => {
-                    return Err(Error::Protocol(format!("the server refused the upload as too large: {}", frame.reason)))
+                    return Err(Error::Connection { peer: self.url.clone(), detail: format!("upload refused: {}", frame.reason) })
                 }
                 Message::Close(Some(frame)) => return Err(refused(frame.reason.to_string())),
                 Message::Close(None) => break,
@@ -253,22 +253,48 @@ impl OperatorClient {
     }
 }
 
-/// Device side: `GET /fw/<serial>` with the device's client certificate, at most `limit` bytes.
-pub async fn download_firmware(url: &str, serial: &str, config: Arc<rustls::ClientConfig>, limit: usize) -> Result<Vec<u8>> {
+/// One HTTPS request with the client certificate; the status and at most `limit` body bytes.
+async fn https_request(url: &str, config: Arc<rustls::ClientConfig>, method: hyper::Method, path: &str, body: Vec<u8>, limit: usize) -> Result<(hyper::StatusCode, Bytes)> {
     let (host, port) = host_port(url)?;
     let failed = |detail: String| Error::Connection { peer: format!("{host}:{port}"), detail };
     let tls = connect(url, config).await?;
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.map_err(|e| failed(e.to_string()))?;
     tokio::spawn(connection);
-    let request = hyper::Request::get(format!("/fw/{serial}"))
+    let request = hyper::Request::builder()
+        .method(method)
+        .uri(path)
         .header(hyper::header::HOST, format!("{host}:{port}"))
-        .body(Empty::<Bytes>::new())
+        .body(Full::new(Bytes::from(body)))
         .map_err(|e| failed(e.to_string()))?;
     let response = sender.send_request(request).await.map_err(|e| failed(e.to_string()))?;
     let status = response.status();
-    let body = Limited::new(response.into_body(), limit).collect().await.map_err(|e| failed(format!("firmware body: {e}")))?.to_bytes();
+    let body = Limited::new(response.into_body(), limit).collect().await.map_err(|e| failed(format!("response body: {e}")))?.to_bytes();
+    Ok((status, body))
+}
+
+fn status_error(url: &str, what: &str, status: hyper::StatusCode, body: &[u8]) -> Error {
+    Error::Connection { peer: url.to_owned(), detail: format!("{what}: {status}: {}", String::from_utf8_lossy(&body[..body.len().min(200)])) }
+}
+
+impl OperatorClient {
+    /// Upload over `POST /fw` (Keyline's server; the public one only takes the WebSocket upload).
+    pub async fn upload_post(&self, serial: &str, image: &[u8]) -> Result<()> {
+        let mut body = serial.as_bytes().to_vec();
+        body.extend_from_slice(image);
+        let (status, reply) = https_request(&self.url, self.config.clone(), hyper::Method::POST, "/fw", body, 4096).await?;
+        if !status.is_success() {
+            return Err(status_error(&self.url, "POST /fw", status, &reply));
+        }
+        Ok(())
+    }
+}
+
+/// Device side: `GET /fw/<serial>` with the device's client certificate, at most `limit` bytes.
+pub async fn download_firmware(url: &str, serial: &str, config: Arc<rustls::ClientConfig>, limit: usize) -> Result<Vec<u8>> {
+    let path = format!("/fw/{serial}");
+    let (status, body) = https_request(url, config, hyper::Method::GET, &path, Vec::new(), limit).await?;
     if !status.is_success() {
-        return Err(failed(format!("GET /fw/{serial}: {status}: {}", String::from_utf8_lossy(&body[..body.len().min(200)]))));
+        return Err(status_error(url, &format!("GET {path}"), status, &body));
     }
     Ok(body.to_vec())
 }

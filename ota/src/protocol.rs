@@ -249,3 +249,57 @@ impl Action {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_the_bootloaders_exact_texts() {
+        let bootup = Action::decode(br#"{"serial": "0123c4d5e6f7a8b9ee", "action": "bootup"}"#).unwrap();
+        assert_eq!(bootup, Action::Bootup { serial: "0123c4d5e6f7a8b9ee".into() });
+        let pem = "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n";
+        let text = format!("{{\"serial\": \"0123c4d5e6f7a8b9ee\", \"keynum\": 1, \"data\": {}, \"action\": \"publickeyissued\"}}", serde_json::to_string(pem).unwrap());
+        let issued = Action::decode(text.as_bytes()).unwrap();
+        assert_eq!(issued, Action::PublicKeyIssued { serial: "0123c4d5e6f7a8b9ee".into(), keynum: 1, data: pem.into() });
+        assert_eq!(issued.encode(), text.replace(": ", ":").replace(", ", ","));
+    }
+
+    #[test]
+    fn encodes_as_the_public_server_and_pc_client_do() {
+        let record = DeviceRecord { request: "ota".into(), data: "none".into(), keynum: 0, state: "onlineboot".into() };
+        // JSON.stringify({serial, request, data, keynum, state, action: "setstate"})
+        assert_eq!(
+            Action::SetState { serial: "s1".into(), record: record.clone() }.encode(),
+            r#"{"serial":"s1","request":"ota","data":"none","keynum":0,"state":"onlineboot","action":"setstate"}"#
+        );
+        let all = Action::ResponseAllState { serial: "op".into(), devices: vec![("defaultdevice".into(), DeviceRecord::default()), ("s1".into(), record)] };
+        let text = all.encode();
+        assert_eq!(
+            text,
+            r#"{"serial":"op","action":"responseallstate","defaultdevice":{"request":"none","data":"none","keynum":0,"state":"offlineboot"},"s1":{"request":"ota","data":"none","keynum":0,"state":"onlineboot"}}"#
+        );
+        assert_eq!(Action::decode(text.as_bytes()).unwrap(), all);
+    }
+
+    #[test]
+    fn refuses_what_the_public_server_would_crash_on_or_misfile() {
+        for (bytes, expect) in [
+            (&b"null"[..], "not a JSON object"),
+            (b"{\"action\":\"bootup\"}", "`serial` is missing"),
+            (b"{\"serial\":5,\"action\":\"bootup\"}", "must be a string"),
+            (b"{\"serial\":\"defaultdevice\",\"action\":\"bootup\"}", "not a device serial"),
+            (b"{\"serial\":\"a/../b\",\"action\":\"bootup\"}", "not a device serial"),
+            (b"{\"serial\":\"s\",\"action\":\"publickeyissued\",\"keynum\":99,\"data\":\"x\"}", "slot number"),
+            (b"{\"serial\":\"s\",\"action\":\"setstate\",\"request\":\"ota\",\"data\":\"none\",\"state\":\"sideways\"}", "`state`"),
+        ] {
+            let error = Action::decode(bytes).unwrap_err().to_string();
+            assert!(error.contains(expect), "{}: {error}", String::from_utf8_lossy(bytes));
+        }
+        let huge = format!("{{\"serial\":\"s\",\"action\":\"bootup\",\"pad\":\"{}\"}}", "x".repeat(MAX_ACTION_BYTES));
+        assert!(Action::decode(huge.as_bytes()).unwrap_err().to_string().contains("limit"));
+        // Form values arrive as strings from the public PC client.
+        let set = br#"{"serial":"s","request":"cert","data":"none","keynum":"1","state":"onlineboot","action":"setstate"}"#;
+        assert!(matches!(Action::decode(set).unwrap(), Action::SetState { record, .. } if record.keynum == 1));
+    }
+}

@@ -129,13 +129,12 @@ async fn peers_without_a_project_certificate_are_refused() {
             .with_no_client_auth(),
     );
     let error = handshake_error(&server.url, anonymous).await;
-    assert!(error.contains("CertificateRequired") || error.contains("certificate required") || error.contains("handshake"), "{error}");
+    assert!(error.contains("CertificateRequired"), "{error}");
 
     // A certificate from another CA (trusting our server so only the client side fails).
     let other = Pki::new("mallory");
     let error = handshake_error(&server.url, other.client_config("operator-1", &pki)).await;
-    assert!(error.contains("UnknownCA") || error.contains("unknown ca") || error.contains("BadCertificate") || error.contains("handshake"), "{error}");
-    assert!(!error.contains("stayed open"));
+    assert!(error.contains("UnknownCA"), "{error}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -147,7 +146,10 @@ async fn oversize_uploads_malformed_actions_and_impersonation_are_refused_with_r
 
     let big = ImageBuilder::new("big", "1").segment(0x4008_0000, vec![1; 100_000]).build();
     let err = operator.upload(SERIAL, &big, Arc::new(|_, _| {})).await.unwrap_err();
-    assert!(err.to_string().contains("too large") || err.to_string().contains("limit"), "{err}");
+    assert!(err.to_string().contains("upload refused: the upload is larger than the 65536-byte limit"), "{err}");
+    // The same limit on the HTTP upload path.
+    let err = operator.upload_post(SERIAL, &big).await.unwrap_err();
+    assert!(err.to_string().contains("413"), "{err}");
     let err = operator.upload(SERIAL, b"not an image at all", Arc::new(|_, _| {})).await.unwrap_err();
     assert!(err.to_string().contains("magic") || err.to_string().contains("not a valid"), "{err}");
 

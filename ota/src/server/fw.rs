@@ -57,15 +57,18 @@ async fn upload_session(mut socket: WebSocket, peer: Peer, shared: Arc<Shared>) 
         Some(Ok(Message::Binary(bytes))) => accept_upload(&bytes, &peer, &shared),
         Some(Ok(Message::Text(_))) => Err(Error::Protocol("send the upload as one binary message".into())),
         Some(Ok(_)) | None => return,
+        // tungstenite stops reading at the size limit (or on a broken frame).
         Some(Err(error)) => {
             tracing::info!(peer = %peer.cn, %error, "refused an upload");
-            Err(Error::Protocol(format!("upload larger than the {limit}-byte limit or broken: {error}")))
+            let reason: String = format!("the upload is larger than the {limit}-byte limit ({error})").chars().take(120).collect();
+            let _ = socket.send(Message::Close(Some(CloseFrame { code: CLOSE_TOO_BIG, reason: reason.into() }))).await;
+            return;
         }
     };
     let message = match outcome {
         Ok(serial) => Message::Text(received_text(&serial).into()),
         Err(error) => {
-            let code = if matches!(error, Error::TooLarge { .. }) || error.to_string().contains("limit") { CLOSE_TOO_BIG } else { super::rt::CLOSE_POLICY };
+            let code = if matches!(error, Error::TooLarge { .. }) { CLOSE_TOO_BIG } else { super::rt::CLOSE_POLICY };
             let reason: String = error.to_string().chars().take(120).collect();
             Message::Close(Some(CloseFrame { code, reason: reason.into() }))
         }
