@@ -20,13 +20,20 @@ use support::{Env, PASS};
 
 const SERIAL: &str = "0123a1b2c3d4e5f6ee";
 
-fn device_tls(env: &Env, prefix: &str) -> Arc<tls::ClientConfig> {
-    let key = EcKey::from_pem(&std::fs::read_to_string(env.path(&format!("{prefix}.key"))).unwrap(), Some(PASS.as_bytes())).unwrap();
-    let chain = std::fs::read_to_string(env.path(&format!("{prefix}.chain"))).unwrap();
+/// The device's TLS identity as the bootloader presents it: its key, its device certificate and the signer.
+fn device_tls(env: &Env) -> Arc<tls::ClientConfig> {
+    let key = EcKey::from_pem(&std::fs::read_to_string(env.path("device.key")).unwrap(), None).unwrap();
+    // server.chain = server certificate, signer, root: the device is built with signer and root.
+    let server_chain = std::fs::read_to_string(env.path("server.chain")).unwrap();
+    let cas = &server_chain[server_chain.find("-----END CERTIFICATE-----").unwrap() + 26..];
+    let chain = std::fs::read_to_string(env.path("device.crt")).unwrap() + cas;
     let identity = TlsIdentity::new(&chain, key.pkcs8_der().unwrap()).unwrap();
-    // The device trusts the project root (and signer) it was built with.
-    let roots = tls::roots_from_pem(&chain[chain.find("-----END CERTIFICATE-----").unwrap() + 26..]).unwrap();
-    tls::client_config(&identity, roots).unwrap()
+    tls::client_config(&identity, tls::roots_from_pem(cas).unwrap()).unwrap()
+}
+
+fn openssl(args: &[&str]) {
+    let out = Command::new("openssl").args(args).output().expect("openssl is needed: apt-get install openssl");
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 struct Server(std::process::Child);
@@ -61,7 +68,11 @@ fn a_signed_image_reaches_a_simulated_device_through_keyline_ota_serve() {
     let server_files = env.json(&["cert", "server", "--ca", "signer", "--host", "127.0.0.1", "-o", &p("server")]);
     assert_eq!(server_files["commonName"], "127.0.0.1");
     env.ok(&["cert", "client", "--ca", "signer", "--name", "operator-1", "-o", &p("operator")]);
-    env.ok(&["cert", "client", "--ca", "signer", "--name", SERIAL, "-o", &p("device")]);
+    // The device: a chip key and the rainbowtype-profile device certificate provisioning issues
+    // (recorded in the ledger like every provisioned board).
+    openssl(&["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", &p("device.key")]);
+    openssl(&["pkey", "-in", &p("device.key"), "-pubout", "-out", &p("device.pub")]);
+    env.ok(&["cert", "sign", "--ca", "signer", "--pubkey", &p("device.pub"), "--profile", "rainbowtype", "--serial", SERIAL, "-o", &p("device.crt")]);
 
     // The embedded server.
     let mut child = Command::new(env!("CARGO_BIN_EXE_keyline"))
@@ -81,7 +92,7 @@ fn a_signed_image_reaches_a_simulated_device_through_keyline_ota_serve() {
 
     // The simulated device boots every 200 ms.
     let trusted = RsaPublic::from_pem(&std::fs::read_to_string(env.path("sb.pub.pem")).unwrap()).unwrap();
-    let device = Arc::new(SimOtaBootloader::new(SERIAL, &url, device_tls(&env, "device"), Some(trusted)));
+    let device = Arc::new(SimOtaBootloader::new(SERIAL, &url, device_tls(&env), Some(trusted)));
     let flash = device.flash();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -121,6 +132,7 @@ fn a_signed_image_reaches_a_simulated_device_through_keyline_ota_serve() {
     let device_row = devices.as_array().unwrap().iter().find(|d| d["serial"] == SERIAL).unwrap();
     assert_eq!(device_row["request"], "none");
     let ledger = keyline_station::ledger::Ledger::open(&env.data).unwrap();
+    assert_eq!(ledger.get(&keyline_station::ledger::DeviceSerial::parse(SERIAL).unwrap()).unwrap().unwrap().profile, "rainbowtype");
     let row = ledger.ota_state(SERIAL).unwrap().unwrap();
     assert_eq!(row.request, "none");
     assert!(row.last_seen.is_some());
