@@ -45,6 +45,25 @@ impl Drop for Server {
     }
 }
 
+/// Start `keyline ota serve` on a free loopback port with `extra` arguments; returns its URL.
+fn serve(env: &Env, extra: &[&str]) -> (Server, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keyline"))
+        .args(["ota", "serve", "--listen", "127.0.0.1:0", "--ca", "signer"])
+        .args(extra)
+        .env("KEYLINE_DATA_DIR", &env.data)
+        .env("KEYLINE_CA_PASSPHRASE", PASS)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let server = Server(child);
+    let address = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("server said {line:?}")).to_owned();
+    (server, format!("https://{address}"))
+}
+
 #[test]
 fn a_signed_image_reaches_a_simulated_device_through_keyline_ota_serve() {
     let env = Env::new();
@@ -75,20 +94,7 @@ fn a_signed_image_reaches_a_simulated_device_through_keyline_ota_serve() {
     env.ok(&["cert", "sign", "--ca", "signer", "--pubkey", &p("device.pub"), "--profile", "rainbowtype", "--serial", SERIAL, "-o", &p("device.crt")]);
 
     // The embedded server.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_keyline"))
-        .args(["ota", "serve", "--listen", "127.0.0.1:0", "--cert", &p("server"), "--ca", "signer"])
-        .env("KEYLINE_DATA_DIR", &env.data)
-        .env("KEYLINE_CA_PASSPHRASE", PASS)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let _server = Server(child);
-    let address = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("server said {line:?}")).to_owned();
-    let url = format!("https://{address}");
+    let (_server, url) = serve(&env, &["--cert", &p("server")]);
 
     // The simulated device boots every 200 ms.
     let trusted = RsaPublic::from_pem(&std::fs::read_to_string(env.path("sb.pub.pem")).unwrap()).unwrap();
@@ -139,4 +145,9 @@ fn a_signed_image_reaches_a_simulated_device_through_keyline_ota_serve() {
 
     let _ = stop.send(());
     runtime.block_on(running).unwrap();
+
+    // `--cert auto`: a server certificate issued from the CA at start; the same ledger state is served.
+    let (_auto, auto_url) = serve(&env, &["--cert", "auto"]);
+    let devices = env.json(&["ota", "devices", "--server", &auto_url, "--cert", &p("operator"), "--ca", "signer"]);
+    assert!(devices.as_array().unwrap().iter().any(|d| d["serial"] == SERIAL), "{devices}");
 }

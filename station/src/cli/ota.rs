@@ -26,12 +26,16 @@ pub enum OtaCommand {
         /// Address to listen on, e.g. 0.0.0.0:3000 (port 0 picks a free port).
         #[arg(long, default_value = "0.0.0.0:3000")]
         listen: std::net::SocketAddr,
-        /// Server certificate prefix from `keyline cert server` (PREFIX.chain, PREFIX.key).
-        #[arg(long, value_name = "PREFIX")]
+        /// Server certificate prefix from `keyline cert server` (PREFIX.chain, PREFIX.key), or
+        /// `auto` to issue one from --ca at start for the --host names.
+        #[arg(long, value_name = "PREFIX|auto")]
         cert: PathBuf,
-        /// Project CA whose chain every peer's client certificate must chain to.
+        /// Project CA whose chain every peer's client certificate must chain to (and that issues `--cert auto`).
         #[arg(long)]
         ca: String,
+        /// With `--cert auto`: host names / IPs for the certificate (default: the listen IP, localhost, 127.0.0.1).
+        #[arg(long = "host", value_name = "NAME_OR_IP")]
+        hosts: Vec<String>,
         /// Largest image accepted, in bytes.
         #[arg(long, default_value_t = ota::DEFAULT_MAX_UPLOAD)]
         max_upload: usize,
@@ -123,14 +127,19 @@ impl Run for OtaCommand {
                 let path = ota::export_signing_public_key(&key, Some(&passphrase), &output)?;
                 emit(ctx.json, &serde_json::json!({ "publicKeyPath": path }), || format!("Public key written to {}\n", path.display()));
             }
-            OtaCommand::Serve { listen, cert, ca, max_upload } => {
+            OtaCommand::Serve { listen, cert, ca, hosts, max_upload } => {
                 let station = ctx.station()?;
-                let passphrase = passphrase::for_import_key(&cert.display().to_string())?;
-                let options = ServeOptions { listen, cert: TlsFiles::from_prefix(&cert), ca, max_upload };
+                let identity = if cert.as_os_str() == "auto" {
+                    passphrase::unlock_existing(&station, &ca)?;
+                    station.ephemeral_server_identity(&ca, &auto_hosts(listen, hosts))?
+                } else {
+                    let passphrase = passphrase::for_import_key(&cert.display().to_string())?;
+                    TlsFiles::from_prefix(&cert).identity(Some(&passphrase))?
+                };
+                let options = ServeOptions { listen, identity: std::sync::Arc::new(identity), ca, max_upload };
                 let json = ctx.json;
                 station.serve_ota(
                     &options,
-                    Some(&passphrase),
                     |address| {
                         use std::io::Write;
                         if json {
@@ -179,6 +188,23 @@ impl Run for OtaCommand {
         }
         Ok(())
     }
+}
+
+/// Hosts for `--cert auto`: the given ones, else the listen IP (when specific), localhost and 127.0.0.1.
+fn auto_hosts(listen: std::net::SocketAddr, hosts: Vec<String>) -> Vec<String> {
+    if !hosts.is_empty() {
+        return hosts;
+    }
+    let mut out = Vec::new();
+    if !listen.ip().is_unspecified() {
+        out.push(listen.ip().to_string());
+    }
+    for host in ["localhost", "127.0.0.1"] {
+        if !out.iter().any(|h| h == host) {
+            out.push(host.to_owned());
+        }
+    }
+    out
 }
 
 /// One push step: a JSON line with `--json`, else a text line (upload progress every 64 KiB).

@@ -78,7 +78,8 @@ impl TlsFiles {
         TlsFiles { chain: with(".chain"), key: with(".key") }
     }
 
-    fn identity(&self, passphrase: Option<&Passphrase>) -> Result<TlsIdentity> {
+    /// Read the chain and decrypt the key.
+    pub fn identity(&self, passphrase: Option<&Passphrase>) -> Result<TlsIdentity> {
         let read = |path: &Path| -> Result<String> {
             let bytes = keyline_ota::read_file_bounded(path, 256 * 1024)?;
             String::from_utf8(bytes).map_err(|_| Error::InvalidInput { what: path.display().to_string(), reason: "not a PEM text file".into() })
@@ -97,8 +98,8 @@ impl TlsFiles {
 pub struct ServeOptions {
     /// Address to listen on.
     pub listen: SocketAddr,
-    /// The server's certificate chain and key.
-    pub cert: TlsFiles,
+    /// The server's certificate chain and key (from files, or issued at start with `--cert auto`).
+    pub identity: Arc<TlsIdentity>,
     /// Project CA whose chain (it and its parents) client certificates must chain to.
     pub ca: String,
     /// Largest image accepted (bytes).
@@ -120,13 +121,11 @@ impl Station {
     pub fn serve_ota(
         &self,
         options: &ServeOptions,
-        key_passphrase: Option<&Passphrase>,
         ready: impl FnOnce(SocketAddr),
         shutdown: impl Future<Output = ()>,
     ) -> Result<()> {
-        let identity = options.cert.identity(key_passphrase)?;
         let roots = tls::roots_from_pem(&self.ca_chain_pem(&options.ca)?)?;
-        let config = tls::server_config(&identity, roots)?;
+        let config = tls::server_config(&options.identity, roots)?;
         let store = self.ota_store()?;
         let mut settings = ServerSettings::new(self.data_dir().join("ota").join("fw"));
         settings.max_upload = options.max_upload;

@@ -61,9 +61,8 @@ impl Station {
         Ok(chain)
     }
 
-    /// Issue a TLS server or client certificate from the unlocked CA `ca` and write the files
-    /// (never overwriting).
-    pub fn make_tls_cert(&self, ca: &str, kind: &TlsCertKind, prefix: &Path) -> Result<TlsCertFiles> {
+    /// Issue a TLS certificate from the unlocked CA `ca`: the certificate, its key, the CA's passphrase.
+    fn issue_tls_cert(&self, ca: &str, kind: &TlsCertKind) -> Result<(CertInfo, EcKey, crate::Passphrase)> {
         let metadata = self.metadata()?;
         let record = self.record(&metadata, ca)?;
         let ca_cert = self.load_cert(ca)?;
@@ -78,6 +77,21 @@ impl Station {
             }
         }
         .map_err(|e| certs_error(e, ca))?;
+        Ok((cert, key, passphrase))
+    }
+
+    /// A server identity issued in memory from the unlocked CA `ca` for `hosts` (`ota serve --cert auto`).
+    pub fn ephemeral_server_identity(&self, ca: &str, hosts: &[String]) -> Result<keyline_ota::tls::TlsIdentity> {
+        let (cert, key, _) = self.issue_tls_cert(ca, &TlsCertKind::Server { hosts: hosts.to_vec() })?;
+        let chain: String = std::iter::once(cert.pem()).chain(self.ca_chain(ca)?.iter().map(CertInfo::pem)).collect();
+        let der = key.pkcs8_der().map_err(|e| certs_error(e, ca))?;
+        Ok(keyline_ota::tls::TlsIdentity::new(&chain, der)?)
+    }
+
+    /// Issue a TLS server or client certificate from the unlocked CA `ca` and write the files
+    /// (never overwriting).
+    pub fn make_tls_cert(&self, ca: &str, kind: &TlsCertKind, prefix: &Path) -> Result<TlsCertFiles> {
+        let (cert, key, passphrase) = self.issue_tls_cert(ca, kind)?;
         let key_pem = key.to_encrypted_pem(passphrase.expose().as_bytes()).map_err(|e| certs_error(e, ca))?;
         let mut chain_pem = cert.pem();
         for ca_cert in self.ca_chain(ca)? {
