@@ -44,6 +44,8 @@ pub enum Next {
     RunHelper,
     /// Reset and boot from flash.
     BootFlash,
+    /// The firmware crashed: the board stays silent until it is reset.
+    Crash,
 }
 
 /// A running firmware: turns received chunks (one UART event each) into output.
@@ -186,6 +188,11 @@ impl Board {
                     raw.extend(self.start_running());
                 }
                 Next::BootFlash => raw.extend(self.boot_flash()),
+                Next::Crash => {
+                    tracing::info!(board = self.config.index, "firmware crashed; silent until reset");
+                    self.running = firmware::halted();
+                    self.running_kind = None;
+                }
             }
         }
         if inbound.reset {

@@ -3,6 +3,7 @@
 pub mod console;
 pub mod esp_helper;
 mod esp_helper_commands;
+pub mod libc_text;
 pub mod rainbowtype;
 pub mod rom;
 pub mod slip;
