@@ -195,10 +195,14 @@ fn a_ram_loaded_helper_gives_up_on_a_late_handshake() {
     let mut block = words(&[4, 0, 0, 0]);
     block.extend([1, 2, 3, 4]);
     board.receive(&frame(0x07, &block, u32::from(data_checksum(&[1, 2, 3, 4]))));
-    let started = board.receive(&frame(0x06, &words(&[0, 0x4008_0400]), 0)).output;
-    assert!(started.ends_with(b"Initializing Command line: >>"));
-    std::thread::sleep(std::time::Duration::from_millis(1200));
-    let late = normalise(&board.idle());
+    let reply = board.receive(&frame(0x06, &words(&[0, 0x4008_0400]), 0)).output;
+    assert!(!normalise(&reply).contains("Initializing"), "the helper boots first");
+    assert!(board.booting());
+    assert!(board.receive(b"version").output.is_empty(), "input during the boot is lost");
+    let started = board.advance(std::time::Duration::from_millis(300));
+    assert!(started.ends_with(b"Initializing Command line: >>"), "prompt after ~300 ms of board time");
+    assert_eq!(board.hardware().baud, 115_200, "the helper's console runs at 115200");
+    let late = normalise(&board.advance(std::time::Duration::from_millis(1200)));
     assert!(late.contains("CMD Handler: Failed to initialize ECU console interface"), "{late}");
     assert!(board.receive(b"version").output.is_empty(), "the CLI never starts");
 }

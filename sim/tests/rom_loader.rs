@@ -77,7 +77,8 @@ fn flash_write_checksum_md5_and_reboot_into_the_app() {
     assert_eq!(&md5[..32], expected.as_bytes());
     assert_eq!(board.hardware().flash.read(0x10000, 1024).unwrap(), &image[..]);
 
-    let out = board.receive(&request(0x04, &words(&[0]), 0)).output;
+    let mut out = board.receive(&request(0x04, &words(&[0]), 0)).output;
+    out.extend(board.advance(std::time::Duration::from_secs(1)));
     let text = common::normalise(&out);
     assert!(text.contains("boot:0x13 (SPI_FAST_FLASH_BOOT)") && text.contains("MAIN: Config Zone data:"), "{text}");
 }
@@ -92,7 +93,8 @@ fn mem_end_with_an_entry_point_runs_the_ram_loaded_helper() {
     let mut block = words(&[64, 0, 0, 0]);
     block.extend_from_slice(&segment);
     assert_eq!(single(&mut board, 0x07, &block, u32::from(data_checksum(&segment))).1, vec![0, 0, 0, 0]);
-    let out = board.receive(&request(0x06, &words(&[0, 0x4008_21A8]), 0)).output;
+    board.receive(&request(0x06, &words(&[0, 0x4008_21A8]), 0));
+    let out = board.advance(std::time::Duration::from_millis(300));
     assert!(out.ends_with(b"Initializing Command line: >>"));
     assert_eq!(board.receive(b"version").output, b"v1.2.0\n\n>>\n");
 }

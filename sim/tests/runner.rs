@@ -64,3 +64,50 @@ fn the_handle_can_live_in_app_state() {
     fn shareable<T: Send + Sync + 'static>() {}
     shareable::<keyline_sim::SimHandle>();
 }
+
+/// Everything the port delivers within `window`.
+fn read_window(tty: &mut serialport::TTYPort, window: Duration) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 2048];
+    let start = Instant::now();
+    while start.elapsed() < window {
+        if let Ok(n) = tty.read(&mut buf) {
+            got.extend_from_slice(&buf[..n]);
+        }
+    }
+    got
+}
+
+#[test]
+fn boot_output_is_lost_without_a_host_and_resets_come_through_the_fifo() {
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join("sim");
+    let handle = run_boards(SimConfig::new(1, FirmwareKind::Rainbowtype, state_dir.clone())).unwrap();
+    let listed = read_boards_file(&state_dir.join("boards.json")).unwrap();
+    let fifo = listed[0].reset.clone().expect("boards.json lists the reset FIFO");
+    assert_eq!(fifo, state_dir.join("board-0").join("reset"));
+    let board = handle.board(0).unwrap().board().clone();
+    while board.lock().unwrap().booting() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The board booted while no host had the port open: its dump is gone (a USB-UART bridge).
+    let mut tty = serialport::new(listed[0].path.to_string_lossy(), 115_200)
+        .timeout(Duration::from_millis(50))
+        .open_native()
+        .unwrap();
+    assert!(read_window(&mut tty, Duration::from_millis(300)).is_empty(), "nothing buffered for a late host");
+
+    // Another process resets the board through the FIFO; a byte sent during the boot is lost.
+    keyline_sim::request_reset(&fifo, false).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    tty.write_all(b"s").unwrap();
+    let boot = common::normalise(&read_window(&mut tty, Duration::from_millis(1800)));
+    assert!(boot.contains("rst:0x1 (POWERON_RESET)") && boot.contains("Config Zone data:"), "{boot}");
+    assert!(!boot.contains("0123"), "the early `s` got no serial: {boot}");
+    tty.write_all(b"s").unwrap();
+    assert_eq!(read_window(&mut tty, Duration::from_millis(300)).len(), 18);
+
+    keyline_sim::request_reset(&fifo, true).unwrap();
+    let rom = common::normalise(&read_window(&mut tty, Duration::from_millis(300)));
+    assert!(rom.contains("waiting for download"), "{rom}");
+}

@@ -5,7 +5,7 @@ use super::console::{self, Level};
 use super::esp_helper_commands::{run_command, Session};
 use super::libc_text::split_argv;
 use crate::board::{Firmware, Hardware, Next};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The helper's version string.
 pub const VERSION: &str = "v1.2.0";
@@ -50,7 +50,8 @@ pub struct EspHelper {
     /// Handshake window; None for boards that start with the helper already waiting
     /// (`--firmware esp-helper`), where no host could have answered within 1.1 s.
     window: Option<Duration>,
-    deadline: Option<Instant>,
+    /// End of the handshake window on the board's clock.
+    deadline: Option<Duration>,
 }
 
 impl Default for EspHelper {
@@ -72,8 +73,8 @@ impl EspHelper {
         self.phase = Phase::Dead;
     }
 
-    fn window_expired(&self) -> bool {
-        self.deadline.is_some_and(|d| Instant::now() > d)
+    fn window_expired(&self, hw: &Hardware) -> bool {
+        self.deadline.is_some_and(|d| hw.clock.now() > d)
     }
 }
 
@@ -81,14 +82,24 @@ impl Firmware for EspHelper {
     fn start(&mut self, hw: &mut Hardware) -> Vec<u8> {
         let mut out = console::log(Level::Info, hw.millis(), "cpu_start", "Pro cpu up.");
         out.extend(console::log(Level::Info, hw.millis(), "main_task", "Calling app_main()"));
+        out.extend(console::log(Level::Info, hw.millis(), "ECU Console Interface", "Free heap: 245000 bytes"));
         out.extend_from_slice(HANDSHAKE_PROMPT);
-        self.deadline = self.window.map(|w| Instant::now() + w);
+        self.deadline = self.window.map(|w| hw.clock.now() + w);
         out
+    }
+
+    /// The always-waiting helper of `--firmware esp-helper` repeats its prompt for a host that
+    /// opens the port after it was printed (a simulator convenience; a RAM-loaded helper does not).
+    fn host_attached(&mut self, _hw: &mut Hardware) -> Vec<u8> {
+        match &self.phase {
+            Phase::Handshake(got) if got.is_empty() && self.window.is_none() => HANDSHAKE_PROMPT.to_vec(),
+            _ => Vec::new(),
+        }
     }
 
     fn idle(&mut self, hw: &mut Hardware) -> Vec<u8> {
         let mut out = Vec::new();
-        if matches!(self.phase, Phase::Handshake(_)) && self.window_expired() {
+        if matches!(self.phase, Phase::Handshake(_)) && self.window_expired(hw) {
             self.handshake_failed(hw, &mut out);
         }
         out
@@ -107,7 +118,7 @@ impl Firmware for EspHelper {
 
 impl EspHelper {
     fn byte(&mut self, byte: u8, hw: &mut Hardware, out: &mut Vec<u8>) {
-        if matches!(self.phase, Phase::Handshake(_)) && self.window_expired() {
+        if matches!(self.phase, Phase::Handshake(_)) && self.window_expired(hw) {
             return self.handshake_failed(hw, out);
         }
         match &mut self.phase {

@@ -126,7 +126,7 @@ impl RomLoader {
             0x0B if data.len() == 24 => ok(0),
             0x0F if w.len() == 2 => {
                 // The reply goes out at the old rate; the new rate applies afterwards.
-                hw.baud = w[0].max(300);
+                hw.next_baud = Some(w[0].max(300));
                 ok(0)
             }
             0x02 if w.len() == 4 || w.len() == 5 => {
