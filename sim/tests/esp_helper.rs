@@ -191,11 +191,13 @@ fn a_ram_loaded_helper_gives_up_on_a_late_handshake() {
         encode(&f)
     };
     let words = |v: &[u32]| v.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>();
-    board.receive(&frame(0x05, &words(&[4, 1, 0x1800, 0x4008_0000]), 0));
-    let mut block = words(&[4, 0, 0, 0]);
-    block.extend([1, 2, 3, 4]);
-    board.receive(&frame(0x07, &block, u32::from(data_checksum(&[1, 2, 3, 4]))));
-    let reply = board.receive(&frame(0x06, &words(&[0, 0x4008_0400]), 0)).output;
+    for address in [0x3FFB_0000u32, 0x4008_0000] {
+        board.receive(&frame(0x05, &words(&[4, 1, 0x1800, address]), 0));
+        let mut block = words(&[4, 0, 0, 0]);
+        block.extend([1, 2, 3, 4]);
+        board.receive(&frame(0x07, &block, u32::from(data_checksum(&[1, 2, 3, 4]))));
+    }
+    let reply = board.receive(&frame(0x06, &words(&[0, 0x4008_0002]), 0)).output;
     assert!(!normalise(&reply).contains("Initializing"), "the helper boots first");
     assert!(board.booting());
     assert!(board.receive(b"version").output.is_empty(), "input during the boot is lost");

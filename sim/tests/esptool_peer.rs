@@ -80,18 +80,23 @@ fn esptool_detects_writes_and_verifies_flash() {
     assert!(verified.contains("-- verify OK (digest matched)"), "{verified}");
 }
 
-/// A minimal ESP32 app image (esptool format, one RAM segment, no appended hash).
-fn ram_image(entry: u32, load: u32, code: &[u8]) -> Vec<u8> {
-    let mut image = vec![0xE9, 1, 0x02, 0x20];
+/// A minimal ESP32 RAM app image (esptool format): a DRAM data segment and an IRAM code segment
+/// holding the entry point, no appended hash.
+fn ram_image(entry: u32, segments: &[(u32, &[u8])]) -> Vec<u8> {
+    let mut image = vec![0xE9, segments.len() as u8, 0x02, 0x20];
     image.extend(entry.to_le_bytes());
     image.extend([0xEE, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0, 0, 0, 0, 0]);
-    image.extend(load.to_le_bytes());
-    image.extend((code.len() as u32).to_le_bytes());
-    image.extend_from_slice(code);
+    let mut checksum = 0xEFu8;
+    for (load, code) in segments {
+        image.extend(load.to_le_bytes());
+        image.extend((code.len() as u32).to_le_bytes());
+        image.extend_from_slice(code);
+        checksum = code.iter().fold(checksum, |acc, b| acc ^ b);
+    }
     while image.len() % 16 != 15 {
         image.push(0);
     }
-    image.push(code.iter().fold(0xEF, |acc, b| acc ^ b));
+    image.push(checksum);
     image
 }
 
@@ -101,7 +106,7 @@ fn esptool_load_ram_starts_the_helper() {
     let dir = tempfile::tempdir().unwrap();
     let pty = rom_board(&dir.path().join("board-0"));
     let file = dir.path().join("helper.bin");
-    std::fs::write(&file, ram_image(0x4008_0400, 0x4008_0000, &[0x5A; 256])).unwrap();
+    std::fs::write(&file, ram_image(0x4008_0400, &[(0x3FFB_0000, &[0x11; 64]), (0x4008_0000, &[0x5A; 0x800])])).unwrap();
     let loaded = run(&esptool, pty.path(), &["load_ram", file.to_str().unwrap()]);
     assert!(loaded.contains("All segments done, executing at 40080400"), "{loaded}");
 

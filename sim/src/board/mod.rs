@@ -235,7 +235,9 @@ impl Board {
             return Delivery { output: self.deliver(raw), baud: self.hw.baud, ..Delivery::default() };
         }
         if let Some(line) = line_baud {
-            if self.running_kind == Some(FirmwareKind::Rom) {
+            let rom = self.running_kind == Some(FirmwareKind::Rom);
+            if rom && line != self.hw.baud && crate::firmware::rom::contains_sync(chunk) {
+                // The ROM detects the host's rate from a SYNC frame; other frames at another rate are noise.
                 self.hw.baud = line;
             } else if line != self.hw.baud {
                 tracing::warn!(board = self.config.index, line, uart = self.hw.baud, "host uses another baud rate: bytes lost");
@@ -339,24 +341,29 @@ impl Board {
         Vec::new()
     }
 
-    /// A flash boot runs the app only when flash holds an app image (magic 0xE9 at 0x10000);
-    /// boards configured with an app firmware are assumed flashed with it.
+    /// A flash boot runs the app only when flash holds a bootloader at 0x1000, a partition table at
+    /// 0x8000 and an app image in an app partition; boards configured with an app firmware are
+    /// assumed flashed with it.
     fn boot_flash(&mut self) -> Vec<u8> {
         let app = match self.config.firmware {
             FirmwareKind::Rom => FirmwareKind::Rainbowtype,
             other => other,
         };
-        let flashed = self.hw.flash.read(0x10000, 1) == Some(&[0xE9]);
-        if flashed || self.config.firmware != FirmwareKind::Rom {
-            self.boot(app)
-        } else {
-            self.hw.booted_at = self.hw.clock.now();
-            self.running = firmware::halted();
-            self.running_kind = None;
-            self.start_at = None;
-            let mut out = crate::firmware::console::rom_banner("boot:0x13 (SPI_FAST_FLASH_BOOT)");
-            out.extend_from_slice(b"invalid header: 0xffffffff\r\n");
-            out
+        if self.config.firmware != FirmwareKind::Rom {
+            return self.boot(app);
+        }
+        match crate::firmware::flash_boot::find_app(&self.hw.flash, 30) {
+            Ok(_) => self.boot(app),
+            Err(log) => {
+                self.hw.booted_at = self.hw.clock.now();
+                self.hw.baud = 115_200;
+                self.running = firmware::halted();
+                self.running_kind = None;
+                self.start_at = None;
+                let mut out = crate::firmware::console::rom_banner("boot:0x13 (SPI_FAST_FLASH_BOOT)");
+                out.extend(log);
+                out
+            }
         }
     }
 

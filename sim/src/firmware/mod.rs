@@ -2,6 +2,7 @@
 
 pub mod console;
 pub mod esp_helper;
+pub mod flash_boot;
 mod esp_helper_commands;
 pub mod libc_text;
 pub mod rainbowtype;
