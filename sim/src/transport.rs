@@ -306,13 +306,42 @@ fn serve(
             }
         };
         let line_rate = line_baud(&line.slave);
+        let handled_from = Instant::now();
         let delivery = board.lock().expect("board lock").receive_at(&buffer[..n], line_rate);
         if delivery.flush_input {
-            drain(&mut line.master);
+            // The handler ran `delivery.busy` of board time (already slept with --realtime); its
+            // output appears `output_after` into it. What the host sends meanwhile reaches the
+            // firmware only as flushed, still-queued events.
+            busy_wait(&mut line, &board, handled_from + delivery.output_after, &mut buffer, &stop);
+            line.send(&delivery.output, delivery.baud, &stop);
+            busy_wait(&mut line, &board, handled_from + delivery.busy, &mut buffer, &stop);
+        } else {
+            line.send(&delivery.output, delivery.baud, &stop);
         }
-        line.send(&delivery.output, delivery.baud, &stop);
         if delivery.vanished {
             break;
+        }
+    }
+}
+
+/// Until `until` (wall clock), and once more for what is already waiting, hands input to the board
+/// as arriving while its firmware is busy.
+fn busy_wait(line: &mut Line, board: &Arc<Mutex<Board>>, until: Instant, buffer: &mut [u8], stop: &AtomicBool) {
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        let mut fds = [PollFd::new(line.master.as_fd(), PollFlags::POLLIN)];
+        let timeout = PollTimeout::from(left.as_millis().min(u128::from(u16::MAX)) as u16);
+        let readable = matches!(poll(&mut fds, timeout), Ok(n) if n > 0);
+        let got = if readable { line.master.read(buffer).unwrap_or(0) } else { 0 };
+        if got > 0 {
+            let mut board = board.lock().expect("board lock");
+            let out = board.receive_while_busy(&buffer[..got]);
+            let baud = board.hardware().baud;
+            drop(board);
+            line.send(&out, baud, stop);
+        }
+        if left.is_zero() || stop.load(Ordering::Relaxed) {
+            return;
         }
     }
 }
@@ -331,17 +360,6 @@ fn line_baud(slave: &File) -> Option<u32> {
     // SAFETY: the ioctl succeeded, so the kernel initialised the structure.
     let speed = unsafe { termios2.assume_init() }.c_ospeed;
     (speed > 0).then_some(speed)
-}
-
-/// Discards input already waiting on the line (the firmware's `uart_flush()`).
-fn drain(master: &mut PtyMaster) {
-    let mut scratch = [0u8; 4096];
-    while let Ok(n) = master.read(&mut scratch) {
-        if n == 0 {
-            break;
-        }
-        tracing::debug!(bytes = n, "simulated board: input discarded by uart_flush()");
-    }
 }
 
 /// Board threads leave SIGINT/SIGTERM to the thread that waits for them (`SimHandle::wait_for_interrupt`).

@@ -163,3 +163,24 @@ fn a_host_at_the_wrong_baud_rate_gets_nothing_from_an_app() {
     port.write_all(b"s").unwrap();
     assert_eq!(read_for(&mut port, 18, Duration::from_secs(2)).len(), 18);
 }
+
+#[test]
+fn a_command_sent_while_r_still_runs_is_lost_on_the_board_clock() {
+    let board = Board::new(BoardConfig { firmware: FirmwareKind::Rainbowtype, timing: Timing::Datasheet, ..BoardConfig::default() })
+        .unwrap();
+    let pty = PtyBoard::spawn(board).unwrap();
+    let mut port = open(pty.path());
+    wait_for_boot(&mut port);
+    port.write_all(b"r").unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    // `r` writes and locks the configuration and runs GenKey (about 1.4 s of datasheet maxima).
+    port.write_all(b"s").unwrap();
+    let started = Instant::now();
+    let mut got = Vec::new();
+    while !common::normalise(&got).contains("Ready.") && started.elapsed() < Duration::from_secs(5) {
+        got.extend(read_for(&mut port, 1, Duration::from_millis(50)));
+    }
+    assert!(started.elapsed() >= Duration::from_millis(1000), "Ready. only after the handler's chip time");
+    got.extend(read_for(&mut port, 18, Duration::from_millis(300)));
+    assert_eq!(common::normalise(&got), "Ready.\n", "the `s` sent during `r` got no serial");
+}

@@ -25,6 +25,9 @@ pub struct Hardware {
     pub baud: u32,
     /// A rate the firmware switches to once its current reply is out (ROM CHANGE_BAUDRATE).
     pub next_baud: Option<u32>,
+    /// Board time at which the firmware's output for the current input was complete, when it
+    /// keeps working afterwards (rainbowtype `k`: GenKey on slot 1 after the PEM is printed).
+    pub output_done_at: Option<Duration>,
     /// The factory MAC in eFuse.
     pub mac: [u8; 6],
     /// Simulated time of the last reset (log timestamps count from it).
@@ -65,6 +68,9 @@ pub trait Firmware: Send + std::fmt::Debug {
     fn host_attached(&mut self, _hw: &mut Hardware) -> Vec<u8> {
         Vec::new()
     }
+    /// Bytes that arrived while the firmware was busy with the previous input and that its
+    /// `uart_flush()` then discarded (their UART events may stay queued). Default: just lost.
+    fn arrived_while_busy(&mut self, _chunk: &[u8], _hw: &mut Hardware, _out: &mut Vec<u8>) {}
     /// Whether the firmware discards everything still buffered after handling an event
     /// (ESP-IDF `uart_flush()`), so bytes that arrived meanwhile are lost.
     fn flushes_input(&self) -> bool {
@@ -125,6 +131,11 @@ pub struct Delivery {
     pub flush_input: bool,
     /// The line rate the output was sent at (a host at another rate receives nothing usable).
     pub baud: u32,
+    /// Board time the firmware spent handling the input (chip commands); with `flush_input`,
+    /// input arriving within this time after the input is discarded (`receive_while_busy`).
+    pub busy: Duration,
+    /// When (after the input, within `busy`) the output was complete; a transport shows it then.
+    pub output_after: Duration,
 }
 
 /// A simulated ESP32 + ATECC608A board, independent of the transport.
@@ -153,7 +164,7 @@ impl Board {
         }
         let serial = chip.peek_serial();
         let mac = [0x24, 0x0A, 0xC4, serial[5], serial[6], serial[7]];
-        let hw = Hardware { chip, flash, clock, baud: 115_200, next_baud: None, mac, booted_at: Default::default() };
+        let hw = Hardware { chip, flash, clock, baud: 115_200, next_baud: None, output_done_at: None, mac, booted_at: Default::default() };
         let faults = FaultInjector::new(config.faults, config.index);
         let running = firmware::halted();
         Ok(Board { config, hw, running, running_kind: None, faults, vanished: false, start_at: None })
@@ -246,6 +257,7 @@ impl Board {
             }
         }
         self.hw.clock.charge_uart(chunk.len(), self.hw.baud);
+        let handling_from = self.hw.clock.now();
         let inbound = self.faults.inbound(chunk);
         if !inbound.bytes.is_empty() {
             match self.running.receive(&inbound.bytes, &mut self.hw, &mut raw) {
@@ -277,12 +289,27 @@ impl Board {
             self.vanished = true;
         }
         let flush_input = self.running.flushes_input();
+        let busy = self.hw.clock.now().saturating_sub(handling_from);
+        let output_after = self.hw.output_done_at.take().map_or(busy, |at| at.saturating_sub(handling_from).min(busy));
         let baud = self.hw.baud;
         let output = self.deliver(raw);
         if let Some(next) = self.hw.next_baud.take() {
             self.hw.baud = next;
         }
-        Delivery { output, vanished: self.vanished, flush_input, baud }
+        Delivery { output, vanished: self.vanished, flush_input, baud, busy, output_after }
+    }
+
+    /// Bytes that reached the board while its firmware was still handling the previous input
+    /// (within `Delivery::busy`): a flushing firmware loses them but may keep their events.
+    pub fn receive_while_busy(&mut self, chunk: &[u8]) -> Vec<u8> {
+        if self.vanished || self.start_at.is_some() {
+            return Vec::new();
+        }
+        self.hw.clock.charge_uart(chunk.len(), self.hw.baud);
+        let inbound = self.faults.inbound(chunk);
+        let mut raw = Vec::new();
+        self.running.arrived_while_busy(&inbound.bytes, &mut self.hw, &mut raw);
+        self.deliver(raw)
     }
 
     /// Lets the firmware act on the current board time (a finished boot, timeouts); returns its output.
