@@ -31,8 +31,11 @@ pub struct SimConfig {
     pub realtime: bool,
     /// Boards carry pre-provisioned Trust&Go parts instead of blank TrustCUSTOM ones.
     pub trust_and_go: bool,
-    /// The rainbowtype build's compiled certificate templates (None: derived from the uploads).
+    /// The rainbowtype build's compiled certificate templates; required for `rainbowtype` and
+    /// `rom` boards unless `derive_templates` is set.
     pub cert_chain: Option<std::sync::Arc<crate::firmware::CertChain>>,
+    /// Lenient, explicit: without `cert_chain`, derive the rainbowtype templates from each upload.
+    pub derive_templates: bool,
 }
 
 impl SimConfig {
@@ -47,6 +50,7 @@ impl SimConfig {
             realtime: false,
             trust_and_go: false,
             cert_chain: None,
+            derive_templates: false,
         }
     }
 }
@@ -94,6 +98,7 @@ pub fn run_boards(config: SimConfig) -> Result<SimHandle, SimError> {
             state_dir: Some(config.state_dir.join(format!("board-{index}"))),
             trust_and_go: config.trust_and_go,
             cert_chain: config.cert_chain.clone(),
+            derive_templates: config.derive_templates,
         })?;
         let fifo = config.state_dir.join(format!("board-{index}")).join(RESET_FIFO);
         let pty = PtyBoard::spawn_with_reset(board, Some(fifo))?;

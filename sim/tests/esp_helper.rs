@@ -179,7 +179,7 @@ fn tngtls_commands_need_a_trust_and_go_part_and_the_signer_first() {
 
 #[test]
 fn a_ram_loaded_helper_gives_up_on_a_late_handshake() {
-    let mut board = Board::new(BoardConfig { firmware: FirmwareKind::Rom, ..BoardConfig::default() }).unwrap();
+    let mut board = Board::new(BoardConfig { firmware: FirmwareKind::Rom, derive_templates: true, ..BoardConfig::default() }).unwrap();
     board.power_on();
     use keyline_sim::firmware::rom::data_checksum;
     use keyline_sim::firmware::slip::encode;

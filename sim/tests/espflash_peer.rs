@@ -20,7 +20,7 @@ fn connect(pty: &PtyBoard, before: ResetBeforeOperation, chip: Option<Chip>) -> 
 }
 
 fn rom_board() -> PtyBoard {
-    let board = Board::new(BoardConfig { firmware: FirmwareKind::Rom, ..BoardConfig::default() }).unwrap();
+    let board = Board::new(BoardConfig { firmware: FirmwareKind::Rom, derive_templates: true, ..BoardConfig::default() }).unwrap();
     PtyBoard::spawn(board).unwrap()
 }
 

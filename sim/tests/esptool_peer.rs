@@ -44,6 +44,7 @@ fn rom_board(state_dir: &Path) -> PtyBoard {
     let board = Board::new(BoardConfig {
         firmware: FirmwareKind::Rom,
         state_dir: Some(state_dir.to_path_buf()),
+        derive_templates: true,
         ..BoardConfig::default()
     })
     .unwrap();

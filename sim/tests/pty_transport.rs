@@ -15,6 +15,7 @@ fn spawn(faults: FaultSpec) -> PtyBoard {
         realtime: false,
         faults,
         state_dir: None,
+        derive_templates: true,
         ..BoardConfig::default()
     })
     .unwrap();
@@ -94,6 +95,7 @@ fn faults_are_reproducible_under_a_seed() {
             realtime: false,
             faults: spec,
             state_dir: None,
+        derive_templates: true,
         ..BoardConfig::default()
         })
         .unwrap();
@@ -119,6 +121,7 @@ fn a_reset_mid_command_reboots_the_board() {
         realtime: false,
         faults: "reset-after=2".parse().unwrap(),
         state_dir: None,
+        derive_templates: true,
         ..BoardConfig::default()
     })
     .unwrap();
@@ -166,7 +169,7 @@ fn a_host_at_the_wrong_baud_rate_gets_nothing_from_an_app() {
 
 #[test]
 fn a_command_sent_while_r_still_runs_is_lost_on_the_board_clock() {
-    let board = Board::new(BoardConfig { firmware: FirmwareKind::Rainbowtype, timing: Timing::Datasheet, ..BoardConfig::default() })
+    let board = Board::new(BoardConfig { firmware: FirmwareKind::Rainbowtype, timing: Timing::Datasheet, derive_templates: true, ..BoardConfig::default() })
         .unwrap();
     let pty = PtyBoard::spawn(board).unwrap();
     let mut port = open(pty.path());

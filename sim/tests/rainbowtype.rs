@@ -14,6 +14,7 @@ fn board() -> Board {
         realtime: false,
         faults: FaultSpec::default(),
         state_dir: None,
+        derive_templates: true,
         ..BoardConfig::default()
     })
     .unwrap()

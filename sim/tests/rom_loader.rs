@@ -7,7 +7,7 @@ use keyline_sim::firmware::slip::{encode, Decoder};
 use keyline_sim::{Board, BoardConfig, FirmwareKind};
 
 fn rom_board() -> Board {
-    let mut board = Board::new(BoardConfig { firmware: FirmwareKind::Rom, ..BoardConfig::default() }).unwrap();
+    let mut board = Board::new(BoardConfig { firmware: FirmwareKind::Rom, derive_templates: true, ..BoardConfig::default() }).unwrap();
     let banner = board.power_on();
     assert!(String::from_utf8_lossy(&banner).contains("boot:0x3 (DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))\r\nwaiting for download"));
     board
@@ -126,7 +126,7 @@ fn flash_write_checksum_md5_and_reboot_into_the_app() {
 #[test]
 fn flash_begin_charges_the_erase_time() {
     let mut board =
-        Board::new(BoardConfig { firmware: FirmwareKind::Rom, timing: keyline_sim::Timing::Datasheet, ..BoardConfig::default() })
+        Board::new(BoardConfig { firmware: FirmwareKind::Rom, timing: keyline_sim::Timing::Datasheet, derive_templates: true, ..BoardConfig::default() })
             .unwrap();
     board.power_on();
     attach(&mut board);

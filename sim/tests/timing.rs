@@ -12,7 +12,7 @@ fn ms(n: u64) -> Duration {
 #[test]
 fn rainbowtype_boot_and_configure_cost_line_time_plus_chip_maxima() {
     let mut board =
-        Board::new(BoardConfig { firmware: FirmwareKind::Rainbowtype, timing: Timing::Datasheet, ..BoardConfig::default() })
+        Board::new(BoardConfig { firmware: FirmwareKind::Rainbowtype, timing: Timing::Datasheet, derive_templates: true, ..BoardConfig::default() })
             .unwrap();
     let clock = board.hardware().clock.clone();
     let boot = board.power_on();
@@ -37,7 +37,7 @@ fn rainbowtype_boot_and_configure_cost_line_time_plus_chip_maxima() {
 
 #[test]
 fn instant_timing_charges_nothing_but_the_boot_wait() {
-    let mut board = Board::new(BoardConfig::default()).unwrap();
+    let mut board = Board::new(BoardConfig { derive_templates: true, ..BoardConfig::default() }).unwrap();
     board.power_on();
     board.receive(b"r");
     assert_eq!(board.hardware().clock.now(), FLASH_BOOT_TIME, "only the idle time of the boot passed");

@@ -101,8 +101,12 @@ pub struct BoardConfig {
     pub state_dir: Option<PathBuf>,
     /// Carry a pre-provisioned Trust&Go part instead of a blank TrustCUSTOM one.
     pub trust_and_go: bool,
-    /// The rainbowtype build's compiled certificate templates (None: derived from the uploads).
+    /// The rainbowtype build's compiled certificate templates (`cert_chain.c`). Boards that may
+    /// run rainbowtype (firmware `rainbowtype` or `rom`) need it unless `derive_templates` is set.
     pub cert_chain: Option<Arc<CertChain>>,
+    /// Lenient: without `cert_chain`, the rainbowtype build takes its templates from each upload
+    /// (any subject, issuer or validity then "fits"; a real board has one compiled build).
+    pub derive_templates: bool,
 }
 
 impl Default for BoardConfig {
@@ -116,6 +120,7 @@ impl Default for BoardConfig {
             state_dir: None,
             trust_and_go: false,
             cert_chain: None,
+            derive_templates: false,
         }
     }
 }
@@ -154,6 +159,10 @@ pub struct Board {
 impl Board {
     /// Builds (or re-opens from `state_dir`) a board. Nothing runs until `power_on`.
     pub fn new(config: BoardConfig) -> Result<Self, SimError> {
+        let may_run_rainbowtype = matches!(config.firmware, FirmwareKind::Rainbowtype | FirmwareKind::Rom);
+        if may_run_rainbowtype && config.cert_chain.is_none() && !config.derive_templates {
+            return Err(SimError::NoCertChain);
+        }
         let clock = SimClock::new(config.timing).with_realtime(config.realtime);
         let (mut chip, flash) = match &config.state_dir {
             Some(dir) => (Atecc608::open(&dir.join("chip.json"), clock.clone())?, Flash::open(&dir.join("flash.bin"))?),
