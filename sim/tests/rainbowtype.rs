@@ -306,3 +306,17 @@ fn a_certificate_longer_than_its_buffer_overwrites_the_next_one() {
     let device_part = &echo[echo.len() - 65 * 2..];
     assert!(!String::from_utf8_lossy(device_part).contains("DEVICE"), "the device PEM was overwritten");
 }
+
+#[test]
+fn a_trust_and_go_part_never_answers_the_firmware_at_0x60() {
+    let mut board =
+        Board::new(BoardConfig { trust_and_go: true, derive_templates: true, ..BoardConfig::default() }).unwrap();
+    let boot = normalise(&board.power_on());
+    assert!(boot.contains("MAIN: atcab_init() failed with ret=0x00000240"), "{boot}");
+    assert_eq!(send(&mut board, b"s"), b"000000000000000000");
+    assert_eq!(normalise(&send(&mut board, b"r")), "Unable to initialize interface: f0\nReady.\n");
+    assert_eq!(normalise(&send(&mut board, b"k")), "Unable to initialize interface: f0\n");
+    assert!(!board.hardware().chip.is_locked(Zone::Data) || board.hardware().chip.is_trust_and_go());
+    let q = normalise(&send(&mut board, b"q"));
+    assert!(q.contains("Failed to init: 240") && !q.contains("Successful"), "{q}");
+}

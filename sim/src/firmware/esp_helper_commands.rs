@@ -98,10 +98,26 @@ pub fn run_command(session: &mut Session, args: &[String], payload: Option<&[u8]
                 }
                 // `atcab_genkey(uint16_t)`: a negative slot wraps to a key id the chip cannot parse.
                 let slot = atoi(&args[1]) as u16;
-                if slot > 15 {
-                    return Err(u32::from(crate::atecc::ChipError::Parse.atca_status()));
+                out.info("generating priv key ..");
+                let key = if slot > 15 {
+                    Err(u32::from(crate::atecc::ChipError::Parse.atca_status()))
+                } else {
+                    hw.chip.genkey(usize::from(slot)).map_err(|e| u32::from(e.atca_status()))
+                };
+                match &key {
+                    // atecc_keygen's debug logs, then print_public_key (CONFIG_ECU_DEBUGGING=y).
+                    Ok(xy) => {
+                        out.info("\t\t OK");
+                        let pem = super::rainbowtype::public_key_pem(xy).replace('\n', "\r\n");
+                        out.info(&format!("\r\n{}", pem.replace("\r\r\n", "\r\n")));
+                    }
+                    Err(code) => {
+                        // `-0x%02x` of `-ret`: the negated status printed as unsigned hex.
+                        out.error(&format!("failed\n !atcab_genkey returned -0x{:02x}", (*code as i32).wrapping_neg() as u32));
+                        out.error("failure in generating Key");
+                    }
                 }
-                hw.chip.genkey(usize::from(slot)).map_err(|e| u32::from(e.atca_status()))
+                key
             });
             out.status(matches!(result, Some(Ok(_))));
             session.state = if matches!(result, Some(Ok(_))) { 4 } else { 3 };

@@ -29,6 +29,17 @@ pub const SPKI_HEADER: [u8; 27] = [
     0x3D, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04,
 ];
 
+/// The build talks to the ATECC608A at 7-bit address 0x60 only (main.c `get_atecc608cfg`), i.e.
+/// the 8-bit 0xC0 of a TrustCUSTOM part; a Trust&Go (0x6A) or TrustFLEX (0x6C) part never answers.
+const FIRMWARE_I2C_ADDRESS: u8 = 0xC0;
+/// `ATCA_COMM_FAIL`: what `atcab_init` returns when nothing answers (exact code unconfirmed).
+pub(crate) const NO_DEVICE: u32 = 0xF0;
+
+/// Whether the chip answers at the firmware's I²C address.
+pub(crate) fn answers(hw: &Hardware) -> bool {
+    hw.chip.i2c_address() == FIRMWARE_I2C_ADDRESS
+}
+
 /// `stateflag` of the firmware.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum State {
@@ -112,10 +123,18 @@ impl Rainbowtype {
 impl Firmware for Rainbowtype {
     fn start(&mut self, hw: &mut Hardware) -> Vec<u8> {
         let mut out = console::flash_boot_banner(hw.millis());
-        let serial = hw.chip.serial();
+        let (serial, config) = if answers(hw) {
+            (hw.chip.serial(), hw.chip.read_config_zone())
+        } else {
+            // `ret=0x%08d` prints the status in decimal; the arrays stay as the stack left them (zeros here).
+            for call in ["atcab_init() failed with ret=0x%\r\n", "atcab_read_serial_number() failed with ret=0x%/r/n", "atcab_read_config_zone() failed with ret=0x%/r/n"] {
+                let text = call.replace('%', &format!("{:08}", NO_DEVICE));
+                out.extend(console::log(Level::Error, hw.millis(), "MAIN", &text));
+            }
+            ([0u8; 9], [0u8; 128])
+        };
         let text: String = serial.iter().map(|b| format!("{b:02x}")).collect();
         self.mem[SERIAL_AT..SERIAL_AT + 18].copy_from_slice(text.as_bytes());
-        let config = hw.chip.read_config_zone();
         out.extend(console::log(Level::Info, hw.millis(), "MAIN", "Config Zone data:"));
         for row in config.chunks(8) {
             let line: String = row.iter().map(|b| format!("{b:02x} ")).collect();
@@ -227,6 +246,9 @@ fn echo_chunks(buffer: &[u8], out: &mut Vec<u8>) {
 
 /// `atca_configure()`: write + lock the config table while unlocked, lock data + GenKey slot 0.
 fn configure(hw: &mut Hardware, out: &mut Vec<u8>) {
+    if !answers(hw) {
+        return out.extend(console::printf(&format!("Unable to initialize interface: {NO_DEVICE:x}\r\n")));
+    }
     let chip = &mut hw.chip;
     chip.info();
     let fail = |what: &str, e: ChipError| console::printf(&format!("{what}: {:x}\r\n", e.atca_status()));
@@ -250,6 +272,9 @@ fn configure(hw: &mut Hardware, out: &mut Vec<u8>) {
 
 /// `createkeys()`: print slot 0's public key as PEM, then regenerate slot 1.
 fn create_keys(hw: &mut Hardware, out: &mut Vec<u8>) {
+    if !answers(hw) {
+        return out.extend(console::printf(&format!("Unable to initialize interface: {NO_DEVICE:x}\r\n")));
+    }
     match hw.chip.get_pubkey(0) {
         Err(e) => return out.extend(console::printf(&format!("get_pubkey on slot 0 failed: {:x}\r\n", e.atca_status()))),
         Ok(xy) => out.extend(console::printf(&public_key_pem(&xy))),

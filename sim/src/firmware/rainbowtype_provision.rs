@@ -48,6 +48,10 @@ pub fn run(fw: &Rainbowtype, serial_text: &[u8; 20], hw: &mut Hardware) -> Vec<u
     root.resize(100, 0);
     let mut root_key = [0u8; 64];
     root_key.copy_from_slice(&root[27..91]);
+    if !super::rainbowtype::answers(hw) {
+        text.push_str(&format!("Failed to init: {}\r\n", super::rainbowtype::NO_DEVICE));
+        return console::printf(&text);
+    }
     let (signer_sample, device_sample) = match &fw.cert_chain {
         Some(chain) => (chain.signer.as_slice(), chain.device.as_slice()),
         None => (signer.as_slice(), device.as_slice()),
