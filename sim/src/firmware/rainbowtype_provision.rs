@@ -29,15 +29,15 @@ fn decode_pem(buffer: &[u8], markers: (&str, &str), capacity: usize) -> Option<V
 /// Runs `doprovisioning()` and returns everything it prints.
 pub fn run(fw: &Rainbowtype, serial_text: &[u8; 20], hw: &mut Hardware) -> Vec<u8> {
     let mut text = String::from("\nprovisioning start\n");
-    let signer = decode_pem(&fw.signer_pem, PEM_CERT, 500);
+    let signer = decode_pem(fw.signer_pem(), PEM_CERT, 500);
     if signer.is_none() {
         text.push_str("signer cert conversion failed");
     }
-    let device = decode_pem(&fw.device_pem, PEM_CERT, 500);
+    let device = decode_pem(fw.device_pem(), PEM_CERT, 500);
     if device.is_none() {
         text.push_str("device cert conversion failed");
     }
-    let root = decode_pem(&fw.root_pem, PEM_KEY, 100);
+    let root = decode_pem(fw.root_pem(), PEM_KEY, 100);
     if root.is_none() {
         text.push_str("root pubkey conversion failed");
     }
@@ -48,6 +48,10 @@ pub fn run(fw: &Rainbowtype, serial_text: &[u8; 20], hw: &mut Hardware) -> Vec<u
     root.resize(100, 0);
     let mut root_key = [0u8; 64];
     root_key.copy_from_slice(&root[27..91]);
+    if !super::rainbowtype::answers(hw) {
+        text.push_str(&format!("Failed to init: {}\r\n", super::rainbowtype::NO_DEVICE));
+        return console::printf(&text);
+    }
     let (signer_sample, device_sample) = match &fw.cert_chain {
         Some(chain) => (chain.signer.as_slice(), chain.device.as_slice()),
         None => (signer.as_slice(), device.as_slice()),
