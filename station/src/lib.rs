@@ -25,6 +25,7 @@ pub mod ledger;
 pub mod logging;
 mod passphrase;
 pub mod ports;
+pub mod provision;
 mod secrets;
 mod station;
 mod store;

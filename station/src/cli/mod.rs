@@ -3,6 +3,8 @@
 //! Each command group is one module with a clap `Subcommand` enum that implements [`Run`].
 //! To add a group, write `cli/<group>.rs` and add one line to the `command_groups!` list below.
 
+mod audit;
+mod bench;
 mod ca;
 mod cert;
 mod cert_sign;
@@ -14,8 +16,11 @@ mod cloud_output;
 #[cfg(feature = "cloud")]
 mod cloud;
 mod output;
+mod options_only;
 mod passphrase;
 mod ports;
+mod provision;
+mod shift;
 #[cfg(feature = "sim")]
 mod sim;
 mod template;
@@ -80,6 +85,14 @@ command_groups! {
     Cloud => cloud::CloudCommand,
     /// The local device ledger: list, show, export (CSV/JSON) the devices this station issued certificates to.
     Devices => devices::DevicesCommand,
+    /// Provision one board: lock the chip, issue, write and verify its certificate.
+    Provision => provision::ProvisionCommand,
+    /// Run a shift: provision boards on several ports at once as they appear; live table and counters.
+    Station => shift::ShiftCommand,
+    /// Benchmarks: `keyline bench issue`, `keyline bench station` (ratios to the goals).
+    Bench => bench::BenchCommand,
+    /// The hash-chained audit log of signing operations: `keyline audit verify`.
+    Audit => audit::AuditCommand,
     /// Serial ports a board can be on (real ports and simulated boards): `keyline ports --json`.
     Ports => ports::PortsCommand,
     /// Simulated boards on pseudo-terminals (practice mode, tests): `keyline sim --boards 2`.

@@ -149,6 +149,7 @@ impl Ledger {
                 )
                 .map_err(LedgerError::db("write", path))?;
                 events::insert(&tx, path, &device.serial, &now, "certificate_issued", &detail)?;
+                audit_signing(&tx, path, device, &detail)?;
                 Recorded::New
             }
             Some(previous) if previous == cert_id => Recorded::Unchanged,
@@ -161,6 +162,7 @@ impl Ledger {
                 .map_err(LedgerError::db("write", path))?;
                 detail["previousCertId"] = json!(previous);
                 events::insert(&tx, path, &device.serial, &now, "certificate_replaced", &detail)?;
+                audit_signing(&tx, path, device, &detail)?;
                 Recorded::Replaced { previous_cert_id: previous }
             }
         };
@@ -202,6 +204,13 @@ impl Ledger {
             .map_err(db)?;
         rows.into_iter().collect()
     }
+}
+
+/// The audit entry of a signed device certificate, in the transaction that records it.
+fn audit_signing(tx: &Transaction<'_>, path: &std::path::Path, device: &NewDevice, detail: &serde_json::Value) -> Result<i64, LedgerError> {
+    let mut entry = detail.clone();
+    entry["serial"] = json!(device.serial.as_str());
+    super::audit::append(tx, path, "device_certificate_signed", &entry)
 }
 
 /// Reads one `devices` row; a serial or id that breaks the schema's promises is reported, not trusted.

@@ -6,8 +6,11 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::{now_utc, LedgerError};
 
-/// The migrations in order: (version, name, SQL). Version 1 is `schema.sql`.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "devices and device_events", include_str!("schema.sql"))];
+/// The migrations in order: (version, name, SQL). Version 1 is `schema.sql`, 2 `schema_v2.sql`.
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "devices and device_events", include_str!("schema.sql")),
+    (2, "provision_steps and audit_log", include_str!("schema_v2.sql")),
+];
 
 /// The newest schema version this build knows.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;

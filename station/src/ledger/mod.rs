@@ -8,11 +8,13 @@
 //!
 //! Certificates are joined with AWS IoT by certificate id: the SHA-256 of the DER in lowercase hex.
 
+mod audit;
 mod devices;
 mod error;
 mod events;
 mod export;
 mod migrate;
+mod provisioning;
 mod serial;
 #[cfg(test)]
 mod tests;
@@ -30,6 +32,8 @@ pub use events::DeviceEvent;
 pub use export::{export, ExportFormat};
 pub use migrate::SCHEMA_VERSION;
 pub use serial::DeviceSerial;
+pub use audit::{AuditReport, BrokenLink};
+pub use provisioning::{StepRecord, DEVICE_STATUS_FAILED, DEVICE_STATUS_VERIFIED, DEVICE_STATUS_WRITTEN};
 
 use crate::Station;
 
@@ -53,6 +57,9 @@ impl Ledger {
         let mut conn = Connection::open(&path).map_err(LedgerError::db("open", &path))?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(LedgerError::db("open", &path))?;
         conn.pragma_update(None, "foreign_keys", true).map_err(LedgerError::db("open", &path))?;
+        // Write-ahead log: readers never block the provisioning writers, commits survive a killed process.
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(())).map_err(LedgerError::db("open", &path))?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(LedgerError::db("open", &path))?;
         migrate::migrate(&mut conn, &path)?;
         Ok(Ledger { conn, path })
     }

@@ -162,10 +162,12 @@ fn migrations_run_once_and_reopening_keeps_the_data() {
     let mut ledger = Ledger::open(dir.path()).unwrap();
     assert_eq!(migrate::migrate(&mut ledger.conn, dir.path()).unwrap(), Vec::<i64>::new(), "nothing left to apply");
     let rows: i64 = ledger.conn.query_row("SELECT COUNT(*) FROM schema_migrations", [], |row| row.get(0)).unwrap();
-    assert_eq!(rows, 1);
+    assert_eq!(rows, SCHEMA_VERSION);
     assert_eq!(ledger.list(&DeviceFilter::default()).unwrap().len(), 1);
-    // schema.sql itself is idempotent (IF NOT EXISTS everywhere).
+    // The schema files themselves are idempotent (IF NOT EXISTS everywhere).
     ledger.conn.execute_batch(include_str!("schema.sql")).unwrap();
+    ledger.conn.execute_batch(include_str!("schema_v2.sql")).unwrap();
+    assert_eq!(ledger.verify_audit().unwrap().entries, 1, "the issued certificate has its audit entry");
 }
 
 #[test]
@@ -204,4 +206,20 @@ fn csv_export_has_a_header_and_one_parsable_row_per_device() {
     assert_eq!(&rows[1][9], devices[1].cert_pem, "the PEM survives its line breaks");
     let json: serde_json::Value = serde_json::from_slice(&export(&devices, ExportFormat::Json).unwrap()).unwrap();
     assert_eq!(json[0]["certId"], certificate_id(b"one"));
+}
+
+#[test]
+fn the_audit_chain_reports_the_first_changed_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::open(dir.path()).unwrap();
+    for (serial, cert) in [("0123abcdef01020301", b"one"), ("0123abcdef01020302", b"two"), ("0123abcdef01020303", b"thr")] {
+        ledger.record_issued_cert(&device(serial, cert)).unwrap();
+    }
+    let report = ledger.verify_audit().unwrap();
+    assert_eq!((report.entries, report.first_broken), (3, None));
+    ledger.conn.execute("UPDATE audit_log SET detail = replace(detail, 'signer', 'other') WHERE seq = 2", []).unwrap();
+    let broken = ledger.verify_audit().unwrap().first_broken.expect("the change is found");
+    assert_eq!(broken.seq, 2);
+    ledger.conn.execute("DELETE FROM audit_log WHERE seq = 2", []).unwrap();
+    assert_eq!(ledger.verify_audit().unwrap().first_broken.unwrap().seq, 3, "a removed entry breaks the next link");
 }

@@ -1,0 +1,190 @@
+//! `keyline bench`: issuance throughput and the provisioning station against the physical limit of simulated boards.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Subcommand;
+use keyline_station::provision::{bench_issue, run_shift, CancelToken, FirmwareKind, PortSource, ShiftConfig, SystemClock};
+use keyline_station::{Error, ErrorReport, Station};
+use serde::Serialize;
+
+use super::output::emit;
+use super::provision::parse_firmware;
+use super::{CliResult, Context, Run};
+
+/// Benchmarks (performance claims come from here, not from timed tests).
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Certificates issued per second on one core, each with its ledger commit and audit entry.
+    Issue {
+        /// How many certificates.
+        #[arg(long, default_value_t = 20000)]
+        count: u64,
+    },
+    /// Provision simulated boards (datasheet timing, real time) and compare with the physical limit.
+    #[cfg(feature = "sim")]
+    Station {
+        /// Boards provisioned at once.
+        #[arg(long, default_value_t = 4)]
+        boards: usize,
+        /// rainbowtype or esp-helper.
+        #[arg(long)]
+        firmware: String,
+    },
+}
+
+fn scratch() -> Result<tempfile::TempDir, ErrorReport> {
+    tempfile::tempdir().map_err(|e| Error::Io { action: "cannot create", path: std::env::temp_dir(), source: e }.report())
+}
+
+impl Run for BenchCommand {
+    fn run(self, ctx: &Context) -> CliResult {
+        match self {
+            BenchCommand::Issue { count } => {
+                let dir = scratch()?;
+                let report = bench_issue(dir.path().join("data"), count, keyline_certs::atcacert::Profile::Rainbowtype)?;
+                emit(ctx.json, &report, || {
+                    format!(
+                        "bench issue: {} certificates in {:.2} s = {:.0} per second (each signed, proven to rebuild, committed with its ledger row and audit entry; {} audit entries); goal {:.0}/s: {}\n",
+                        report.count,
+                        report.seconds,
+                        report.per_second,
+                        report.audit_entries,
+                        report.goal_per_second,
+                        if report.per_second >= report.goal_per_second { "met" } else { "NOT met" }
+                    )
+                });
+                Ok(())
+            }
+            #[cfg(feature = "sim")]
+            BenchCommand::Station { boards, firmware } => {
+                let firmware = parse_firmware(&firmware)?;
+                let one = station_round(firmware, 1)?;
+                let many = station_round(firmware, boards)?;
+                let report = StationBench { firmware: firmware.as_str().into(), one_port: one, n_ports: many, includes: LIMIT_INCLUDES.into() };
+                emit(ctx.json, &report, || report.text());
+                Ok(())
+            }
+        }
+    }
+}
+
+/// What the physical limit is made of.
+const LIMIT_INCLUDES: &str = "bytes on the wire in both directions at 115200 8N1 (10 bits per byte), the ATECC608A datasheet maximum of every chip command, \
+and for rainbowtype the UART receive timeout (10 symbol times) the firmware's event model needs after each host write";
+
+/// ESP-IDF's default RX timeout: 10 symbol times of 10 bits at 115200.
+const RX_IDLE: Duration = Duration::from_nanos(10 * 10 * 1_000_000_000 / 115_200);
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Round {
+    boards: usize,
+    passed: u64,
+    wall_seconds: f64,
+    seconds_per_board: f64,
+    boards_per_hour: f64,
+    limit_seconds_per_board: f64,
+    ratio: f64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StationBench {
+    firmware: String,
+    one_port: Round,
+    n_ports: Round,
+    includes: String,
+}
+
+impl StationBench {
+    fn text(&self) -> String {
+        let line = |label: &str, r: &Round| {
+            format!(
+                "  {label:<9} {} boards, {} passed: {:.2} s wall, {:.2} s per board, {:.0} boards/hour; physical limit {:.2} s per board; ratio {:.2}x\n",
+                r.boards, r.passed, r.wall_seconds, r.seconds_per_board, r.boards_per_hour, r.limit_seconds_per_board, r.ratio
+            )
+        };
+        let mut text = format!("bench station ({}, datasheet timing, real time):\n", self.firmware);
+        text.push_str(&line("1 port", &self.one_port));
+        text.push_str(&line(&format!("{} ports", self.n_ports.boards), &self.n_ports));
+        text.push_str(&format!("  limit includes {}.\n", self.includes));
+        let goal = self.one_port.ratio <= 1.25 && self.n_ports.ratio <= 1.25;
+        let parallel = self.n_ports.wall_seconds <= self.one_port.wall_seconds * 1.05;
+        text.push_str(&format!(
+            "  goal ratio <= 1.25x: {}; {} ports at once not slower per board than 1: {}\n",
+            if goal { "met" } else { "NOT met" },
+            self.n_ports.boards,
+            if parallel { "met" } else { "NOT met" }
+        ));
+        text
+    }
+}
+
+/// Provisions `boards` fresh simulated boards at once; the limit is the largest board's simulated-clock charge plus forced idle gaps.
+#[cfg(feature = "sim")]
+fn station_round(firmware: FirmwareKind, boards: usize) -> Result<Round, ErrorReport> {
+    use keyline_sim::{run_boards, FirmwareKind as SimFirmware, SimConfig, Timing};
+    let dir = scratch()?;
+    let data = dir.path().join("data");
+    let station = Station::open(data.clone())?;
+    let passphrase = keyline_station::Passphrase::new("keyline bench station".into());
+    station.create_ca(keyline_station::ca::CreateCa { name: "bench-root".into(), org: "Keyline Bench".into(), signer: Some("bench-signer".into()), years: 20 }, &passphrase)?;
+    station.unlock_ca("bench-signer", &passphrase, false)?;
+    let profile = keyline_certs::atcacert::Profile::parse(firmware.profile_name()).expect("known profile");
+    let ca = station.provisioning_ca("bench-signer", profile)?;
+    let sim_firmware = match firmware {
+        FirmwareKind::Rainbowtype => SimFirmware::Rainbowtype,
+        FirmwareKind::EspHelper => SimFirmware::EspHelper,
+    };
+    let mut config = SimConfig::new(boards, sim_firmware, data.join("sim"));
+    config.timing = Timing::Datasheet;
+    config.realtime = true;
+    let sim = run_boards(config).map_err(|e| ErrorReport { code: "sim_failed".into(), message: e.to_string(), hint: "check /dev/ptmx".into() })?;
+    let ports: Vec<String> = sim.ports().iter().map(|p| p.path.display().to_string()).collect();
+    // Charges made before the host starts (power-on output) are not the host's.
+    let before: Vec<Duration> = (0..boards).map(|i| sim.board(i).map(|b| b.board().lock().expect("board").hardware().clock.now()).unwrap_or_default()).collect();
+    let shift = ShiftConfig {
+        source: PortSource::List(ports),
+        firmware,
+        reprovision: false,
+        station_name: "bench".into(),
+        poll: Duration::from_millis(5),
+        until_idle: true,
+    };
+    let writes = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = writes.clone();
+    let observer: keyline_station::provision::ShiftObserver = Arc::new(move |_event| {
+        let _ = &counter;
+    });
+    let start = Instant::now();
+    let counters = run_shift(&station, &ca, &shift, observer, &CancelToken::new(), &CancelToken::new(), Arc::new(SystemClock));
+    let wall = start.elapsed().as_secs_f64();
+    let mut limit = Duration::ZERO;
+    for (i, before) in before.iter().enumerate() {
+        let board = sim.board(i).expect("board");
+        let charged = board.board().lock().expect("board").hardware().clock.now().saturating_sub(*before);
+        let gaps = match firmware {
+            FirmwareKind::Rainbowtype => RX_IDLE * rainbowtype_host_writes(),
+            FirmwareKind::EspHelper => Duration::ZERO,
+        };
+        limit = limit.max(charged + gaps);
+    }
+    let _ = writes;
+    let per_board = wall;
+    Ok(Round {
+        boards,
+        passed: counters.passed,
+        wall_seconds: wall,
+        seconds_per_board: per_board,
+        boards_per_hour: boards as f64 * 3600.0 / wall,
+        limit_seconds_per_board: limit.as_secs_f64(),
+        ratio: wall / limit.as_secs_f64().max(1e-9),
+    })
+}
+
+/// Host writes of one rainbowtype run: r, s, k, 3 × (mode byte + PEM lines + final empty line), p, o, q (about 36).
+#[cfg(feature = "sim")]
+fn rainbowtype_host_writes() -> u32 {
+    36
+}

@@ -1,0 +1,150 @@
+//! `keyline station`: a shift of boards — hot-plugged ports provisioned in parallel, a live table, counters, clean Ctrl-C.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use keyline_station::provision::{run_shift, station_name, CancelToken, PortSource, ProvisionEvent, ShiftConfig, ShiftEvent, ShiftObserver, SystemClock};
+
+use super::options_only::OptionsOnly;
+use super::output::emit;
+use super::provision::{parse_firmware, prepare_ca};
+use super::{CliResult, Context, Run};
+
+/// Options of `keyline station`.
+#[derive(Args)]
+pub struct ShiftArgs {
+    /// `auto` (ESP32 USB bridges and simulated boards as they appear) or a comma-separated list of ports.
+    #[arg(long, default_value = "auto")]
+    ports: String,
+    /// Firmware the boards run: rainbowtype or esp-helper.
+    #[arg(long)]
+    firmware: String,
+    /// Signer CA that issues the device certificates.
+    #[arg(long, value_name = "SIGNER")]
+    ca: String,
+    /// Certificate profile [default: the firmware's].
+    #[arg(long)]
+    profile: Option<String>,
+    /// Write again to boards the ledger already has as verified.
+    #[arg(long)]
+    reprovision: bool,
+    /// End when every board seen has finished (instead of waiting for more until Ctrl-C).
+    #[arg(long)]
+    until_idle: bool,
+}
+
+/// `keyline station`.
+pub type ShiftCommand = OptionsOnly<ShiftArgs>;
+
+/// Blocks SIGINT/SIGTERM for this process's threads and turns them into tokens: the first asks
+/// in-flight boards to finish at a safe step, the second aborts.
+fn watch_interrupts(stop: CancelToken, abort: CancelToken) {
+    // SAFETY: plain libc signal-mask calls on a zeroed sigset_t owned by this frame / the thread.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        std::thread::spawn(move || loop {
+            let mut signal = 0;
+            if libc::sigwait(&set, &mut signal) != 0 {
+                return;
+            }
+            if stop.is_cancelled() {
+                abort.cancel();
+                return;
+            }
+            eprintln!("Stopping: boards in flight finish at a safe step (Ctrl-C again to abort).");
+            stop.cancel();
+        });
+    }
+}
+
+struct Row {
+    serial: String,
+    step: String,
+    started: Instant,
+    state: &'static str,
+}
+
+fn table_line(port: &str, row: &Row) -> String {
+    format!("{port:<14} {:<18} {:<20} {:>6.1}s  {}", row.serial, row.step, row.started.elapsed().as_secs_f64(), row.state)
+}
+
+impl Run for ShiftCommand {
+    fn run(self, ctx: &Context) -> CliResult {
+        let args = self.0;
+        let firmware = parse_firmware(&args.firmware)?;
+        let station = ctx.station()?;
+        let ca = prepare_ca(&station, &args.ca, firmware, args.profile.as_deref())?;
+        let source = match args.ports.as_str() {
+            "auto" => PortSource::Auto,
+            list => PortSource::List(list.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect()),
+        };
+        let config = ShiftConfig { source, firmware, reprovision: args.reprovision, station_name: station_name(), poll: Duration::from_millis(200), until_idle: args.until_idle };
+        let (stop, abort) = (CancelToken::new(), CancelToken::new());
+        watch_interrupts(stop.clone(), abort.clone());
+        let json = ctx.json;
+        let rows: Arc<Mutex<BTreeMap<String, Row>>> = Arc::default();
+        if !json {
+            println!("{:<14} {:<18} {:<20} {:>7}  STATE", "PORT", "SERIAL", "STEP", "ELAPSED");
+        }
+        let observer: ShiftObserver = Arc::new(move |event: &ShiftEvent| {
+            if json {
+                if !matches!(event, ShiftEvent::Board { .. }) {
+                    println!("{}", serde_json::to_string(event).unwrap_or_default());
+                }
+                return;
+            }
+            let mut rows = rows.lock().expect("rows");
+            let line = match event {
+                ShiftEvent::PortAppeared { port } => {
+                    rows.insert(port.clone(), Row { serial: "-".into(), step: "open port".into(), started: Instant::now(), state: "running" });
+                    None
+                }
+                ShiftEvent::Board { inner: ProvisionEvent::StepDone { port, step, detail, .. } } => rows.get_mut(port).map(|row| {
+                    if let Some(serial) = detail.get("serial").and_then(|s| s.as_str()) {
+                        row.serial = serial.into();
+                    }
+                    row.step = step.label().into();
+                    table_line(port, row)
+                }),
+                ShiftEvent::BoardFinished { port, outcome, error, counters } => rows.get_mut(port).map(|row| {
+                    row.state = match (outcome, error) {
+                        (Some(o), _) if o.outcome == keyline_station::provision::OutcomeKind::AlreadyProvisioned => "ALREADY",
+                        (Some(_), _) => "PASS",
+                        _ => "FAIL",
+                    };
+                    let mut line = table_line(port, row);
+                    if let Some(error) = error {
+                        line.push_str(&format!("  {} ({})", error.message, error.code));
+                    }
+                    line.push_str(&format!(
+                        "\n  counters: {} passed, {} already provisioned, {} failed, {} in flight",
+                        counters.passed, counters.already_provisioned, counters.failed, counters.in_flight
+                    ));
+                    line
+                }),
+                _ => None,
+            };
+            if let Some(line) = line {
+                println!("{line}");
+            }
+        });
+        let counters = run_shift(&station, &ca, &config, observer, &stop, &abort, Arc::new(SystemClock));
+        if ctx.json {
+            println!("{}", serde_json::json!({ "event": "shiftEnded", "counters": counters }));
+            return Ok(());
+        }
+        emit(false, &counters, || {
+            format!(
+                "Shift ended: {} passed, {} already provisioned, {} failed ({} boards).\n",
+                counters.passed, counters.already_provisioned, counters.failed, counters.started
+            )
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,122 @@
+//! The typed events one board's run emits, the same for the CLI and the GUI.
+
+use keyline_board::Direction;
+use serde::Serialize;
+
+/// The pipeline steps, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// Open the serial port.
+    Open,
+    /// Wait for the firmware and check it is the selected one.
+    Handshake,
+    /// Configure (rainbowtype) and lock the chip; refuse foreign configurations.
+    ConfigureLock,
+    /// Read the chip serial and look the chip up in the ledger.
+    ReadSerial,
+    /// Read the device public key (and CSR).
+    PublicKey,
+    /// Check the CSR signature and that its key is the chip's.
+    CheckKey,
+    /// Issue (or reuse) the device certificate; the ledger row is committed here.
+    Issue,
+    /// Send the signer and device certificates to the board.
+    Write,
+    /// Verify the stored certificates by every means the firmware offers.
+    Verify,
+}
+
+impl Step {
+    /// Every step in pipeline order.
+    pub const ALL: [Step; 9] =
+        [Step::Open, Step::Handshake, Step::ConfigureLock, Step::ReadSerial, Step::PublicKey, Step::CheckKey, Step::Issue, Step::Write, Step::Verify];
+
+    /// The snake_case name (ledger and events).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Open => "open",
+            Step::Handshake => "handshake",
+            Step::ConfigureLock => "configure_lock",
+            Step::ReadSerial => "read_serial",
+            Step::PublicKey => "public_key",
+            Step::CheckKey => "check_key",
+            Step::Issue => "issue",
+            Step::Write => "write",
+            Step::Verify => "verify",
+        }
+    }
+
+    /// A short label for tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            Step::Open => "open port",
+            Step::Handshake => "handshake",
+            Step::ConfigureLock => "configure + lock",
+            Step::ReadSerial => "read serial",
+            Step::PublicKey => "public key / CSR",
+            Step::CheckKey => "check key",
+            Step::Issue => "issue certificate",
+            Step::Write => "write certificates",
+            Step::Verify => "verify",
+        }
+    }
+}
+
+/// One thing that happened on one board. Serialised as `{"event": "stepDone", "port": …, …}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum ProvisionEvent {
+    /// A step began.
+    StepStarted {
+        /// The board's port.
+        port: String,
+        /// The step.
+        step: Step,
+    },
+    /// Something worth showing inside a step.
+    StepProgress {
+        /// The board's port.
+        port: String,
+        /// The step.
+        step: Step,
+        /// What happened.
+        message: String,
+    },
+    /// A step finished.
+    StepDone {
+        /// The board's port.
+        port: String,
+        /// The step.
+        step: Step,
+        /// How long it took.
+        elapsed_ms: u64,
+        /// What it learned (JSON object).
+        detail: serde_json::Value,
+    },
+    /// A step failed; the run ends.
+    StepFailed {
+        /// The board's port.
+        port: String,
+        /// The step.
+        step: Step,
+        /// Stable error code.
+        code: String,
+        /// What went wrong.
+        message: String,
+        /// What to do.
+        hint: String,
+    },
+    /// Bytes on the wire (the per-port serial log).
+    SerialBytes {
+        /// The board's port.
+        port: String,
+        /// Which way.
+        direction: Direction,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
+}
+
+/// Receives a run's events (from the run's thread; keep it quick).
+pub type Observer = std::sync::Arc<dyn Fn(&ProvisionEvent) + Send + Sync>;

@@ -1,0 +1,80 @@
+//! Crash safety: `keyline provision` is SIGKILLed after each pipeline step in turn; the ledger stays
+//! consistent, the audit log verifies, and a rerun finishes the board with the same key and certificate.
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use keyline_sim::{run_boards, FirmwareKind as SimFirmware, SimConfig};
+
+use super::support::Env;
+
+const STEPS: [&str; 8] = ["handshake", "configure + lock", "read serial", "public key / CSR", "check key", "issue certificate", "write certificates", "verify"];
+
+/// Runs provision in text mode and kills it right after `step` printed `done`; false if the run ended first.
+fn kill_after(env: &Env, port: &str, firmware: &str, step: &str) -> bool {
+    let mut child = env.command(&["provision", "--port", port, "--firmware", firmware, "--ca", "signer"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut killed = false;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line.trim_start().starts_with(step) && line.contains(" done ") {
+            child.kill().unwrap(); // SIGKILL
+            killed = true;
+            break;
+        }
+    }
+    let _ = child.wait();
+    killed
+}
+
+fn crash_each_step(firmware: SimFirmware, name: &str) {
+    for step in STEPS {
+        let env = Env::with_cas();
+        let mut config = SimConfig::new(1, firmware, env.data.join("sim"));
+        config.state_dir = env.data.join("sim");
+        let sim = run_boards(config).unwrap();
+        let port = sim.ports()[0].path.to_str().unwrap().to_string();
+        assert!(kill_after(&env, &port, name, step), "{name}: the run reached {step}");
+
+        // The ledger opens and is consistent; every signature has its row and audit entry.
+        let devices = env.json(&["devices", "list"]);
+        let devices = devices.as_array().cloned().unwrap_or_default();
+        let audit = env.json(&["audit", "verify"]);
+        assert!(audit["firstBroken"].is_null(), "{name}/{step}: {audit}");
+        assert_eq!(audit["entries"].as_u64().unwrap() as usize, devices.len(), "{name}/{step}: one audit entry per issued certificate");
+        let before = devices.first().map(|d| (d["certId"].clone(), d["publicKey"].clone()));
+        if let Some(device) = devices.first() {
+            assert!(["issued", "written", "verified", "failed"].contains(&device["status"].as_str().unwrap()), "{device}");
+        }
+
+        // Rerun; a rainbowtype board that already ran `q` answers only after a reset (the operator's EN press).
+        let mut rerun = env.run(&["provision", "--port", &port, "--firmware", name, "--ca", "signer", "--json"]);
+        if !rerun.status.success() && firmware == SimFirmware::Rainbowtype {
+            sim.reset(0, false);
+            rerun = env.run(&["provision", "--port", &port, "--firmware", name, "--ca", "signer", "--json"]);
+        }
+        let stdout = String::from_utf8_lossy(&rerun.stdout).into_owned();
+        assert!(rerun.status.success(), "{name}/{step}: rerun failed: {stdout}");
+        let outcome: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert!(["verified", "alreadyProvisioned"].contains(&outcome["outcome"].as_str().unwrap()), "{outcome}");
+        let after = env.json(&["devices", "list"]);
+        let after = after.as_array().unwrap();
+        assert_eq!(after.len(), 1);
+        assert_eq!(after[0]["status"], "verified", "{name}/{step}");
+        if let Some((cert_id, key)) = before {
+            assert_eq!(after[0]["certId"], cert_id, "{name}/{step}: the same certificate, no second one");
+            assert_eq!(after[0]["publicKey"], key, "{name}/{step}: the same key");
+        }
+        assert_eq!(env.json(&["audit", "verify"])["entries"], 1, "{name}/{step}: one signature in all");
+    }
+}
+
+#[test]
+fn killing_a_rainbowtype_run_after_any_step_loses_nothing() {
+    crash_each_step(SimFirmware::Rainbowtype, "rainbowtype");
+}
+
+#[test]
+fn killing_an_esp_helper_run_after_any_step_loses_nothing() {
+    crash_each_step(SimFirmware::EspHelper, "esp-helper");
+}

@@ -1,0 +1,135 @@
+//! Test support: a data directory with a root and signer CA, `keyline sim` in another process, chip read-back.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use keyline_certs::atcacert::rebuild::DeviceImage;
+use serde_json::Value;
+
+pub const PASS: &str = "correct horse battery staple";
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub data: PathBuf,
+}
+
+impl Env {
+    /// A data directory with root CA `root` and signer CA `signer`.
+    pub fn with_cas() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let env = Env { dir, data };
+        env.ok(&["ca", "create", "--name", "root", "--org", "Acme Corp", "--signer", "signer"]);
+        env
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_keyline"));
+        command.args(args).env("KEYLINE_DATA_DIR", &self.data).env("KEYLINE_CA_PASSPHRASE", PASS).env_remove("KEYLINE_LOG").stdin(Stdio::null());
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("keyline runs")
+    }
+
+    pub fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(output.status.success(), "keyline {args:?} failed\nstdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&output.stderr));
+        stdout
+    }
+
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut args = args.to_vec();
+        args.push("--json");
+        serde_json::from_str(&self.ok(&args)).expect("JSON on stdout")
+    }
+
+    /// `keyline --json …` that must fail; returns the error object.
+    pub fn json_error(&self, args: &[&str]) -> Value {
+        let mut args = args.to_vec();
+        args.push("--json");
+        let output = self.run(&args);
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(!output.status.success(), "keyline {args:?} should fail: {stdout}");
+        let value: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|_| panic!("no JSON error: {stdout}"));
+        value["error"].clone()
+    }
+
+    pub fn cert_der(&self, name: &str) -> Vec<u8> {
+        pem_der(&std::fs::read_to_string(self.data.join("certs").join(format!("{name}.crt"))).unwrap())
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+pub fn pem_der(text: &str) -> Vec<u8> {
+    keyline_certs::device::request::der_from_pem_or_der(text.as_bytes(), "CERTIFICATE").unwrap()
+}
+
+/// `keyline sim` in its own process; stopped (SIGINT) on drop.
+pub struct Sim {
+    child: Child,
+    pub ports: Vec<String>,
+    pub state_dir: PathBuf,
+}
+
+impl Sim {
+    pub fn start(env: &Env, firmware: &str, boards: usize, extra: &[&str]) -> Sim {
+        let mut args = vec!["sim", "--boards", &*Box::leak(boards.to_string().into_boxed_str()), "--firmware", firmware, "--json"];
+        args.extend_from_slice(extra);
+        let mut child = env.command(&args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut json = String::new();
+        while !json.trim_end().ends_with(']') {
+            assert!(stdout.read_line(&mut json).unwrap() > 0, "keyline sim ended early: {json}");
+        }
+        let listed: Value = serde_json::from_str(&json).unwrap();
+        let ports = listed.as_array().unwrap().iter().map(|p| p["path"].as_str().unwrap().to_string()).collect();
+        Sim { child, ports, state_dir: env.data.join("sim") }
+    }
+
+    /// Stops the simulator and waits until its chips are saved.
+    pub fn stop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).stderr(Stdio::null()).status();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The persisted chip of simulated board `index` as a rebuild image: config, slots 10-15 and the slot-0 key.
+pub fn chip_image(state_dir: &Path, index: usize) -> DeviceImage {
+    let board = keyline_sim::Board::new(keyline_sim::BoardConfig {
+        index,
+        state_dir: Some(state_dir.join(format!("board-{index}"))),
+        ..keyline_sim::BoardConfig::default()
+    })
+    .unwrap();
+    let chip = &board.hardware().chip;
+    let mut image = DeviceImage::with_serial(&chip.serial());
+    image.config = chip.read_config_zone().to_vec();
+    for slot in 10..16u8 {
+        if let Ok(bytes) = chip.read_slot(usize::from(slot), 0, 72) {
+            image.write_slot(slot, 0, &bytes);
+        }
+    }
+    if let Ok(key) = chip.get_pubkey(0) {
+        image.genkey.insert(0, key);
+    }
+    image
+}
+
+pub fn openssl(args: &[&str], dir: &Path) -> Output {
+    Command::new("openssl").args(args).current_dir(dir).output().expect("the openssl CLI is installed (apt-get install openssl)")
+}
