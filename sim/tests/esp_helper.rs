@@ -316,3 +316,16 @@ fn crc_argument_is_parsed_like_strtoul_and_negative_slots_fail() {
     let keys = cmd(&mut board, "generate-keys -1");
     assert!(keys.contains("Status: Failure") && keys.contains("Error in generating keys, returned d2"), "{keys}");
 }
+
+#[test]
+fn a_burst_longer_than_the_rx_ring_loses_bytes_while_the_helper_talks_to_the_chip() {
+    let mut board = helper_board(false);
+    // `init` talks to the chip; 400 queued `version` lines (3200 bytes) do not fit 2048 + 128 bytes.
+    let mut burst = b"init 21 22\r".to_vec();
+    for _ in 0..400 {
+        burst.extend_from_slice(b"version\r");
+    }
+    let reply = normalise(&board.receive(&burst).output);
+    let answered = reply.matches("version\nv1.2.0\n").count();
+    assert_eq!(answered, 2176 / 8, "only what fits the RX ring and FIFO was read");
+}

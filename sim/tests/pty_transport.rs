@@ -187,3 +187,18 @@ fn a_command_sent_while_r_still_runs_is_lost_on_the_board_clock() {
     got.extend(read_for(&mut port, 18, Duration::from_millis(300)));
     assert_eq!(common::normalise(&got), "Ready.\n", "the `s` sent during `r` got no serial");
 }
+
+#[test]
+fn an_always_waiting_helper_repeats_its_prompt_for_a_late_host() {
+    let board = Board::new(BoardConfig { firmware: FirmwareKind::EspHelper, ..BoardConfig::default() }).unwrap();
+    let pty = PtyBoard::spawn(board).unwrap();
+    while pty.board().lock().unwrap().booting() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let mut port = open(pty.path());
+    let prompt = read_for(&mut port, 29, Duration::from_secs(2));
+    assert!(prompt.ends_with(b"Initializing Command line: >>"), "{}", String::from_utf8_lossy(&prompt));
+    port.write_all(b"version").unwrap();
+    assert_eq!(read_for(&mut port, 11, Duration::from_secs(2)), b"v1.2.0\n\n>>\n");
+}

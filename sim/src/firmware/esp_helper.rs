@@ -21,6 +21,21 @@ pub const HANDSHAKE_WINDOW: Duration = Duration::from_millis(1100);
 const MAX_LINE: usize = 1023;
 /// `esp_console_config_t.max_cmdline_args`.
 const MAX_ARGS: usize = 8;
+/// What waits for the CLI while it talks to the chip: the driver's 2048-byte RX ring
+/// (`ECU_CONSOLE_INTERFACE_RX_BUFFER_SIZE`) plus the 128-byte hardware FIFO.
+pub const RX_CAPACITY: usize = 2048 + 128;
+/// Commands whose handler talks to the ATECC608A (the CLI reads nothing meanwhile).
+const CHIP_COMMANDS: [&str; 9] = [
+    "init",
+    "print-chip-info",
+    "generate-keys",
+    "generate-pubkey",
+    "generate-csr",
+    "program-dev-cert",
+    "program-signer-cert",
+    "get-tngtls-signer-cert",
+    "get-tngtls-device-cert",
+];
 /// Characters of the 18 four-digit fields of a cert-def string.
 const CERT_DEF_FIELDS: usize = 72;
 /// What the ESP-IDF panic handler prints first when the helper stores through NULL; it then
@@ -52,11 +67,19 @@ pub struct EspHelper {
     window: Option<Duration>,
     /// End of the handshake window on the board's clock.
     deadline: Option<Duration>,
+    /// The last byte completed a command that talked to the chip.
+    chip_command_ran: bool,
 }
 
 impl Default for EspHelper {
     fn default() -> Self {
-        EspHelper { phase: Phase::Handshake(Vec::new()), session: Session::default(), window: None, deadline: None }
+        EspHelper {
+            phase: Phase::Handshake(Vec::new()),
+            session: Session::default(),
+            window: None,
+            deadline: None,
+            chip_command_ran: false,
+        }
     }
 }
 
@@ -105,11 +128,21 @@ impl Firmware for EspHelper {
         out
     }
 
+    /// Bytes are read one at a time; while a command talks to the chip, what follows in the same
+    /// burst waits in the RX ring and FIFO, and whatever exceeds `RX_CAPACITY` is lost.
     fn receive(&mut self, chunk: &[u8], hw: &mut Hardware, out: &mut Vec<u8>) -> Next {
-        for &byte in chunk {
-            self.byte(byte, hw, out);
+        let mut end = chunk.len();
+        let mut i = 0;
+        while i < end {
+            self.chip_command_ran = false;
+            self.byte(chunk[i], hw, out);
+            i += 1;
             if matches!(self.phase, Phase::Crashed) {
                 return Next::Crash;
+            }
+            if self.chip_command_ran && end - i > RX_CAPACITY {
+                tracing::debug!(lost = end - i - RX_CAPACITY, "helper: RX ring overflow while talking to the chip");
+                end = i + RX_CAPACITY;
             }
         }
         Next::Stay
@@ -171,6 +204,7 @@ impl EspHelper {
                         return;
                     }
                     run_command(&mut self.session, &args, Some(&data), hw, out);
+                    self.chip_command_ran = CHIP_COMMANDS.contains(&args[0].as_str());
                     out.extend_from_slice(PROMPT);
                 }
             }
@@ -186,6 +220,7 @@ impl EspHelper {
         }
         self.phase = Phase::Line(Vec::new());
         run_command(&mut self.session, &args, None, hw, out);
+        self.chip_command_ran = args.first().is_some_and(|a| CHIP_COMMANDS.contains(&a.as_str()));
         out.extend_from_slice(PROMPT);
     }
 }

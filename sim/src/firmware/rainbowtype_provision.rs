@@ -58,7 +58,26 @@ pub fn run(fw: &Rainbowtype, serial_text: &[u8; 20], hw: &mut Hardware) -> Vec<u
     };
     let defs = (CertDef::rainbowtype_signer(signer_sample), CertDef::rainbowtype_device(device_sample));
     provision(&mut hw.chip, serial_text, (&signer, &device, &root_key), defs, &mut text);
-    console::printf(&text)
+    console::printf(line_buffered(&text))
+}
+
+/// What leaves a line-buffered `stdout` when nothing is printed afterwards: a last text without
+/// `\n` (`Failed to write IO Prot Key`) stays in the buffer and never reaches the wire.
+fn line_buffered(text: &str) -> &str {
+    match text.rfind('\n') {
+        Some(end) => &text[..=end],
+        None => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_final_text_without_newline_never_leaves_stdout() {
+        let text = "\nprovisioning start\nWriting Device Certificate\r\nFailed to write IO Prot Key";
+        assert_eq!(super::line_buffered(text), "\nprovisioning start\nWriting Device Certificate\r\n");
+        assert_eq!(super::line_buffered("a\nb\n"), "a\nb\n");
+    }
 }
 
 type Uploads<'a> = (&'a [u8], &'a [u8], &'a [u8; 64]);
