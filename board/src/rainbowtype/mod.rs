@@ -84,6 +84,8 @@ pub struct Rainbowtype {
     timeouts: RainbowtypeTimeouts,
     dump: Option<p::BootDump>,
     probed_serial: Option<[u8; 9]>,
+    /// The boot output was not seen: an interrupted host may have left an accept mode open.
+    resumed: bool,
 }
 
 enum Boot {
@@ -100,7 +102,7 @@ fn wire_time(bytes: usize) -> Duration {
 impl Rainbowtype {
     /// A driver on an open link with default pacing and deadlines.
     pub fn new(link: SerialLink) -> Self {
-        Rainbowtype { link, pacing: Pacing::default(), timeouts: RainbowtypeTimeouts::default(), dump: None, probed_serial: None }
+        Rainbowtype { link, pacing: Pacing::default(), timeouts: RainbowtypeTimeouts::default(), dump: None, probed_serial: None, resumed: false }
     }
 
     /// Other pacing (tune on hardware).
@@ -174,7 +176,12 @@ impl Rainbowtype {
         self.link.wait_quiet(wire_time(1) + self.pacing.command_gap * gap_scale, Duration::from_secs(5))?;
         for line in text.split_inclusive('\n') {
             self.link.write(line.as_bytes())?;
-            self.link.wait_quiet(wire_time(line.len()) + self.pacing.line_gap * gap_scale, Duration::from_secs(5))?;
+            // The line's own wire time, plus once more for a bridge (or simulator) that delivers it late,
+            // plus the handler's gap: the next line must not land before `uart_flush()` ran. A lost footer
+            // leaves the accept mode open and sends the next upload into this buffer, so it waits longer.
+            let footer = line.starts_with("-----END");
+            let gap = if footer { self.pacing.command_gap * 4 } else { self.pacing.line_gap };
+            self.link.wait_quiet(wire_time(line.len()) * 2 + gap * gap_scale, Duration::from_secs(5))?;
         }
         // The reference host's final empty line (ignored in command mode).
         self.link.write(b"\n")?;
@@ -183,7 +190,9 @@ impl Rainbowtype {
 
     /// Ends any accept mode a lost footer left open (footers are ignored in command mode).
     fn leave_accept_modes(&mut self, gap_scale: u32) -> Result<(), BoardError> {
-        for footer in ["-----END CERTIFICATE-----\n", "-----END PUBLIC KEY-----\n"] {
+        // The short root-key buffer (200 bytes) first: its footer adds less to a certificate buffer than the
+        // certificate footer would add to it.
+        for footer in ["-----END PUBLIC KEY-----\n", "-----END CERTIFICATE-----\n"] {
             self.link.write(footer.as_bytes())?;
             self.link.wait_quiet(wire_time(footer.len()) + self.pacing.line_gap * gap_scale, Duration::from_secs(5))?;
         }
@@ -250,8 +259,17 @@ impl ProvisioningFirmware for Rainbowtype {
             }
             Boot::Other(found) => Err(BoardError::WrongFirmware { expected: "rainbowtype", found: found.into() }),
             Boot::Silent => {
-                // Someone read the boot output already: ask for the serial to learn what answers.
-                let serial = self.serial_command().map_err(|e| match e {
+                // Someone read the boot output already: ask for the serial to learn what answers. No
+                // answer may mean an accept mode left open by an interrupted host: close it, ask again.
+                self.resumed = true;
+                let first = match self.serial_command() {
+                    Err(BoardError::Timeout { .. }) => {
+                        self.leave_accept_modes(1)?;
+                        self.serial_command()
+                    }
+                    other => other,
+                };
+                let serial = first.map_err(|e| match e {
                     BoardError::Timeout { waited_ms, tail, .. } => BoardError::Timeout {
                         waiting_for: "boot output or a reply to `s` (a rainbowtype board answers nothing after a finished run until it is reset)",
                         waited_ms,
@@ -323,6 +341,9 @@ impl ProvisioningFirmware for Rainbowtype {
 
     fn write_certificates(&mut self, upload: &CertUpload) -> Result<WriteReport, BoardError> {
         let (signer, device, root) = upload_texts(upload)?;
+        if self.resumed {
+            self.leave_accept_modes(1)?;
+        }
         let mut last = None;
         for attempt in 1..=UPLOAD_ATTEMPTS {
             let scale = 1 << (attempt - 1);

@@ -143,7 +143,7 @@ fn station_round(firmware: FirmwareKind, boards: usize) -> Result<Round, ErrorRe
     let sim = run_boards(config).map_err(|e| ErrorReport { code: "sim_failed".into(), message: e.to_string(), hint: "check /dev/ptmx".into() })?;
     let ports: Vec<String> = sim.ports().iter().map(|p| p.path.display().to_string()).collect();
     // Charges made before the host starts (power-on output) are not the host's.
-    let before: Vec<Duration> = (0..boards).map(|i| sim.board(i).map(|b| b.board().lock().expect("board").hardware().clock.now()).unwrap_or_default()).collect();
+    let before: Vec<Duration> = (0..boards).map(|i| sim.board(i).map(|b| b.board().lock().unwrap_or_else(|p| p.into_inner()).hardware().clock.now()).unwrap_or_default()).collect();
     let shift = ShiftConfig {
         source: PortSource::List(ports),
         firmware,
@@ -163,7 +163,7 @@ fn station_round(firmware: FirmwareKind, boards: usize) -> Result<Round, ErrorRe
     let mut limit = Duration::ZERO;
     for (i, before) in before.iter().enumerate() {
         let board = sim.board(i).expect("board");
-        let charged = board.board().lock().expect("board").hardware().clock.now().saturating_sub(*before);
+        let charged = board.board().lock().unwrap_or_else(|p| p.into_inner()).hardware().clock.now().saturating_sub(*before);
         let gaps = match firmware {
             FirmwareKind::Rainbowtype => RX_IDLE * rainbowtype_host_writes(),
             FirmwareKind::EspHelper => Duration::ZERO,

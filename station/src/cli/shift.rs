@@ -38,8 +38,13 @@ pub struct ShiftArgs {
 /// `keyline station`.
 pub type ShiftCommand = OptionsOnly<ShiftArgs>;
 
+/// Elsewhere Ctrl-C ends the process (the ledger and resumable runs keep it safe).
+#[cfg(not(unix))]
+fn watch_interrupts(_stop: CancelToken, _abort: CancelToken) {}
+
 /// Blocks SIGINT/SIGTERM for this process's threads and turns them into tokens: the first asks
 /// in-flight boards to finish at a safe step, the second aborts.
+#[cfg(unix)]
 fn watch_interrupts(stop: CancelToken, abort: CancelToken) {
     // SAFETY: plain libc signal-mask calls on a zeroed sigset_t owned by this frame / the thread.
     unsafe {

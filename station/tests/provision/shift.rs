@@ -97,3 +97,30 @@ fn faulty_shift(firmware: &str, boards: usize, faults: &str, some_pass: bool) {
         assert_eq!(compress(&defs.device, &der).unwrap().to_vec(), slot10[..72].to_vec(), "board {index}: slot 10 holds the ledger's certificate");
     }
 }
+
+#[test]
+fn ctrl_c_ends_a_waiting_shift_cleanly_with_its_counters() {
+    let env = Env::with_cas();
+    let sim = Sim::start(&env, "esp-helper", 1, &[]);
+    let mut child = env
+        .command(&["station", "--ports", &sim.ports[0], "--firmware", "esp-helper", "--ca", "signer", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    // Wait until the board finished, then interrupt the shift that waits for more.
+    for line in lines.by_ref() {
+        if line.unwrap().contains("boardFinished") {
+            break;
+        }
+    }
+    std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "clean exit on Ctrl-C");
+    let last: serde_json::Value = serde_json::from_str(rest.last().expect("a closing line")).unwrap();
+    assert_eq!(last["event"], "shiftEnded");
+    assert_eq!(last["counters"]["passed"], 1);
+}
