@@ -26,6 +26,15 @@ pub enum Error {
         /// What exactly.
         detail: String,
     },
+    /// An encrypted key's key-derivation parameters ask for more memory or iterations than
+    /// Keyline allows; refused before any derivation work was done.
+    #[error("the encrypted key asks for {asked}, over Keyline's limit of {limit}; re-encrypt it with `openssl pkcs8 -topk8 -scrypt` (N=2^14) and import that file")]
+    KdfTooCostly {
+        /// What the key asks for ("scrypt N=2^30, r=8: 1024 GiB").
+        asked: String,
+        /// The limit it exceeds.
+        limit: String,
+    },
     /// Input over the size limit.
     #[error("{what} is larger than {limit} bytes; pass the right file")]
     TooLarge {

@@ -15,16 +15,23 @@ use zeroize::Zeroizing;
 use crate::pem_blocks::{corrupt, pem_blocks};
 use crate::{Error, Result};
 
-/// scrypt cost used when encrypting keys: N = 2^14, r = 8, p = 1 (16 MiB). This is OpenSSL's
-/// own `-scrypt` default and stays under OpenSSL's 32 MiB scrypt memory limit.
-const SCRYPT_LOG_N: u8 = 14;
+/// scrypt cost used when encrypting keys: N = 2^17, r = 8, p = 1 (128 MiB per guess).
+///
+/// OpenSSL 3.0's PBES2 decryption (`openssl pkey`) caps scrypt at 32 MiB, so it refuses these
+/// files with "memory limit exceeded" although they are standard PKCS#8; `openssl kdf` (which
+/// takes `maxmem_bytes`) plus `openssl enc` decrypts them (see docs/security.md). Keys written
+/// before with N = 2^14 (16 MiB, which `openssl pkey` reads) keep working.
+const SCRYPT_LOG_N: u8 = 17;
 const SCRYPT_R: u32 = 8;
 const SCRYPT_P: u32 = 1;
 
-/// Limits on key-derivation parameters of keys being imported (untrusted input).
-const MAX_IMPORT_SCRYPT_N: u64 = 1 << 20;
-const MAX_IMPORT_SCRYPT_R_TIMES_P: u64 = 64;
-const MAX_IMPORT_PBKDF2_ITERATIONS: u32 = 10_000_000;
+/// Limits on the key-derivation parameters of any encrypted key read (imported files are
+/// untrusted; store files could be tampered with), checked before any derivation work: scrypt
+/// memory (128 * r * N bytes) at most 256 MiB, scrypt parallelism p at most 16, PBKDF2 at most
+/// 5,000,000 iterations (about 8 times OWASP's 2023 advice for PBKDF2-HMAC-SHA256).
+pub const MAX_KDF_MEMORY_BYTES: u64 = 256 * 1024 * 1024;
+const MAX_SCRYPT_P: u64 = 16;
+const MAX_PBKDF2_ITERATIONS: u32 = 5_000_000;
 
 const WHAT: &str = "private key";
 
@@ -75,7 +82,7 @@ impl EcKey {
             }),
             "ENCRYPTED PRIVATE KEY" => {
                 let passphrase = passphrase.ok_or(Error::PassphraseNeeded)?;
-                decrypt_pem(block.text, passphrase, true)
+                decrypt_pem(block.text, passphrase)
             }
             other => Err(Error::Unsupported { what: "key", detail: format!("{other} blocks are not supported") }),
         }
@@ -88,10 +95,10 @@ impl EcKey {
             .iter()
             .find(|block| block.label == "ENCRYPTED PRIVATE KEY")
             .ok_or_else(|| corrupt(WHAT, "no ENCRYPTED PRIVATE KEY block found"))?;
-        decrypt_pem(block.text, passphrase, false)
+        decrypt_pem(block.text, passphrase)
     }
 
-    /// Encrypted PKCS#8 PEM: PBES2 with scrypt (N=2^14, r=8, p=1), random 16-byte salt and
+    /// Encrypted PKCS#8 PEM: PBES2 with scrypt (N=2^17, r=8, p=1), random 16-byte salt and
     /// AES-256-CBC with a random IV.
     pub fn to_encrypted_pem(&self, passphrase: &[u8]) -> Result<String> {
         let plain = self.secret.to_pkcs8_der().map_err(|e| Error::Issue(format!("cannot encode key: {e}")))?;
@@ -128,16 +135,15 @@ impl EcKey {
     }
 }
 
-/// Decrypt an `ENCRYPTED PRIVATE KEY` PEM block, refusing expensive KDF parameters on import.
-fn decrypt_pem(block: &str, passphrase: &[u8], untrusted: bool) -> Result<EcKey> {
+/// Decrypt an `ENCRYPTED PRIVATE KEY` PEM block; the PBES2 parameters are parsed and checked
+/// against the KDF limits first, so a costly key is refused before any derivation work.
+fn decrypt_pem(block: &str, passphrase: &[u8]) -> Result<EcKey> {
     let (label, der) = pkcs8::der::pem::decode_vec(block.as_bytes())
         .map_err(|e| corrupt(WHAT, &format!("bad base64: {e}")))?;
     debug_assert_eq!(label, "ENCRYPTED PRIVATE KEY");
     let info = EncryptedPrivateKeyInfo::from_der(&der)
         .map_err(|e| corrupt(WHAT, &format!("bad encrypted PKCS#8: {e}")))?;
-    if untrusted {
-        check_kdf_cost(&info)?;
-    }
+    check_kdf_cost(&info)?;
     let plain = info.decrypt(passphrase).map_err(|e| match e {
         // pkcs5 0.7 reports bad padding (a wrong passphrase) as EncryptFailed.
         pkcs8::Error::EncryptedPrivateKey(pkcs5::Error::DecryptFailed | pkcs5::Error::EncryptFailed) => {
@@ -159,23 +165,29 @@ fn decrypt_pem(block: &str, passphrase: &[u8], untrusted: bool) -> Result<EcKey>
 }
 
 fn check_kdf_cost(info: &EncryptedPrivateKeyInfo<'_>) -> Result<()> {
-    let too_costly = |detail: String| Error::Unsupported { what: "key", detail };
-    match &info.encryption_algorithm {
-        pkcs5::EncryptionScheme::Pbes2(params) => match &params.kdf {
-            pkcs5::pbes2::Kdf::Pbkdf2(pbkdf2) if pbkdf2.iteration_count > MAX_IMPORT_PBKDF2_ITERATIONS => {
-                Err(too_costly(format!("PBKDF2 iteration count {} is too high", pbkdf2.iteration_count)))
+    let pkcs5::EncryptionScheme::Pbes2(params) = &info.encryption_algorithm else {
+        return Err(Error::Unsupported {
+            what: "key",
+            detail: "PBES1 (DES/RC2) encryption; convert it with `openssl pkcs8 -topk8 -v2 aes-256-cbc`".into(),
+        });
+    };
+    match &params.kdf {
+        pkcs5::pbes2::Kdf::Pbkdf2(pbkdf2) if pbkdf2.iteration_count > MAX_PBKDF2_ITERATIONS => Err(Error::KdfTooCostly {
+            asked: format!("PBKDF2 with {} iterations", pbkdf2.iteration_count),
+            limit: format!("{MAX_PBKDF2_ITERATIONS} iterations"),
+        }),
+        pkcs5::pbes2::Kdf::Scrypt(scrypt) => {
+            let (n, r, p) = (scrypt.cost_parameter, u64::from(scrypt.block_size), u64::from(scrypt.parallelization));
+            let memory = u128::from(n) * u128::from(r) * 128;
+            if memory > u128::from(MAX_KDF_MEMORY_BYTES) || p > MAX_SCRYPT_P {
+                return Err(Error::KdfTooCostly {
+                    asked: format!("scrypt N={n}, r={r}, p={p} ({} MiB of memory)", memory / (1024 * 1024)),
+                    limit: format!("{} MiB and p <= {MAX_SCRYPT_P}", MAX_KDF_MEMORY_BYTES / (1024 * 1024)),
+                });
             }
-            pkcs5::pbes2::Kdf::Scrypt(scrypt)
-                if scrypt.cost_parameter > MAX_IMPORT_SCRYPT_N
-                    || u64::from(scrypt.block_size) * u64::from(scrypt.parallelization) > MAX_IMPORT_SCRYPT_R_TIMES_P =>
-            {
-                Err(too_costly("scrypt parameters are too costly".into()))
-            }
-            _ => Ok(()),
-        },
-        _ => Err(too_costly(
-            "PBES1 (DES/RC2) encryption; convert it with `openssl pkcs8 -topk8 -v2 aes-256-cbc`".into(),
-        )),
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }
 
@@ -231,6 +243,61 @@ mod tests {
             assert_eq!(EcKey::from_pem(&pem, Some(wrong.as_bytes())).unwrap_err(), Error::WrongPassphrase, "{wrong}");
         }
         assert!(EcKey::from_pem(&pem, Some(b"right")).unwrap().matches(&key.public_key()));
+    }
+
+    /// An encrypted key with these PBES2 parameters and made-up ciphertext (nothing derived).
+    fn key_with(params: pkcs5::pbes2::Parameters<'_>) -> String {
+        use pkcs8::der::Encode;
+        let info = EncryptedPrivateKeyInfo { encryption_algorithm: params.into(), encrypted_data: &[0x5a; 144] };
+        crate::to_pem("ENCRYPTED PRIVATE KEY", &info.to_der().unwrap())
+    }
+
+    fn scrypt_key(log_n: u8, r: u32, p: u32) -> String {
+        let cost = scrypt::Params::new(log_n, r, p, 32).unwrap();
+        key_with(pkcs5::pbes2::Parameters::scrypt_aes256cbc(cost, &[1; 16], &[2; 16]).unwrap())
+    }
+
+    /// pkcs5's builder stops at 10^8 iterations; a hostile file need not.
+    fn pbkdf2_key(iteration_count: u32) -> String {
+        let kdf = pkcs5::pbes2::Pbkdf2Params {
+            salt: &[1; 16],
+            iteration_count,
+            key_length: None,
+            prf: pkcs5::pbes2::Pbkdf2Prf::HmacWithSha256,
+        };
+        key_with(pkcs5::pbes2::Parameters { kdf: kdf.into(), encryption: pkcs5::pbes2::EncryptionScheme::Aes256Cbc { iv: &[2; 16] } })
+    }
+
+    #[test]
+    fn costly_kdf_parameters_are_refused_before_any_derivation() {
+        // Deriving any of these takes a terabyte of memory or hours: the test ending at all shows
+        // that nothing was derived.
+        let cases = [
+            (scrypt_key(30, 8, 1), "scrypt N=1073741824, r=8, p=1 (1048576 MiB of memory)"),
+            (scrypt_key(19, 8, 1), "scrypt N=524288, r=8, p=1 (512 MiB of memory)"),
+            (scrypt_key(18, 9, 1), "scrypt N=262144, r=9, p=1 (288 MiB of memory)"),
+            (scrypt_key(10, 8, 4096), "scrypt N=1024, r=8, p=4096 (1 MiB of memory)"),
+            (pbkdf2_key(u32::MAX), "PBKDF2 with 4294967295 iterations"),
+            (pbkdf2_key(5_000_001), "PBKDF2 with 5000001 iterations"),
+        ];
+        for (pem, asked) in cases {
+            for err in [EcKey::from_pem(&pem, Some(b"pass")).unwrap_err(), EcKey::from_encrypted_pem(&pem, b"pass").unwrap_err()] {
+                let Error::KdfTooCostly { asked: got, .. } = &err else { panic!("{asked}: {err:?}") };
+                assert_eq!(got, asked);
+                assert!(err.to_string().contains("over Keyline's limit"), "{err}");
+            }
+        }
+    }
+
+    #[test]
+    fn kdf_limits_admit_256_mib_scrypt_and_5_million_pbkdf2_iterations() {
+        let check = |pem: &str| {
+            let der = pkcs8::der::pem::decode_vec(pem.as_bytes()).unwrap().1;
+            check_kdf_cost(&EncryptedPrivateKeyInfo::from_der(&der).unwrap())
+        };
+        assert_eq!(check(&scrypt_key(18, 8, 1)), Ok(()), "128 * 8 * 2^18 = 256 MiB");
+        assert_eq!(check(&scrypt_key(17, 8, 16)), Ok(()));
+        assert_eq!(check(&pbkdf2_key(5_000_000)), Ok(()));
     }
 
     #[test]

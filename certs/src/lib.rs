@@ -4,19 +4,24 @@
 //! [`create_signer_ca`] issue CA certificates, [`CertInfo`] reads any certificate, and
 //! [`EcKey::to_encrypted_pem`] is the only way a private key leaves memory (encrypted PKCS#8).
 //!
-//! This crate does no file I/O; the station decides where things are stored.
+//! The station decides where things are stored; the only file I/O here is
+//! [`read_bounded_file`], the one bounded reader every file Keyline reads goes through.
 #![warn(missing_docs)]
 
 pub mod atcacert;
 pub mod device;
 mod error;
+mod file;
 mod inspect;
 mod issue;
 mod key;
 mod pem_blocks;
+mod secret_pem;
 
 pub use error::{Error, Result};
+pub use file::{read_bounded_file, ReadFileError};
 pub use inspect::{colon_hex, CertInfo, ExtensionInfo};
 pub use issue::{create_root_ca, create_signer_ca, issue_verification_cert, random_serial, CaSubject, Validity, SERIAL_LEN};
-pub use key::EcKey;
+pub use key::{EcKey, MAX_KDF_MEMORY_BYTES};
 pub use pem_blocks::{pem_blocks, to_pem, PemBlock, MAX_PEM_BYTES};
+pub use secret_pem::SecretPem;

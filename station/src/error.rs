@@ -95,6 +95,12 @@ pub enum Error {
         /// What the keyring backend reported.
         reason: String,
     },
+    /// A new CA passphrase is shorter than [`MIN_PASSPHRASE_CHARS`](crate::MIN_PASSPHRASE_CHARS).
+    #[error("the passphrase is too short: a CA key needs a passphrase of at least {min_chars} characters")]
+    PassphraseTooShort {
+        /// The minimum number of characters.
+        min_chars: usize,
+    },
     /// A passphrase is needed and none could be obtained.
     #[error("a passphrase is needed for {purpose} and none was given")]
     PassphraseRequired {
@@ -161,6 +167,7 @@ impl Error {
             Error::InvalidInput { .. } | Error::SignerMisfit { .. } => "invalid_input",
             Error::KeyringUnavailable { .. } => "keyring_unavailable",
             Error::PassphraseRequired { .. } => "passphrase_required",
+            Error::PassphraseTooShort { .. } => "passphrase_too_short",
             Error::CorruptStore { .. } => "corrupt_store",
             Error::Issue { .. } => "issue_failed",
             Error::Io { .. } => "io",
@@ -192,6 +199,9 @@ impl Error {
             Error::KeyringUnavailable { .. } => "Enter the passphrase when asked or set KEYLINE_CA_PASSPHRASE; on Linux start a Secret Service (e.g. gnome-keyring) in the desktop session to remember passphrases.".into(),
             Error::PassphraseRequired { env_var, .. } => format!(
                 "Run in a terminal to be prompted, or set the {env_var} environment variable."
+            ),
+            Error::PassphraseTooShort { min_chars } => format!(
+                "Choose a passphrase of {min_chars} or more characters; a few unrelated words are easy to type and hard to guess."
             ),
             Error::CorruptStore { .. } => "Restore the data directory from a backup or remove the damaged CA files.".into(),
             Error::Issue { .. } => "This is a bug if the CA files are intact; please report it with the log file.".into(),

@@ -31,5 +31,6 @@ mod station;
 mod store;
 
 pub use error::{Error, ErrorReport, Result};
-pub use passphrase::{Passphrase, CA_PASSPHRASE_ENV, IMPORT_PASSPHRASE_ENV};
+pub use passphrase::{Passphrase, CA_PASSPHRASE_ENV, IMPORT_PASSPHRASE_ENV, MIN_PASSPHRASE_CHARS};
 pub use station::{Station, DATA_DIR_ENV};
+pub use store::read_input_file;

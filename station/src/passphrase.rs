@@ -12,6 +12,10 @@ pub const CA_PASSPHRASE_ENV: &str = "KEYLINE_CA_PASSPHRASE";
 /// When unset, [`CA_PASSPHRASE_ENV`] is tried.
 pub const IMPORT_PASSPHRASE_ENV: &str = "KEYLINE_IMPORT_PASSPHRASE";
 
+/// Fewest characters (Unicode scalar values) a passphrase that encrypts a new CA key may have;
+/// the same minimum as the desktop UI's.
+pub const MIN_PASSPHRASE_CHARS: usize = 8;
+
 /// A secret passphrase. `Debug` prints `[redacted]`; the memory is zeroed on drop.
 ///
 /// It deserialises from a plain JSON string so the desktop shell can take it as a command
@@ -33,6 +37,11 @@ impl Passphrase {
     /// True for the empty string.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// Number of characters (Unicode scalar values).
+    pub fn char_count(&self) -> usize {
+        self.0.chars().count()
     }
 }
 

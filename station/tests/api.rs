@@ -1,7 +1,7 @@
 //! The station API as the desktop shell uses it: explicit passphrases, no environment, no prompts.
 
 use keyline_station::ca::{CreateCa, ImportCa, KeyStatus};
-use keyline_station::{Passphrase, Station};
+use keyline_station::{Passphrase, Station, MIN_PASSPHRASE_CHARS};
 
 fn create(station: &Station, pass: &Passphrase) {
     let request = CreateCa { name: "root".into(), org: "Acme".into(), signer: Some("signer".into()), years: 5 };
@@ -34,7 +34,7 @@ fn a_locked_ca_asks_for_its_passphrase_and_works_after_unlock() {
 fn results_and_errors_serialise_in_camel_case_for_the_ui() {
     let dir = tempfile::tempdir().unwrap();
     let station = Station::open(dir.path().to_path_buf()).unwrap();
-    let pass = Passphrase::from("p");
+    let pass = Passphrase::from("serialise pass");
     create(&station, &pass);
     let json = serde_json::to_value(station.show_ca("signer").unwrap()).unwrap();
     for key in ["name", "role", "issuerName", "notBefore", "notAfter", "daysUntilExpiry", "sha256", "sha1", "keyStatus", "chain", "serial", "extensions", "pem"] {
@@ -62,7 +62,7 @@ fn import_takes_the_key_passphrase_from_the_request() {
     let request = |key_passphrase: Option<&str>| ImportCa {
         name: "copy".into(),
         cert_pem: cert_pem.clone(),
-        key_pem: key_pem.clone(),
+        key_pem: key_pem.clone().into(),
         key_passphrase: key_passphrase.map(Passphrase::from),
     };
     assert_eq!(station.import_ca(request(None), &store_pass).unwrap_err().code(), "passphrase_required");
@@ -101,7 +101,7 @@ fn create_and_import_report_their_real_steps_in_order() {
     let import = ImportCa {
         name: "copy".into(),
         cert_pem: std::fs::read_to_string(dir.path().join("certs/root.crt")).unwrap(),
-        key_pem: std::fs::read_to_string(dir.path().join("keys/root.key")).unwrap(),
+        key_pem: std::fs::read_to_string(dir.path().join("keys/root.key")).unwrap().into(),
         key_passphrase: Some(pass.clone()),
     };
     station.import_ca_with_progress(import, &pass, &mut |step| steps.push(step)).unwrap();
@@ -114,4 +114,54 @@ fn create_and_import_report_their_real_steps_in_order() {
     let error = station.create_ca_with_progress(taken, &pass, &mut |step| steps.push(step)).unwrap_err();
     assert_eq!(error.code(), "already_exists");
     assert!(steps.is_empty());
+}
+
+#[test]
+fn new_ca_keys_need_a_passphrase_of_at_least_eight_characters() {
+    let source_dir = tempfile::tempdir().unwrap();
+    let source = Station::open(source_dir.path().to_path_buf()).unwrap();
+    assert_eq!(MIN_PASSPHRASE_CHARS, 8);
+    // Seven characters, even when they are 14 bytes of UTF-8, are refused before anything is written.
+    for short in ["", "1234567", "ééééééé"] {
+        let request = CreateCa { name: "root".into(), org: "Acme".into(), signer: None, years: 5 };
+        let err = source.create_ca(request, &Passphrase::from(short)).unwrap_err();
+        assert_eq!(err.code(), "passphrase_too_short", "{short:?}");
+        assert!(err.to_string().contains("at least 8 characters"), "{err}");
+        assert!(err.hint().contains('8'), "{}", err.hint());
+    }
+    assert!(source.list_cas().unwrap().is_empty());
+    assert!(!source_dir.path().join("keys/root.key").exists());
+    let request = CreateCa { name: "root".into(), org: "Acme".into(), signer: None, years: 5 };
+    source.create_ca(request, &Passphrase::from("12345678")).unwrap();
+
+    // Importing re-encrypts the key under the store passphrase, so the same rule applies.
+    let dir = tempfile::tempdir().unwrap();
+    let station = Station::open(dir.path().to_path_buf()).unwrap();
+    let request = ImportCa {
+        name: "copy".into(),
+        cert_pem: std::fs::read_to_string(source_dir.path().join("certs/root.crt")).unwrap(),
+        key_pem: std::fs::read_to_string(source_dir.path().join("keys/root.key")).unwrap().into(),
+        key_passphrase: Some(Passphrase::from("12345678")),
+    };
+    assert_eq!(station.import_ca(request.clone(), &Passphrase::from("short")).unwrap_err().code(), "passphrase_too_short");
+    assert!(station.list_cas().unwrap().is_empty());
+    station.import_ca(request, &Passphrase::from("long enough")).unwrap();
+}
+
+#[test]
+fn an_import_request_prints_no_key_material() {
+    let dir = tempfile::tempdir().unwrap();
+    let station = Station::open(dir.path().to_path_buf()).unwrap();
+    let request = CreateCa { name: "root".into(), org: "Acme".into(), signer: None, years: 5 };
+    station.create_ca(request, &Passphrase::from("debug passphrase")).unwrap();
+    let key_pem = std::fs::read_to_string(dir.path().join("keys/root.key")).unwrap();
+    // As the desktop shell receives it: a JSON command argument.
+    let json = serde_json::json!({ "name": "copy", "certPem": "x", "keyPem": key_pem, "keyPassphrase": "debug passphrase" });
+    let request: ImportCa = serde_json::from_value(json).unwrap();
+    let debug = format!("{request:?}");
+    for line in key_pem.lines().filter(|line| !line.starts_with("-----")) {
+        assert!(!debug.contains(line), "key material in {debug}");
+    }
+    assert!(!debug.contains("PRIVATE KEY") && !debug.contains("debug passphrase"), "{debug}");
+    assert_eq!(request.key_pem.expose(), key_pem);
 }

@@ -16,6 +16,7 @@ pub(crate) fn certs_error(error: keyline_certs::Error, subject: &str) -> Error {
             env_var: crate::IMPORT_PASSPHRASE_ENV.into(),
         },
         E::Unsupported { what, detail } => Error::Unsupported { what: what.into(), detail },
+        error @ E::KdfTooCostly { .. } => Error::Unsupported { what: "key encryption".into(), detail: error.to_string() },
         E::TooLarge { what, limit } => {
             Error::InvalidInput { what: format!("{subject} ({what})"), reason: format!("larger than {limit} bytes") }
         }

@@ -7,7 +7,7 @@ use super::access::certs_error;
 use super::profile_signer;
 use super::{CaRole, CaStep, CaSummary, CreateCa, ImportCa, SignerFit};
 use crate::store::{validate_name, CaRecord, FileBatch, Metadata};
-use crate::{Error, Passphrase, Result, Station};
+use crate::{Error, Passphrase, Result, Station, MIN_PASSPHRASE_CHARS};
 
 /// Longest Organization / Common Name (X.520 upper bound).
 pub(super) const MAX_DN_VALUE_LEN: usize = 64;
@@ -20,9 +20,10 @@ struct NewCa {
     key: EcKey,
 }
 
+/// The passphrase a new CA key is encrypted under must have [`MIN_PASSPHRASE_CHARS`] characters.
 fn check_passphrase(passphrase: &Passphrase) -> Result<()> {
-    if passphrase.is_empty() {
-        return Err(Error::InvalidInput { what: "passphrase".into(), reason: "it is empty".into() });
+    if passphrase.char_count() < MIN_PASSPHRASE_CHARS {
+        return Err(Error::PassphraseTooShort { min_chars: MIN_PASSPHRASE_CHARS });
     }
     Ok(())
 }
@@ -127,7 +128,7 @@ impl Station {
     }
 
     /// [`import_ca`](Self::import_ca), calling `on_step` as each step of [`CaStep::import_plan`]
-    /// starts. An invalid name or empty passphrase fails before the first step.
+    /// starts. An invalid name or a passphrase that is too short fails before the first step.
     pub fn import_ca_with_progress(
         &self,
         request: ImportCa,
@@ -143,7 +144,7 @@ impl Station {
         }
         cert.check_usable_ca().map_err(|e| certs_error(e, "the certificate file"))?;
         let key_passphrase = request.key_passphrase.as_ref().map(|p| p.expose().as_bytes());
-        let key = EcKey::from_pem(&request.key_pem, key_passphrase).map_err(|e| match e {
+        let key = EcKey::from_pem(request.key_pem.expose(), key_passphrase).map_err(|e| match e {
             keyline_certs::Error::WrongPassphrase => Error::WrongPassphrase { name: "the key file being imported".into() },
             other => certs_error(other, "the key file"),
         })?;

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use keyline_certs::SecretPem;
+
 use crate::Passphrase;
 
 /// Default validity of a new CA, in years.
@@ -50,8 +52,9 @@ pub struct ImportCa {
     pub name: String,
     /// The CA certificate (PEM).
     pub cert_pem: String,
-    /// The private key (PEM: SEC1, PKCS#8 or encrypted PKCS#8).
-    pub key_pem: String,
+    /// The private key (PEM: SEC1, PKCS#8 or encrypted PKCS#8), zeroed on drop; `Debug`
+    /// prints `[redacted]`.
+    pub key_pem: SecretPem,
     /// Passphrase of `key_pem` when it is encrypted.
     #[serde(default)]
     pub key_passphrase: Option<Passphrase>,

@@ -1,10 +1,10 @@
 //! `keyline ca ...`: certificate authorities.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
-use keyline_station::ca::{CreateCa, ImportCa, SignerFit, DEFAULT_CA_YEARS};
+use keyline_station::ca::{CreateCa, ImportCa, SecretPem, SignerFit, DEFAULT_CA_YEARS};
 use keyline_station::{Error, ErrorReport};
 use serde::Serialize;
 
@@ -104,8 +104,8 @@ impl Run for CaCommand {
             }
             CaCommand::Import { name, cert, key } => {
                 let cert_pem = read_text(&cert)?;
-                let key_pem = read_text(&key)?;
-                let key_passphrase = if key_pem.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+                let key_pem = read_secret_text(&key)?;
+                let key_passphrase = if key_pem.expose().contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
                     Some(passphrase::for_import_key(&key.display().to_string())?)
                 } else {
                     None
@@ -172,19 +172,17 @@ impl Run for CaCommand {
 
 /// Read a small text file given on the command line.
 pub fn read_text(path: &Path) -> Result<String, ErrorReport> {
-    let file = std::fs::File::open(path).map_err(|e| io_error("cannot read", path, e))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes).map_err(|e| io_error("cannot read", path, e))?;
-    if bytes.len() as u64 > MAX_INPUT_BYTES {
-        return Err(Error::InvalidInput {
-            what: path.display().to_string(),
-            reason: format!("larger than {MAX_INPUT_BYTES} bytes; pass a PEM certificate or key"),
-        }
-        .report());
-    }
+    let bytes = keyline_station::read_input_file(path, MAX_INPUT_BYTES).map_err(|e| e.report())?.to_vec();
     String::from_utf8(bytes).map_err(|_| {
         Error::CorruptPem { what: path.display().to_string(), detail: "not UTF-8 text".into() }.report()
     })
+}
+
+/// Read a private-key file given on the command line into zeroizing memory.
+fn read_secret_text(path: &Path) -> Result<SecretPem, ErrorReport> {
+    let bytes = keyline_station::read_input_file(path, MAX_INPUT_BYTES).map_err(|e| e.report())?;
+    SecretPem::from_utf8(bytes)
+        .ok_or_else(|| Error::CorruptPem { what: path.display().to_string(), detail: "not UTF-8 text".into() }.report())
 }
 
 /// Write `contents` to `path` through a temp file in the same directory and a rename.

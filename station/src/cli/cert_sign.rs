@@ -37,12 +37,7 @@ pub struct SignArgs {
 }
 
 fn read_bounded(path: &Path) -> Result<Vec<u8>, Error> {
-    let io = |source| Error::Io { action: "cannot read", path: path.to_path_buf(), source };
-    let size = std::fs::metadata(path).map_err(io)?.len();
-    if size > MAX_INPUT_BYTES {
-        return Err(Error::InvalidInput { what: path.display().to_string(), reason: format!("{size} bytes; a CSR or key file is at most {MAX_INPUT_BYTES}") });
-    }
-    std::fs::read(path).map_err(io)
+    Ok(keyline_station::read_input_file(path, MAX_INPUT_BYTES)?.to_vec())
 }
 
 /// Runs `keyline cert sign`.

@@ -1,10 +1,11 @@
 //! All-or-nothing file writes: stage every file of an operation, then put them in place together.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
+use zeroize::Zeroizing;
 
 use crate::{Error, Result};
 
@@ -111,18 +112,24 @@ fn write_temp(path: &Path, contents: &[u8]) -> Result<NamedTempFile> {
     Ok(temp)
 }
 
-/// Read a whole file, refusing anything over [`MAX_FILE_BYTES`].
+/// Read a whole file, refusing anything over [`MAX_FILE_BYTES`] and anything but a regular file.
 pub(crate) fn read_bounded(path: &Path) -> Result<Vec<u8>> {
-    let file = File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| Error::io("cannot read", path, e))?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(Error::InvalidInput {
+    Ok(std::mem::take(&mut *read_input_file(path, MAX_FILE_BYTES)?))
+}
+
+/// Read a file Keyline was given (a certificate, key or CSR) through the one bounded reader,
+/// [`keyline_certs::read_bounded_file`]: regular files of at most `limit` bytes only (FIFOs and
+/// devices are refused without blocking), into memory that is zeroed when dropped.
+pub fn read_input_file(path: &Path, limit: u64) -> Result<Zeroizing<Vec<u8>>> {
+    use keyline_certs::ReadFileError;
+    keyline_certs::read_bounded_file(path, limit).map_err(|error| match error {
+        ReadFileError::Io { path, source } => Error::io("cannot read", path, source),
+        ReadFileError::TooLarge { limit, .. } => Error::InvalidInput {
             what: path.display().to_string(),
-            reason: format!("the file is larger than {MAX_FILE_BYTES} bytes"),
-        });
-    }
-    Ok(bytes)
+            reason: format!("the file is larger than {limit} bytes"),
+        },
+        other => Error::InvalidInput { what: path.display().to_string(), reason: other.to_string() },
+    })
 }
 
 #[cfg(test)]

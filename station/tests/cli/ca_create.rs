@@ -1,6 +1,6 @@
 //! `keyline ca create`, `list`, `show`, `export`.
 
-use crate::support::{openssl, openssl_output, x509_text, Env, PASS};
+use crate::support::{openssl, x509_text, Env, PASS};
 
 fn extension_value<'a>(text: &'a str, header: &str) -> &'a str {
     let start = text.find(header).unwrap_or_else(|| panic!("{header} missing in\n{text}"));
@@ -61,11 +61,10 @@ fn ca_keys_are_scrypt_encrypted_pkcs8_that_openssl_reads_and_files_are_private()
         for expected in ["PBES2", "scrypt", "aes-256-cbc"] {
             assert!(asn1.contains(expected), "{expected} missing in\n{asn1}");
         }
-        let pass = format!("pass:{PASS}");
-        let public = openssl(&["pkey", "-in", key.to_str().unwrap(), "-passin", &pass, "-pubout"]);
+        let public = crate::support::store_key_pkey(&key, PASS, &["-pubout"]);
         let cert_public = crate::support::public_key_of_cert(&env.data_path(&format!("certs/{name}.crt")));
         assert_eq!(public, cert_public, "the key file holds the certificate's key");
-        let wrong = openssl_output(&["pkey", "-in", key.to_str().unwrap(), "-passin", "pass:wrong", "-noout"]);
+        let wrong = crate::support::store_key_pkey_output(&key, "wrong", &["-noout"]);
         assert!(!wrong.status.success());
     }
     #[cfg(unix)]

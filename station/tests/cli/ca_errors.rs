@@ -131,3 +131,37 @@ fn import_rejects_rsa_cas_and_legacy_encrypted_keys_with_a_conversion_hint() {
     assert!(stderr.contains("openssl pkcs8 -topk8"), "{stderr}");
     assert!(env.snapshot_without_log().is_empty());
 }
+
+#[test]
+fn import_refuses_fifos_and_devices_without_blocking() {
+    let env = Env::new();
+    let key = genkey(&env, "a.key");
+    let cert = openssl_root(&env, "a", &key, &[]);
+    let fifo = env.path("key.fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo (coreutils) is needed").success());
+    for (cert, key, kind) in [
+        (cert.to_str().unwrap(), fifo.to_str().unwrap(), "is a FIFO"),
+        ("/dev/zero", key.to_str().unwrap(), "is a character device"),
+    ] {
+        let stderr = failed_with(env.keyline(&import_args("x", cert, key)), "invalid_input");
+        assert!(stderr.contains(kind), "{stderr}");
+    }
+    assert!(env.snapshot_without_log().is_empty());
+}
+
+#[test]
+fn import_refuses_an_absurd_pbkdf2_iteration_count_before_deriving() {
+    let env = Env::new();
+    let key = genkey(&env, "a.key");
+    let cert = openssl_root(&env, "a", &key, &[]);
+    let costly = env.path("costly.key");
+    openssl(&[
+        "pkcs8", "-topk8", "-in", key.to_str().unwrap(), "-v2", "aes-256-cbc", "-iter", "20000000", "-passout",
+        "pass:import secret", "-out", costly.to_str().unwrap(),
+    ]);
+    let args = import_args("costly", cert.to_str().unwrap(), costly.to_str().unwrap());
+    let output = env.keyline_env(&args, &[("KEYLINE_IMPORT_PASSPHRASE", "import secret"), ("KEYLINE_CA_PASSPHRASE", PASS)]);
+    let stderr = failed_with(output, "unsupported");
+    assert!(stderr.contains("PBKDF2 with 20000000 iterations") && stderr.contains("5000000 iterations"), "{stderr}");
+    assert!(env.snapshot_without_log().is_empty());
+}

@@ -10,8 +10,7 @@ fn check_imported(env: &Env, name: &str, original_cert: &std::path::Path) {
     assert_eq!(fingerprint(&stored_cert), fingerprint(original_cert));
     let key = env.data_path(&format!("keys/{name}.key"));
     assert!(std::fs::read_to_string(&key).unwrap().starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
-    let pass = format!("pass:{PASS}");
-    let public = openssl(&["pkey", "-in", key.to_str().unwrap(), "-passin", &pass, "-pubout"]);
+    let public = crate::support::store_key_pkey(&key, PASS, &["-pubout"]);
     assert_eq!(public, public_key_of_cert(original_cert), "re-encrypted key is the imported key");
 }
 
@@ -68,8 +67,7 @@ fn imports_an_encrypted_pkcs8_key_with_its_own_passphrase() {
 
 fn openssl_output_ok_with(env: &Env, name: &str, passphrase: &str) -> bool {
     let key = env.data_path(&format!("keys/{name}.key"));
-    let pass = format!("pass:{passphrase}");
-    crate::support::openssl_output(&["pkey", "-in", key.to_str().unwrap(), "-passin", &pass, "-noout"]).status.success()
+    crate::support::store_key_pkey_output(&key, passphrase, &["-noout"]).status.success()
 }
 
 #[test]
@@ -83,10 +81,11 @@ fn an_openssl_intermediate_under_a_keyline_root_links_to_its_parent() {
     let ext = env.path("ext.cnf");
     std::fs::write(&ext, "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n").unwrap();
     let cert = env.path("int.crt");
-    let pass = format!("pass:{PASS}");
+    let root_key = env.path("root-plain.key");
+    crate::support::store_key_pkey(&env.data_path("keys/root.key"), PASS, &["-out", root_key.to_str().unwrap()]);
     openssl(&[
         "x509", "-req", "-in", csr.to_str().unwrap(), "-CA", env.data_path("certs/root.crt").to_str().unwrap(),
-        "-CAkey", env.data_path("keys/root.key").to_str().unwrap(), "-passin", &pass, "-CAcreateserial",
+        "-CAkey", root_key.to_str().unwrap(), "-CAcreateserial",
         "-days", "100", "-extfile", ext.to_str().unwrap(), "-out", cert.to_str().unwrap(),
     ]);
     let summary = env.json(&["ca", "import", "--name", "ossl-signer", "--cert", cert.to_str().unwrap(), "--key", key.to_str().unwrap()]);
@@ -101,10 +100,9 @@ fn a_signer_imported_before_its_root_is_linked_when_the_root_arrives() {
     let source = Env::new();
     source.create_root_and_signer();
     let env = Env::new();
-    let pass = format!("pass:{PASS}");
     let import = |name: &str| {
         let plain = env.path(&format!("{name}.key"));
-        openssl(&["pkey", "-in", source.data_path(&format!("keys/{name}.key")).to_str().unwrap(), "-passin", &pass, "-out", plain.to_str().unwrap()]);
+        crate::support::store_key_pkey(&source.data_path(&format!("keys/{name}.key")), PASS, &["-out", plain.to_str().unwrap()]);
         let cert = source.data_path(&format!("certs/{name}.crt"));
         env.json(&["ca", "import", "--name", name, "--cert", cert.to_str().unwrap(), "--key", plain.to_str().unwrap()])
     };

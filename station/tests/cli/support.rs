@@ -126,6 +126,28 @@ pub fn openssl_output(args: &[&str]) -> Output {
     Command::new("openssl").args(args).stdin(Stdio::null()).output().expect("openssl is installed")
 }
 
+/// `openssl pkey ARGS` on a key file Keyline stored (scrypt N=2^17, over `openssl pkey`'s 32 MiB
+/// cap), decrypted by the OpenSSL CLI through scripts/openssl-decrypt-key.sh; whatever the outcome.
+pub fn store_key_pkey_output(key: &Path, passphrase: &str, pkey_args: &[&str]) -> Output {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/openssl-decrypt-key.sh");
+    Command::new("bash")
+        .args(["-o", "pipefail", "-c", r#"script=$1; key=$2; shift 2; "$script" "$key" | openssl pkey "$@""#, "decrypt"])
+        .arg(script)
+        .arg(key)
+        .args(pkey_args)
+        .env("KEYLINE_KEY_PASSPHRASE", passphrase)
+        .stdin(Stdio::null())
+        .output()
+        .expect("bash and openssl are installed")
+}
+
+/// [`store_key_pkey_output`] that must succeed; returns stdout.
+pub fn store_key_pkey(key: &Path, passphrase: &str, pkey_args: &[&str]) -> String {
+    let output = store_key_pkey_output(key, passphrase, pkey_args);
+    assert!(output.status.success(), "openssl pkey {pkey_args:?} of {}: {}", key.display(), String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
 /// `openssl x509 -text` of a certificate file.
 pub fn x509_text(path: &Path) -> String {
     openssl(&["x509", "-in", path.to_str().unwrap(), "-noout", "-text"])
@@ -147,13 +169,12 @@ pub fn openssl_root(env: &Env, stem: &str, key_path: &Path, key_args: &[&str]) -
 }
 
 /// The 32-byte private scalar of a (possibly encrypted) key file, via `openssl pkey -text`.
+/// Encrypted keys go through [`store_key_pkey`].
 pub fn private_scalar(key: &Path, passphrase: Option<&str>) -> Vec<u8> {
-    let pass_arg = passphrase.map(|p| format!("pass:{p}"));
-    let mut args = vec!["pkey", "-in", key.to_str().unwrap(), "-noout", "-text"];
-    if let Some(pass) = &pass_arg {
-        args.extend_from_slice(&["-passin", pass]);
-    }
-    let text = openssl(&args);
+    let text = match passphrase {
+        Some(pass) => store_key_pkey(key, pass, &["-noout", "-text"]),
+        None => openssl(&["pkey", "-in", key.to_str().unwrap(), "-noout", "-text"]),
+    };
     let priv_hex: String = text
         .split("priv:")
         .nth(1)

@@ -1,6 +1,6 @@
 //! `keyline cert verification`: AWS IoT verification certificates.
 
-use crate::support::{failed_with, openssl, public_key_of_cert, Env, PASS};
+use crate::support::{failed_with, openssl, public_key_of_cert, store_key_pkey, Env, PASS};
 
 const CODE: &str = "6b3f8c2d1e0a49587f6e5d4c3b2a19087f6e5d4c3b2a19080f1e2d3c4b5a6978";
 
@@ -25,8 +25,7 @@ fn the_certificate_has_the_code_as_cn_and_chains_to_the_root() {
 
     let key_text = std::fs::read_to_string(&key).unwrap();
     assert!(key_text.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
-    let pass = format!("pass:{PASS}");
-    let public = openssl(&["pkey", "-in", key.to_str().unwrap(), "-passin", &pass, "-pubout"]);
+    let public = store_key_pkey(&key, PASS, &["-pubout"]);
     assert_eq!(public, public_key_of_cert(&cert));
 
     let before = env.snapshot_without_log();
