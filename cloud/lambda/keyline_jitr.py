@@ -10,7 +10,9 @@ device presents an unknown certificate signed by the registered CA. For each eve
 5. attaches the thing and the shared device policy to the certificate;
 6. activates the certificate, last, so a partial failure never leaves an ACTIVE certificate behind.
 
-Unknown devices are revoked. Every step is idempotent, so Lambda's asynchronous retries are safe. Errors are
+A device whose serial is not (yet) on the allow-list, or whose certificate has no usable serial, is set INACTIVE,
+never REVOKED: AWS never lets a revoked certificate become active again, and a device that connected before its
+serial reached the allow-list must stay recoverable (`keyline cloud allow-list sync` activates it later). Every step is idempotent, so Lambda's asynchronous retries are safe. Errors are
 logged and raised (never swallowed) so the invocation fails visibly and is retried. Only the Python standard
 library and the runtime's boto3 are used; there is no module-level mutable state.
 """
@@ -43,7 +45,7 @@ def handler(event, context):
     certificate_id = _validate_event(event, settings, context)
     iot = boto3.client("iot")
     description = iot.describe_certificate(certificateId=certificate_id)["certificateDescription"]
-    if description.get("caCertificateId") not in (None, settings["ca_id"]):
+    if description.get("caCertificateId") != settings["ca_id"]:
         raise EventRejected("certificate %s was issued by CA %s, not %s"
                             % (certificate_id, description.get("caCertificateId"), settings["ca_id"]))
     status = description.get("status")
@@ -53,9 +55,9 @@ def handler(event, context):
     certificate_arn = description["certificateArn"]
     serial = _serial_from_pem(description.get("certificatePem", ""))
     if serial is None:
-        return _revoke(iot, certificate_id, "no usable serial in the certificate CN")
+        return _set_waiting(iot, certificate_id, "no usable serial in the certificate CN")
     if settings["allow_list_table"] and not _is_allowed(settings["allow_list_table"], serial):
-        return _revoke(iot, certificate_id, "serial %s is not on the allow-list" % serial)
+        return _set_waiting(iot, certificate_id, "serial %s is not on the allow-list" % serial)
     _ensure_thing(iot, serial)
     iot.attach_thing_principal(thingName=serial, principal=certificate_arn)
     iot.attach_policy(policyName=settings["policy_name"], target=certificate_arn)
@@ -104,10 +106,10 @@ def _is_allowed(table, serial):
     return item.get("enabled", {}).get("BOOL", True) is True
 
 
-def _revoke(iot, certificate_id, reason):
-    LOG.warning("revoking certificate %s: %s", certificate_id, reason)
-    iot.update_certificate(certificateId=certificate_id, newStatus="REVOKED")
-    return {"certificateId": certificate_id, "result": "revoked", "reason": reason}
+def _set_waiting(iot, certificate_id, reason):
+    LOG.warning("leaving certificate %s INACTIVE: %s", certificate_id, reason)
+    iot.update_certificate(certificateId=certificate_id, newStatus="INACTIVE")
+    return {"certificateId": certificate_id, "result": "inactive", "reason": reason}
 
 
 def _ensure_thing(iot, serial):

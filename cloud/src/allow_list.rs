@@ -1,4 +1,5 @@
-//! The allow-list: a DynamoDB table keyed by device serial that the JITR Lambda checks before activating a device.
+//! The allow-list: one DynamoDB table per CA, keyed by device serial, that the JITR Lambda checks before activating
+//! a device. Syncing or pruning one CA's list never touches another's.
 //!
 //! Entries come from the station's device ledger or from a file of serials (one per line); both are pushed in
 //! batches of 25 (the BatchWriteItem limit), retrying unprocessed items.
@@ -15,8 +16,13 @@ use crate::error::{from_sdk, is_code, CloudError, Result, NOT_FOUND};
 use crate::jitr::{Change, Health};
 use crate::settings::CloudContext;
 
-/// The allow-list table's name (one per account and region, shared by every CA's stack).
-pub const TABLE: &str = "keyline-allow-list";
+/// Prefix of the allow-list tables; each CA's table is `<prefix>-<first 12 hex of the CA id>`.
+pub const TABLE_PREFIX: &str = "keyline-allow-list";
+
+/// The allow-list table of a CA.
+pub fn table_name(ca_id: &str) -> String {
+    format!("{TABLE_PREFIX}-{}", ca_id.chars().take(12).collect::<String>())
+}
 /// The partition key attribute.
 pub const KEY: &str = "serial";
 /// Largest serials file read.
@@ -56,47 +62,49 @@ pub fn parse_serials(text: &str) -> Result<Vec<String>> {
 }
 
 /// Creates the table (on-demand billing) if missing and waits until it is ACTIVE.
-pub async fn ensure_table(ctx: &CloudContext) -> Result<Change> {
-    if table_status(ctx).await?.is_some() {
-        wait_active(ctx).await?;
+pub async fn ensure_table(ctx: &CloudContext, ca_id: &str) -> Result<Change> {
+    let table = table_name(ca_id);
+    let table = table.as_str();
+    if table_status(ctx, table).await?.is_some() {
+        wait_active(ctx, table).await?;
         return Ok(Change::Unchanged);
     }
     let key = |b: aws_sdk_dynamodb::error::BuildError| CloudError::Aws { operation: "CreateTable", code: "BuildError".into(), message: b.to_string() };
     ctx.dynamodb
         .create_table()
-        .table_name(TABLE)
+        .table_name(table)
         .attribute_definitions(AttributeDefinition::builder().attribute_name(KEY).attribute_type(ScalarAttributeType::S).build().map_err(key)?)
         .key_schema(KeySchemaElement::builder().attribute_name(KEY).key_type(KeyType::Hash).build().map_err(key)?)
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await
         .map_err(|e| from_sdk("CreateTable", e))?;
-    wait_active(ctx).await?;
+    wait_active(ctx, table).await?;
     Ok(Change::Created)
 }
 
-async fn table_status(ctx: &CloudContext) -> Result<Option<TableStatus>> {
-    match ctx.dynamodb.describe_table().table_name(TABLE).send().await {
+async fn table_status(ctx: &CloudContext, table: &str) -> Result<Option<TableStatus>> {
+    match ctx.dynamodb.describe_table().table_name(table).send().await {
         Ok(out) => Ok(Some(out.table().and_then(|t| t.table_status()).cloned().unwrap_or(TableStatus::Active))),
         Err(err) if is_code(&err, NOT_FOUND) => Ok(None),
         Err(err) => Err(from_sdk("DescribeTable", err)),
     }
 }
 
-async fn wait_active(ctx: &CloudContext) -> Result<()> {
+async fn wait_active(ctx: &CloudContext, table: &str) -> Result<()> {
     for _ in 0..120 {
-        match table_status(ctx).await? {
+        match table_status(ctx, table).await? {
             Some(TableStatus::Active) => return Ok(()),
-            None => return Err(CloudError::Aws { operation: "DescribeTable", code: "ResourceNotFoundException".into(), message: format!("{TABLE} vanished while waiting for it") }),
+            None => return Err(CloudError::Aws { operation: "DescribeTable", code: "ResourceNotFoundException".into(), message: format!("{table} vanished while waiting for it") }),
             Some(_) => tokio::time::sleep(Duration::from_millis(500)).await,
         }
     }
-    Err(CloudError::Aws { operation: "DescribeTable", code: "Timeout".into(), message: format!("{TABLE} did not become ACTIVE within a minute") })
+    Err(CloudError::Aws { operation: "DescribeTable", code: "Timeout".into(), message: format!("{table} did not become ACTIVE within a minute") })
 }
 
 /// Whether the table exists and is ACTIVE.
-pub async fn table_health(ctx: &CloudContext) -> Result<Health> {
-    Ok(match table_status(ctx).await? {
+pub async fn table_health(ctx: &CloudContext, ca_id: &str) -> Result<Health> {
+    Ok(match table_status(ctx, &table_name(ca_id)).await? {
         None => Health::Missing,
         Some(TableStatus::Active) => Health::Ok,
         Some(other) => Health::Drifted(format!("table status {}", other.as_str())),
@@ -104,8 +112,8 @@ pub async fn table_health(ctx: &CloudContext) -> Result<Health> {
 }
 
 /// Deletes the table and every entry in it.
-pub async fn delete_table(ctx: &CloudContext) -> Result<Change> {
-    match ctx.dynamodb.delete_table().table_name(TABLE).send().await {
+pub async fn delete_table(ctx: &CloudContext, ca_id: &str) -> Result<Change> {
+    match ctx.dynamodb.delete_table().table_name(table_name(ca_id)).send().await {
         Ok(_) => Ok(Change::Deleted),
         Err(err) if is_code(&err, NOT_FOUND) => Ok(Change::Absent),
         Err(err) => Err(from_sdk("DeleteTable", err)),
@@ -127,46 +135,46 @@ fn key_of(serial: &str) -> HashMap<String, AttributeValue> {
 }
 
 /// Adds (or re-enables) one serial.
-pub async fn add(ctx: &CloudContext, serial: &str) -> Result<()> {
+pub async fn add(ctx: &CloudContext, ca_id: &str, serial: &str) -> Result<()> {
     validate_serial(serial)?;
     ctx.dynamodb
         .put_item()
-        .table_name(TABLE)
+        .table_name(table_name(ca_id))
         .set_item(Some(item(serial, "manual")))
         .send()
         .await
-        .map_err(|e| table_error("PutItem", e))?;
+        .map_err(|e| table_error("PutItem", ca_id, e))?;
     Ok(())
 }
 
 /// Removes one serial; the Lambda will then revoke a device presenting it.
-pub async fn remove(ctx: &CloudContext, serial: &str) -> Result<()> {
+pub async fn remove(ctx: &CloudContext, ca_id: &str, serial: &str) -> Result<()> {
     validate_serial(serial)?;
     ctx.dynamodb
         .delete_item()
-        .table_name(TABLE)
+        .table_name(table_name(ca_id))
         .set_key(Some(key_of(serial)))
         .send()
         .await
-        .map_err(|e| table_error("DeleteItem", e))?;
+        .map_err(|e| table_error("DeleteItem", ca_id, e))?;
     Ok(())
 }
 
 /// Every serial on the list, sorted.
-pub async fn list(ctx: &CloudContext) -> Result<Vec<String>> {
+pub async fn list(ctx: &CloudContext, ca_id: &str) -> Result<Vec<String>> {
     let mut serials = Vec::new();
     let mut start: Option<HashMap<String, AttributeValue>> = None;
     loop {
         let out = ctx
             .dynamodb
             .scan()
-            .table_name(TABLE)
+            .table_name(table_name(ca_id))
             .projection_expression("#k")
             .expression_attribute_names("#k", KEY)
             .set_exclusive_start_key(start.take())
             .send()
             .await
-            .map_err(|e| table_error("Scan", e))?;
+            .map_err(|e| table_error("Scan", ca_id, e))?;
         serials.extend(out.items().iter().filter_map(|i| i.get(KEY).and_then(|v| v.as_s().ok()).cloned()));
         match out.last_evaluated_key() {
             Some(key) if !key.is_empty() => start = Some(key.clone()),
@@ -191,7 +199,7 @@ pub struct SyncReport {
 
 /// Pushes `serials` to the table in batches. With `prune`, entries not in `serials` are deleted.
 /// `source` is recorded on each item ("ledger", "file", …).
-pub async fn sync(ctx: &CloudContext, serials: &[String], source: &str, prune: bool) -> Result<SyncReport> {
+pub async fn sync(ctx: &CloudContext, ca_id: &str, serials: &[String], source: &str, prune: bool) -> Result<SyncReport> {
     for serial in serials {
         validate_serial(serial)?;
     }
@@ -203,7 +211,7 @@ pub async fn sync(ctx: &CloudContext, serials: &[String], source: &str, prune: b
     report.written = requests.len();
     if prune {
         let wanted: BTreeSet<&String> = serials.iter().collect();
-        for existing in list(ctx).await? {
+        for existing in list(ctx, ca_id).await? {
             if !wanted.contains(&existing) {
                 requests.push(WriteRequest::builder().delete_request(DeleteRequest::builder().set_key(Some(key_of(&existing))).build().expect("key is set")).build());
                 report.deleted += 1;
@@ -211,13 +219,14 @@ pub async fn sync(ctx: &CloudContext, serials: &[String], source: &str, prune: b
         }
     }
     for chunk in requests.chunks(BATCH) {
-        report.batches += write_batch(ctx, chunk.to_vec()).await?;
+        report.batches += write_batch(ctx, ca_id, chunk.to_vec()).await?;
     }
     Ok(report)
 }
 
 /// Writes one batch, resubmitting unprocessed items with back-off; returns the number of calls.
-async fn write_batch(ctx: &CloudContext, mut pending: Vec<WriteRequest>) -> Result<usize> {
+async fn write_batch(ctx: &CloudContext, ca_id: &str, mut pending: Vec<WriteRequest>) -> Result<usize> {
+    let table = table_name(ca_id);
     let mut calls = 0;
     let mut delay = Duration::from_millis(100);
     while !pending.is_empty() {
@@ -228,11 +237,11 @@ async fn write_batch(ctx: &CloudContext, mut pending: Vec<WriteRequest>) -> Resu
         let out = ctx
             .dynamodb
             .batch_write_item()
-            .request_items(TABLE, pending)
+            .request_items(&table, pending)
             .send()
             .await
-            .map_err(|e| table_error("BatchWriteItem", e))?;
-        pending = out.unprocessed_items().and_then(|m| m.get(TABLE)).cloned().unwrap_or_default();
+            .map_err(|e| table_error("BatchWriteItem", ca_id, e))?;
+        pending = out.unprocessed_items().and_then(|m| m.get(&table)).cloned().unwrap_or_default();
         if !pending.is_empty() {
             tokio::time::sleep(delay).await;
             delay *= 2;
@@ -241,13 +250,13 @@ async fn write_batch(ctx: &CloudContext, mut pending: Vec<WriteRequest>) -> Resu
     Ok(calls)
 }
 
-fn table_error<E, R>(operation: &'static str, err: aws_sdk_dynamodb::error::SdkError<E, R>) -> CloudError
+fn table_error<E, R>(operation: &'static str, ca_id: &str, err: aws_sdk_dynamodb::error::SdkError<E, R>) -> CloudError
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
     if is_code(&err, NOT_FOUND) {
-        return CloudError::StackIncomplete { ca_id: "(any)".into(), missing: format!("allow-list table {TABLE} (deploy with --allow-list)") };
+        return CloudError::StackIncomplete { ca_id: ca_id.to_string(), missing: format!("allow-list table {} (deploy with --allow-list)", table_name(ca_id)) };
     }
     from_sdk(operation, err)
 }

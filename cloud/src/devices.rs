@@ -117,6 +117,11 @@ pub async fn activate_device(ctx: &CloudContext, certificate_id: &str) -> Result
     update_status(ctx, certificate_id, CertificateStatus::Active).await
 }
 
+/// Sets a device certificate INACTIVE (reversible, unlike a revocation).
+pub async fn deactivate_device(ctx: &CloudContext, certificate_id: &str) -> Result<()> {
+    update_status(ctx, certificate_id, CertificateStatus::Inactive).await
+}
+
 /// Revokes a device certificate: AWS refuses its connections from now on.
 pub async fn revoke_device(ctx: &CloudContext, certificate_id: &str) -> Result<()> {
     update_status(ctx, certificate_id, CertificateStatus::Revoked).await
@@ -160,15 +165,25 @@ pub async fn delete_device_certificate(ctx: &CloudContext, certificate_id: &str)
     if device.status == "ACTIVE" {
         update_status(ctx, certificate_id, CertificateStatus::Inactive).await?;
     }
-    ctx.iot
-        .delete_certificate()
-        .certificate_id(certificate_id)
-        .force_delete(true)
-        .send()
-        .await
-        .map_err(|e| from_sdk("DeleteCertificate", e))?;
-    Ok(())
+    // DetachThingPrincipal is asynchronous: until it has propagated, DeleteCertificate answers
+    // DeleteConflictException. Retry with back-off (about a minute in all).
+    let mut delay = std::time::Duration::from_millis(500);
+    for attempt in 1..=DELETE_ATTEMPTS {
+        match ctx.iot.delete_certificate().certificate_id(certificate_id).force_delete(true).send().await {
+            Ok(_) => return Ok(()),
+            Err(err) if is_code(&err, &["DeleteConflictException"]) && attempt < DELETE_ATTEMPTS => {
+                tracing::info!(certificate = certificate_id, attempt, "the detach has not propagated yet; retrying the delete");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(10));
+            }
+            Err(err) => return Err(from_sdk("DeleteCertificate", err)),
+        }
+    }
+    unreachable!("the last attempt returns")
 }
+
+/// Attempts at `DeleteCertificate` while detaches propagate.
+const DELETE_ATTEMPTS: u32 = 10;
 
 async fn principal_things(ctx: &CloudContext, arn: &str) -> Result<Vec<String>> {
     match ctx.iot.list_principal_things().principal(arn).send().await {

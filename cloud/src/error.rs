@@ -73,6 +73,14 @@ pub enum CloudError {
     /// IAM did not become usable within the retry budget.
     #[error("{operation} still failed after {attempts} attempts while IAM propagated ({message}). Wait a minute and deploy again")]
     IamNotPropagated { operation: &'static str, attempts: u32, message: String },
+    /// A JITP template names a certificate field the CA's device certificates do not carry.
+    #[error("the provisioning template needs {parameter}, which the CA's device certificates do not carry; JITP would fail \
+             for every device. Use only fields the certificates have (Keyline's carry CN and O) or give the parameter a default")]
+    TemplateFieldMissing { parameter: String },
+    /// An emulator-style plain-HTTP endpoint with real credentials.
+    #[error("the endpoint override {url} is not https:// and would send real AWS credentials unencrypted. Use an https:// \
+             endpoint, or --emulator for a local emulator with dummy credentials")]
+    InsecureEndpoint { url: String },
     /// A JITR stack piece is missing when it is needed.
     #[error("the JITR stack for CA {ca_id} is incomplete: {missing}. Run `keyline cloud jitr deploy --ca NAME`")]
     StackIncomplete { ca_id: String, missing: String },
@@ -114,6 +122,8 @@ impl CloudError {
             CloudError::InvalidSerial { .. } => "cloud_invalid_serial",
             CloudError::InvalidPolicyTemplate { .. } => "cloud_invalid_policy_template",
             CloudError::IamNotPropagated { .. } => "cloud_iam_not_propagated",
+            CloudError::TemplateFieldMissing { .. } => "cloud_template_field_missing",
+            CloudError::InsecureEndpoint { .. } => "cloud_insecure_endpoint",
             CloudError::StackIncomplete { .. } => "cloud_stack_incomplete",
             CloudError::ReadFile { .. } => "cloud_read_file",
             CloudError::ConnectionTest { .. } => "cloud_connection_test",

@@ -7,6 +7,7 @@
 //! Errors are [`CloudError`]s whose messages say what to do.
 
 pub mod allow_list;
+pub mod arn;
 pub mod ca;
 pub mod cert_pem;
 pub mod devices;
@@ -16,7 +17,9 @@ pub mod retry;
 pub mod jitp;
 pub mod jitr;
 pub mod mqtt;
+pub mod permissions;
 pub mod settings;
+pub mod waiting;
 
 pub use error::{CloudError, Result};
 pub use settings::{CallerIdentity, CloudContext, CloudSettings};

@@ -61,6 +61,12 @@ pub fn is_role_not_assumable(err: &CloudError) -> bool {
         if code == "InvalidParameterValueException" && message.contains("assume"))
 }
 
+/// The error AWS IoT gives while a just-created provisioning role is not usable yet.
+pub fn is_role_not_usable_yet(err: &CloudError) -> bool {
+    matches!(err, CloudError::Aws { code, message, .. }
+        if (code == "InvalidRequestException" || code == "InvalidParameterValueException") && message.to_lowercase().contains("role"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

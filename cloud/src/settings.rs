@@ -28,6 +28,16 @@ impl CloudSettings {
         Self { profile: None, region: Some(region.into()), endpoint_url: Some(endpoint_url.into()), emulator: true }
     }
 
+    /// Real credentials travel only over TLS: an endpoint override must be `https://` unless `emulator` is set.
+    pub fn check_endpoint(&self) -> Result<()> {
+        match self.effective_endpoint_url() {
+            Some(url) if !self.emulator && !url.trim().to_ascii_lowercase().starts_with("https://") => {
+                Err(CloudError::InsecureEndpoint { url })
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The endpoint override in force: the explicit setting, else `AWS_ENDPOINT_URL`.
     pub fn effective_endpoint_url(&self) -> Option<String> {
         self.endpoint_url
@@ -75,7 +85,9 @@ pub struct CallerIdentity {
 
 impl CloudContext {
     /// Resolves credentials and region through the standard chain and builds every client.
+    /// Refuses a plain-HTTP endpoint override unless the settings are for an emulator (dummy credentials).
     pub async fn connect(settings: &CloudSettings) -> Result<Self> {
+        settings.check_endpoint()?;
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
         if let Some(profile) = &settings.profile {
             loader = loader.profile_name(profile);
@@ -144,5 +156,14 @@ mod tests {
         let settings = CloudSettings::emulator("http://127.0.0.1:4566", "us-east-1");
         assert_eq!(settings.effective_endpoint_url().as_deref(), Some("http://127.0.0.1:4566"));
         assert!(settings.emulator);
+    }
+
+    #[test]
+    fn real_credentials_need_an_https_endpoint() {
+        let plain = CloudSettings { endpoint_url: Some("http://10.0.0.5:4566".into()), ..Default::default() };
+        assert!(matches!(plain.check_endpoint(), Err(CloudError::InsecureEndpoint { .. })));
+        let tls = CloudSettings { endpoint_url: Some("https://iot.example.com".into()), ..Default::default() };
+        assert!(tls.check_endpoint().is_ok());
+        assert!(CloudSettings::emulator("http://127.0.0.1:4566", "us-east-1").check_endpoint().is_ok());
     }
 }

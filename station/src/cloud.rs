@@ -33,6 +33,23 @@ pub async fn connect(settings: &CloudSettings) -> Result<CloudContext, ErrorRepo
     CloudContext::connect(settings).await.map_err(cloud_report)
 }
 
+/// The least-privilege IAM policy an operator needs to run Keyline's cloud setup with `method`, for `account`
+/// (default: the account the settings' credentials belong to) in the settings' region.
+pub async fn operator_permissions(
+    settings: &CloudSettings,
+    account: Option<&str>,
+    method: keyline_cloud::permissions::Method,
+) -> Result<serde_json::Value, ErrorReport> {
+    let ctx = connect(settings).await?;
+    let account = match account {
+        Some(account) => account.to_owned(),
+        None => ctx.account_id().await.map_err(cloud_report)?,
+    };
+    let arns = keyline_cloud::arn::Arns::new(&ctx.region, &account);
+    let text = keyline_cloud::permissions::operator_policy(&arns, method);
+    serde_json::from_str(&text).map_err(|e| Error::Issue { detail: format!("the operator policy is not JSON: {e}") }.into())
+}
+
 /// What `register-ca` did, for the CLI and the wizard.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -90,7 +107,7 @@ impl Station {
     /// The verification certificate for `code` signed by CA `name`: the stored one if it exists and was signed
     /// by this CA, else a new one.
     fn verification_cert_for(&self, name: &str, code: &str) -> Result<String, ErrorReport> {
-        let path = self.layout.verification_cert_path(code);
+        let path = self.layout.verification_cert_path(name, code);
         if !path.exists() {
             return Ok(self.make_verification_cert(name, code)?.pem);
         }

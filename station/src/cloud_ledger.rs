@@ -1,8 +1,14 @@
 //! The device ledger meets AWS IoT: the allow-list is filled from the ledger, and device certificates in the
 //! cloud are joined with ledger devices by certificate id (SHA-256 of the DER).
 
+use keyline_cloud::allow_list::{self, SyncReport};
 use keyline_cloud::devices::{DeviceCert, DeviceSummary};
+use keyline_cloud::waiting::{self, ActivatedDevice};
+use keyline_cloud::CloudContext;
 use serde::Serialize;
+
+use crate::cloud::cloud_report;
+use crate::ErrorReport;
 
 use crate::ledger::{Device, DeviceFilter, DeviceSerial, Ledger};
 use crate::{Error, Result, Station};
@@ -32,6 +38,17 @@ impl From<Device> for LedgerMatch {
     }
 }
 
+/// What `allow-list sync` did.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AllowListSync {
+    /// The table writes.
+    #[serde(flatten)]
+    pub report: SyncReport,
+    /// Devices that had connected before their serial was allowed and are now active.
+    pub activated: Vec<ActivatedDevice>,
+}
+
 /// A listed cloud certificate, with the ledger device that has it (if any).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -55,21 +72,21 @@ pub struct JoinedDevice {
 }
 
 impl Station {
-    /// The allow-list entries of every ledger device that is not retired: their certificate CNs, which the JITR
-    /// Lambda reads as the serial. Refuses an empty ledger (a sync would push nothing, a prune delete everything).
-    pub fn ledger_allow_list(&self) -> Result<Vec<String>> {
+    /// The allow-list entries of every ledger device signed by CA `ca` that is not retired: their certificate CNs,
+    /// which the JITR Lambda reads as the serial. Refuses an empty ledger (a sync would push nothing, a prune delete everything).
+    pub fn ledger_allow_list(&self, ca: &str) -> Result<Vec<String>> {
         let ledger = self.ledger()?;
         let mut names: Vec<String> = ledger
             .list(&DeviceFilter::default())?
             .into_iter()
-            .filter(|device| device.status != RETIRED_STATUS)
+            .filter(|device| device.status != RETIRED_STATUS && device.ca_name == ca)
             .map(|device| device.common_name)
             .collect();
         if names.is_empty() {
             return Err(Error::InvalidInput {
                 what: "allow-list source".into(),
                 reason: format!(
-                    "the device ledger {} has no devices; issue certificates with `keyline cert sign` or pass --serials FILE",
+                    "the device ledger {} has no devices signed by {ca}; issue certificates with `keyline cert sign` or pass --serials FILE",
                     ledger.path().display()
                 ),
             });
@@ -77,6 +94,19 @@ impl Station {
         names.sort();
         names.dedup();
         Ok(names)
+    }
+
+    /// `allow-list sync` for CA `ca` (a store name): pushes `serials` (or, without them, the CA's ledger devices) to
+    /// the CA's allow-list, then activates the CA's devices that were waiting for it.
+    pub async fn cloud_allow_list_sync(&self, ctx: &CloudContext, ca: &str, serials: Option<Vec<String>>, prune: bool) -> std::result::Result<AllowListSync, ErrorReport> {
+        let ca_id = self.cloud_ca_id(ca)?;
+        let (serials, source) = match serials {
+            Some(serials) => (serials, "file"),
+            None => (self.ledger_allow_list(ca)?, "ledger"),
+        };
+        let report = allow_list::sync(ctx, &ca_id, &serials, source, prune).await.map_err(cloud_report)?;
+        let activated = waiting::activate_allowed(ctx, &ca_id).await.map_err(cloud_report)?;
+        Ok(AllowListSync { report, activated })
     }
 
     /// Joins listed cloud certificates with the ledger.

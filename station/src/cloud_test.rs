@@ -16,11 +16,12 @@ use crate::{ErrorReport, Station};
 
 /// The local emulator's MQTT listener when nothing else is said.
 pub const EMULATOR_MQTT_ENDPOINT: &str = "127.0.0.1:8883";
-/// Connection attempts before the test gives up (JITR usually needs two).
-const MAX_ATTEMPTS: u32 = 8;
+/// Connection attempts against the emulator before the test gives up (JITR usually needs two). Against AWS the
+/// attempts span [`keyline_cloud::mqtt::JITR_WINDOW`], which covers Lambda's asynchronous retries.
+const EMULATOR_ATTEMPTS: u32 = 8;
 /// Wait after the first refused attempt; doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
-const MAX_BACKOFF: Duration = Duration::from_secs(8);
+const MAX_BACKOFF: Duration = keyline_cloud::mqtt::MAX_BACKOFF;
 
 /// Bumped by [`cancel_connection_tests`]; a running test stops when it sees a newer value than it started with.
 static CANCEL_GENERATION: AtomicU64 = AtomicU64::new(0);
@@ -113,7 +114,7 @@ impl<F: FnMut(ConnectEvent)> Stream<F> {
 }
 
 /// Runs the connection test and returns the whole report; phases stream on `on_event` as they happen.
-/// With `allow_list` the test serial is put on the allow-list first (the Lambda revokes unknown devices).
+/// With `allow_list` the test serial is put on the CA's allow-list first (the Lambda leaves unknown devices INACTIVE).
 /// A test that never gets to publish is still `Ok`: check `connected` and `roundTrip`.
 /// [`cancel_connection_tests`] stops it before its next attempt.
 pub async fn run_connection_test(
@@ -141,8 +142,9 @@ pub async fn run_connection_test(
         .await?;
     if allow_list {
         let serial = device.serial.clone();
+        let ca_id = station.cloud_ca_id(&ca)?;
         stream
-            .phase("allowList", async { allow_list::add(&ctx, &serial).await.map_err(cloud_report) }, |_| format!("{serial} allowed"))
+            .phase("allowList", async { allow_list::add(&ctx, &ca_id, &serial).await.map_err(cloud_report) }, |_| format!("{serial} allowed"))
             .await?;
     }
     let endpoint = stream.phase("endpoint", async { ctx.data_ats_endpoint().await.map_err(cloud_report) }, |e| e.clone()).await?;
@@ -176,14 +178,15 @@ pub async fn run_connection_test(
         first_backoff: FIRST_BACKOFF,
         topic_prefix: jitr::policy::DEFAULT_TOPIC_PREFIX.to_string(),
     };
-    let report = attempts(&mut stream, &test, generation).await?;
+    let max_attempts = if settings.emulator { EMULATOR_ATTEMPTS } else { keyline_cloud::mqtt::attempts_covering(keyline_cloud::mqtt::JITR_WINDOW, FIRST_BACKOFF) };
+    let report = attempts(&mut stream, &test, max_attempts, generation).await?;
     tracing::info!(ca = %ca, serial = %report.serial, connected = report.connected, round_trip = report.round_trip,
         attempts = report.attempts.len(), "connection test finished");
     Ok(report)
 }
 
 /// Connects until CONNACK (then publishes and receives) or the attempts run out, streaming each attempt.
-async fn attempts<F: FnMut(ConnectEvent)>(stream: &mut Stream<F>, test: &ConnectTest, generation: u64) -> Result<ConnectReport, ErrorReport> {
+async fn attempts<F: FnMut(ConnectEvent)>(stream: &mut Stream<F>, test: &ConnectTest, max_attempts: u32, generation: u64) -> Result<ConnectReport, ErrorReport> {
     let mut total = ConnectReport {
         endpoint: test.endpoint.clone(),
         address: String::new(),
@@ -195,7 +198,7 @@ async fn attempts<F: FnMut(ConnectEvent)>(stream: &mut Stream<F>, test: &Connect
         phases: Vec::new(),
     };
     let mut backoff = FIRST_BACKOFF;
-    for attempt in 1..=MAX_ATTEMPTS {
+    for attempt in 1..=max_attempts {
         if CANCEL_GENERATION.load(Ordering::SeqCst) != generation {
             return Err(cancelled());
         }
@@ -225,7 +228,7 @@ async fn attempts<F: FnMut(ConnectEvent)>(stream: &mut Stream<F>, test: &Connect
             }
             return Ok(total);
         }
-        if attempt < MAX_ATTEMPTS {
+        if attempt < max_attempts {
             let waited = Instant::now();
             stream.send("backoff", attempt, PhaseState::Working, waited, format!("{} ms", backoff.as_millis()));
             tokio::time::sleep(backoff).await;

@@ -60,7 +60,7 @@ impl Station {
 
     /// The verification certificate stored for `code`, refused unless CA `name` signed it.
     fn stored_verification_cert(&self, name: &str, code: &str) -> Result<String, ErrorReport> {
-        let path = self.layout.verification_cert_path(code);
+        let path = self.layout.verification_cert_path(name, code);
         let corrupt = |detail: String| Error::CorruptPem { what: path.display().to_string(), detail };
         let pem = String::from_utf8(read_bounded(&path)?).map_err(|_| corrupt("not UTF-8 text".into()))?;
         let cert = keyline_certs::CertInfo::from_pem(&pem).map_err(|e| corrupt(e.to_string()))?;

@@ -98,7 +98,7 @@ pub(crate) async fn ensure_function(target: &Target<'_>, role_arn: &str) -> Resu
                     .role(role_arn)
                     .code(FunctionCode::builder().zip_file(Blob::new(package.clone())).build())
                     .environment(Environment::builder().set_variables(Some(environment.clone())).build())
-                    .description("Keyline JITR: activates allowed device certificates, revokes unknown ones")
+                    .description("Keyline JITR: activates allowed device certificates, leaves unknown ones INACTIVE")
                     .timeout(30)
                     .memory_size(128)
                     .send()

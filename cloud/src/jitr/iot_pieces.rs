@@ -115,7 +115,7 @@ fn rule_payload(ca_id: &str, function_arn: &str) -> Result<TopicRulePayload> {
     TopicRulePayload::builder()
         .sql(rule_sql(ca_id))
         .aws_iot_sql_version("2016-03-23")
-        .description("Keyline JITR: activate or revoke device certificates registered under this CA")
+        .description("Keyline JITR: activate device certificates registered under this CA")
         .rule_disabled(false)
         .actions(Action::builder().lambda(lambda).build())
         .build()
@@ -133,9 +133,39 @@ async fn current_rule(target: &Target<'_>) -> Result<Option<(String, Vec<String>
                 .collect();
             (rule.sql().unwrap_or_default().to_string(), functions, rule.rule_disabled().unwrap_or(false))
         })),
-        // AWS answers GetTopicRule for a missing rule with UnauthorizedException.
-        Err(err) if is_code(&err, NOT_FOUND) || is_code(&err, &["UnauthorizedException"]) => Ok(None),
+        Err(err) if is_code(&err, NOT_FOUND) => Ok(None),
+        // AWS answers GetTopicRule with UnauthorizedException both for a missing rule and for a missing
+        // permission: the rule list tells the two apart.
+        Err(err) if is_code(&err, &["UnauthorizedException"]) => {
+            if rule_listed(target).await? {
+                Err(CloudError::AccessDenied { operation: "GetTopicRule", message: from_sdk("GetTopicRule", err).to_string() })
+            } else {
+                Ok(None)
+            }
+        }
         Err(err) => Err(from_sdk("GetTopicRule", err)),
+    }
+}
+
+/// Whether the stack's rule is in the account's rule list.
+async fn rule_listed(target: &Target<'_>) -> Result<bool> {
+    let mut token: Option<String> = None;
+    loop {
+        let out = target
+            .ctx
+            .iot
+            .list_topic_rules()
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| from_sdk("ListTopicRules", e))?;
+        if out.rules().iter().any(|r| r.rule_name() == Some(target.names.rule.as_str())) {
+            return Ok(true);
+        }
+        match out.next_token() {
+            Some(next) if !next.is_empty() => token = Some(next.to_string()),
+            _ => return Ok(false),
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 //! The just-in-time registration (JITR) stack for one CA: device policy, Lambda execution role, activation Lambda,
-//! topic rule and the Lambda's resource permission, plus the shared allow-list table. Deploy is idempotent
+//! topic rule and the Lambda's resource permission, plus the CA's allow-list table. Deploy is idempotent
 //! (create or update, never duplicate), status reports each piece's health, remove deletes them all.
 
 mod function;
@@ -10,6 +10,7 @@ mod role;
 use serde::{Deserialize, Serialize};
 
 use crate::allow_list;
+use crate::arn::Arns;
 use crate::ca::require_ca;
 use crate::error::{CloudError, Result};
 use crate::settings::CloudContext;
@@ -30,6 +31,8 @@ pub struct StackNames {
     pub rule: String,
     /// Statement id of the Lambda permission for the rule.
     pub permission_sid: String,
+    /// The CA's allow-list table (used only when deployed with the allow-list).
+    pub allow_list_table: String,
 }
 
 impl StackNames {
@@ -43,6 +46,7 @@ impl StackNames {
             function: format!("keyline-jitr-{short}"),
             rule: format!("keyline_jitr_{short}"),
             permission_sid: "keyline-iot-rule".to_string(),
+            allow_list_table: allow_list::table_name(ca_id),
         }
     }
 }
@@ -138,8 +142,12 @@ pub(crate) struct Target<'a> {
 }
 
 impl Target<'_> {
+    pub(crate) fn arns(&self) -> Arns {
+        Arns::new(&self.ctx.region, &self.account)
+    }
+
     pub(crate) fn rule_arn(&self) -> String {
-        format!("arn:aws:iot:{}:{}:rule/{}", self.ctx.region, self.account, self.names.rule)
+        self.arns().iot(&format!("rule/{}", self.names.rule))
     }
 }
 
@@ -150,14 +158,14 @@ pub async fn deploy(ctx: &CloudContext, request: &DeployRequest) -> Result<Vec<P
     let account = ctx.account_id().await?;
     let mut changes = Vec::new();
     let allow_list_table = if request.allow_list {
-        changes.push(piece("allow-list table", allow_list::TABLE, allow_list::ensure_table(ctx).await?));
-        Some(allow_list::TABLE.to_string())
+        changes.push(piece("allow-list table", &names.allow_list_table, allow_list::ensure_table(ctx, &ca.ca_id).await?));
+        Some(names.allow_list_table.clone())
     } else {
         None
     };
     let target = Target { ctx, names: &names, account, allow_list_table };
     let prefix = request.topic_prefix.as_deref().unwrap_or(policy::DEFAULT_TOPIC_PREFIX);
-    let document = policy::device_policy(&ctx.region, &target.account, prefix, request.policy_template.as_deref())?;
+    let document = policy::device_policy(&target.arns(), prefix, request.policy_template.as_deref())?;
     changes.push(piece("device policy", &names.device_policy, iot_pieces::ensure_device_policy(&target, &document).await?));
     let role_arn;
     let role_change;
@@ -169,6 +177,7 @@ pub async fn deploy(ctx: &CloudContext, request: &DeployRequest) -> Result<Vec<P
     changes.push(piece("lambda function", &names.function, function_change));
     changes.push(piece("topic rule", &names.rule, iot_pieces::ensure_rule(&target, &function_arn).await?));
     changes.push(piece("lambda permission", &names.permission_sid, function::ensure_permission(&target).await?));
+    changes.extend(crate::jitp::remove_leftovers(ctx, &ca.ca_id).await?);
     if ca.status != "ACTIVE" || ca.auto_registration != "ENABLE" {
         tracing::warn!(ca = %ca.ca_id, status = %ca.status, auto = %ca.auto_registration,
             "the CA is not ACTIVE with auto-registration; devices will not register until it is");
@@ -191,7 +200,7 @@ pub async fn status(ctx: &CloudContext, ca_id: &str) -> Result<StackStatus> {
     };
     pieces.push(PieceStatus { piece: "CA registration".into(), name: ca_id.to_string(), health: ca_health });
     if let Some(table) = &allow_list_table {
-        pieces.push(PieceStatus { piece: "allow-list table".into(), name: table.clone(), health: allow_list::table_health(ctx).await? });
+        pieces.push(PieceStatus { piece: "allow-list table".into(), name: table.clone(), health: allow_list::table_health(ctx, ca_id).await? });
     }
     pieces.push(PieceStatus { piece: "device policy".into(), name: names.device_policy.clone(), health: iot_pieces::policy_health(&target).await? });
     pieces.push(PieceStatus { piece: "lambda role".into(), name: names.role.clone(), health: role::role_health(&target).await? });
@@ -201,7 +210,7 @@ pub async fn status(ctx: &CloudContext, ca_id: &str) -> Result<StackStatus> {
     Ok(StackStatus { names, pieces })
 }
 
-/// Deletes every piece of the CA's JITR stack (in reverse order). With `purge_allow_list` the shared allow-list
+/// Deletes every piece of the CA's JITR stack (in reverse order). With `purge_allow_list` the CA's allow-list
 /// table goes too. Device certificates, things and the CA registration are left alone.
 pub async fn remove(ctx: &CloudContext, ca_id: &str, purge_allow_list: bool) -> Result<Vec<PieceChange>> {
     let names = StackNames::for_ca(ca_id);
@@ -214,9 +223,21 @@ pub async fn remove(ctx: &CloudContext, ca_id: &str, purge_allow_list: bool) -> 
         piece("device policy", &names.device_policy, iot_pieces::delete_device_policy(&target).await?),
     ];
     if purge_allow_list {
-        changes.push(piece("allow-list table", allow_list::TABLE, allow_list::delete_table(ctx).await?));
+        changes.push(piece("allow-list table", &names.allow_list_table, allow_list::delete_table(ctx, ca_id).await?));
     }
     Ok(changes)
+}
+
+/// Removes what JITR left on a CA that switches to JITP: the topic rule, the Lambda and its role (the device
+/// policy is shared by both methods; the allow-list table keeps its data). Reports only what it deleted.
+pub(crate) async fn remove_lambda_pieces(target: &Target<'_>) -> Result<Vec<PieceChange>> {
+    let names = target.names;
+    let removed = [
+        ("JITR topic rule", &names.rule, iot_pieces::delete_rule(target).await?),
+        ("JITR lambda function", &names.function, function::delete_function(target).await?),
+        ("JITR lambda role", &names.role, role::delete_role(target).await?),
+    ];
+    Ok(removed.into_iter().filter(|(_, _, change)| *change == Change::Deleted).map(|(p, n, c)| piece(p, n, c)).collect())
 }
 
 fn piece(piece: &str, name: &str, change: Change) -> PieceChange {

@@ -8,13 +8,7 @@ use crate::error::{from_sdk, is_code, Result, NOT_FOUND};
 const INLINE_POLICY: &str = "keyline-jitr-activation";
 
 fn wanted_policy(target: &Target<'_>) -> String {
-    lambda_role_policy(
-        &target.ctx.region,
-        &target.account,
-        &target.names.function,
-        &target.names.device_policy,
-        target.allow_list_table.as_deref(),
-    )
+    lambda_role_policy(&target.arns(), &target.names.function, target.allow_list_table.as_deref())
 }
 
 /// The role's ARN and trust document, if it exists.
@@ -48,7 +42,7 @@ pub(crate) async fn ensure_role(target: &Target<'_>) -> Result<(String, Change)>
                 .create_role()
                 .role_name(name)
                 .assume_role_policy_document(&trust)
-                .description("Keyline JITR activation Lambda: read, activate or revoke device certificates")
+                .description("Keyline JITR activation Lambda: read and activate device certificates")
                 .send()
                 .await
                 .map_err(|e| from_sdk("CreateRole", e))?;

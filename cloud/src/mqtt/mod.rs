@@ -103,6 +103,27 @@ impl ConnectReport {
     }
 }
 
+/// Longest wait between attempts.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(8);
+
+/// How long a connection test against AWS keeps trying: Lambda retries a failed asynchronous invocation twice,
+/// about one and three minutes after it (for example while a fresh role's policy propagates), so a correct deploy
+/// can take that long to activate a device.
+pub const JITR_WINDOW: Duration = Duration::from_secs(210);
+
+/// The number of attempts whose back-off (from `first_backoff`, doubling up to [`MAX_BACKOFF`]) spans `window`.
+pub fn attempts_covering(window: Duration, first_backoff: Duration) -> u32 {
+    let mut waited = Duration::ZERO;
+    let mut backoff = first_backoff.max(Duration::from_millis(1));
+    let mut attempts = 1;
+    while waited < window {
+        waited += backoff;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+        attempts += 1;
+    }
+    attempts
+}
+
 /// Runs the connection test. Returns a report even when the device never connects; check `connected`.
 pub async fn test_connect(test: &ConnectTest) -> Result<ConnectReport> {
     let tls = Arc::new(client_config(test)?);
@@ -148,7 +169,7 @@ pub async fn test_connect(test: &ConnectTest) -> Result<ConnectReport> {
         drop(client);
         if attempt < test.max_attempts {
             tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(8));
+            backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
     Ok(report)
@@ -257,3 +278,21 @@ fn client_config(test: &ConnectTest) -> Result<rustls::ClientConfig> {
 
 /// ALPN protocol AWS IoT expects for MQTT with client certificates on port 443.
 const AWS_IOT_MQTT_ALPN: &[u8] = b"x-amzn-mqtt-ca";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_attempts_cover_lambdas_asynchronous_retries() {
+        let attempts = attempts_covering(JITR_WINDOW, Duration::from_secs(1));
+        let mut waited = Duration::ZERO;
+        let mut backoff = Duration::from_secs(1);
+        for _ in 1..attempts {
+            waited += backoff;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+        assert!(waited >= Duration::from_secs(180), "{attempts} attempts wait {waited:?}");
+        assert_eq!(attempts_covering(Duration::ZERO, Duration::from_secs(1)), 1);
+    }
+}

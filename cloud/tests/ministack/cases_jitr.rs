@@ -12,6 +12,7 @@ pub fn cases() -> Vec<(&'static str, Case)> {
         case!(allow_list_add_remove_list_and_sync_in_batches),
         case!(jitp_deploy_attaches_a_valid_template_and_is_idempotent),
         case!(a_policy_template_replaces_the_device_policy_as_a_new_version),
+        case!(two_cas_in_one_account_one_jitr_one_jitp_and_switching_removes_the_other_method),
     ]
 }
 
@@ -69,21 +70,27 @@ async fn deploy_twice_gives_the_same_resources_and_remove_leaves_nothing(env: &E
 }
 
 async fn allow_list_add_remove_list_and_sync_in_batches(env: &Env) -> CaseResult {
-    allow_list::ensure_table(&env.ctx).await.map_err(fail("table"))?;
-    allow_list::add(&env.ctx, "0123AA").await.map_err(fail("add"))?;
-    allow_list::add(&env.ctx, "0123BB").await.map_err(fail("add"))?;
-    allow_list::remove(&env.ctx, "0123AA").await.map_err(fail("remove"))?;
-    ensure(allow_list::list(&env.ctx).await.map_err(fail("list"))? == ["0123BB"], || "after add/remove".into())?;
+    let (ca, other) = ("ab".repeat(32), "cd".repeat(32));
+    let ca = ca.as_str();
+    allow_list::ensure_table(&env.ctx, ca).await.map_err(fail("table"))?;
+    allow_list::ensure_table(&env.ctx, &other).await.map_err(fail("other table"))?;
+    allow_list::add(&env.ctx, &other, "0999CC").await.map_err(fail("add to the other CA"))?;
+    allow_list::add(&env.ctx, ca, "0123AA").await.map_err(fail("add"))?;
+    allow_list::add(&env.ctx, ca, "0123BB").await.map_err(fail("add"))?;
+    allow_list::remove(&env.ctx, ca, "0123AA").await.map_err(fail("remove"))?;
+    ensure(allow_list::list(&env.ctx, ca).await.map_err(fail("list"))? == ["0123BB"], || "after add/remove".into())?;
 
     let path = env.dir.path().join("serials.txt");
     let lines: Vec<String> = (0..60).map(|i| format!("0123{i:014X}")).collect();
     std::fs::write(&path, format!("# from the factory\n{}\n", lines.join("\n"))).map_err(fail("write serials"))?;
     let serials = allow_list::read_serials_file(&path).map_err(fail("read serials"))?;
-    let report = allow_list::sync(&env.ctx, &serials, "file", true).await.map_err(fail("sync"))?;
+    let report = allow_list::sync(&env.ctx, ca, &serials, "file", true).await.map_err(fail("sync"))?;
     ensure(report.written == 60 && report.deleted == 1 && report.batches == 3, || format!("sync report: {report:?}"))?;
-    let listed = allow_list::list(&env.ctx).await.map_err(fail("list"))?;
+    let listed = allow_list::list(&env.ctx, ca).await.map_err(fail("list"))?;
     ensure(listed == serials, || format!("listed {} serials, wanted 60", listed.len()))?;
-    match allow_list::add(&env.ctx, "bad serial").await {
+    let untouched = allow_list::list(&env.ctx, &other).await.map_err(fail("list the other CA"))?;
+    ensure(untouched == ["0999CC"], || format!("pruning one CA's list touched another's: {untouched:?}"))?;
+    match allow_list::add(&env.ctx, ca, "bad serial").await {
         Err(keyline_cloud::CloudError::InvalidSerial { .. }) => Ok(()),
         other => Err(format!("expected InvalidSerial, got {other:?}")),
     }
@@ -113,8 +120,15 @@ async fn jitp_deploy_attaches_a_valid_template_and_is_idempotent(env: &Env) -> C
         .send()
         .await
         .map_err(fail("ministack rejected the JITP template"))?;
+    ensure(!body.contains("SerialNumber") && body.contains("AWS::IoT::Certificate::Organization"), || format!("template parameters: {body}"))?;
     let attached = env.ctx.iam.list_attached_role_policies().role_name(jitp::role_name(&ca_id)).send().await.map_err(fail("role policies"))?;
-    ensure(attached.attached_policies().len() == 1, || format!("role policies: {attached:?}"))?;
+    ensure(attached.attached_policies().is_empty(), || format!("a managed policy is attached: {attached:?}"))?;
+    let inline = env.ctx.iam.list_role_policies().role_name(jitp::role_name(&ca_id)).send().await.map_err(fail("inline policies"))?;
+    ensure(inline.policy_names() == ["keyline-jitp-provisioning"], || format!("inline policies: {inline:?}"))?;
+    let role = env.ctx.iam.get_role().role_name(jitp::role_name(&ca_id)).send().await.map_err(fail("get role"))?;
+    let trust = role.role().and_then(|r| r.assume_role_policy_document()).unwrap_or_default().to_string();
+    let trust = percent_encoding::percent_decode_str(&trust).decode_utf8_lossy().to_string();
+    ensure(trust.contains("aws:SourceAccount") && trust.contains("000000000000"), || format!("trust policy: {trust}"))?;
     ensure(jitp::remove_role(&env.ctx, &ca_id).await.map_err(fail("remove role"))? == Change::Deleted, || "role not deleted".into())
 }
 
@@ -140,4 +154,33 @@ async fn a_policy_template_replaces_the_device_policy_as_a_new_version(env: &Env
         Err(keyline_cloud::CloudError::InvalidPolicyTemplate { .. }) => Ok(()),
         other => Err(format!("expected InvalidPolicyTemplate, got {other:?}")),
     }
+}
+
+async fn two_cas_in_one_account_one_jitr_one_jitp_and_switching_removes_the_other_method(env: &Env) -> CaseResult {
+    use keyline_cloud::{ca, jitp};
+    let (_a, jitr_ca) = register_test_ca(env, "first").await?;
+    let (_b, jitp_ca) = register_test_ca(env, "second").await?;
+    ensure(jitr_ca != jitp_ca, || "the two CAs have one id".into())?;
+    let cas = ca::list_cas(&env.ctx).await.map_err(fail("list CAs"))?;
+    ensure(cas.len() == 2, || format!("registered CAs: {cas:?}"))?;
+    jitr::deploy(&env.ctx, &DeployRequest { ca_id: jitr_ca.clone(), allow_list: true, ..Default::default() }).await.map_err(fail("jitr deploy"))?;
+    let jitp_changes = jitp::deploy(&env.ctx, &jitp::JitpRequest { ca_id: jitp_ca.clone(), ..Default::default() }).await.map_err(fail("jitp deploy"))?;
+    ensure(jitp_changes.len() == 3, || format!("JITP on the second CA touched other things: {jitp_changes:#?}"))?;
+    let status = jitr::status(&env.ctx, &jitr_ca).await.map_err(fail("status"))?;
+    ensure(status.healthy(), || format!("JITP on the second CA disturbed the first CA's JITR: {status:#?}"))?;
+    let first = env.ctx.iot.describe_ca_certificate().certificate_id(&jitr_ca).send().await.map_err(fail("describe"))?;
+    ensure(first.registration_config().and_then(|c| c.template_body()).is_none(), || "the JITR CA got a template".into())?;
+
+    // Switching the first CA to JITP removes its Lambda, rule and role; switching back removes the JITP role.
+    let switched = jitp::deploy(&env.ctx, &jitp::JitpRequest { ca_id: jitr_ca.clone(), ..Default::default() }).await.map_err(fail("switch to jitp"))?;
+    let removed: Vec<&str> = switched.iter().filter(|p| p.change == Change::Deleted).map(|p| p.piece.as_str()).collect();
+    ensure(removed == ["JITR topic rule", "JITR lambda function", "JITR lambda role"], || format!("switch to JITP: {switched:#?}"))?;
+    let back = jitr::deploy(&env.ctx, &DeployRequest { ca_id: jitr_ca.clone(), allow_list: true, ..Default::default() }).await.map_err(fail("switch back"))?;
+    ensure(back.iter().any(|p| p.piece == "JITP provisioning role" && p.change == Change::Deleted), || format!("switch to JITR: {back:#?}"))?;
+    let roles = env.ctx.iam.list_roles().send().await.map_err(fail("roles"))?;
+    ensure(!roles.roles().iter().any(|r| r.role_name() == jitp::role_name(&jitr_ca)), || "the JITP role of the switched CA is left".into())?;
+    let described = ca::describe_ca(&env.ctx, &jitr_ca).await.map_err(fail("describe"))?.ok_or("CA gone")?;
+    ensure(described.auto_registration == "ENABLE", || format!("auto-registration after the switch: {described:?}"))?;
+    let status = jitr::status(&env.ctx, &jitr_ca).await.map_err(fail("status"))?;
+    ensure(status.healthy(), || format!("after switching back: {status:#?}"))
 }

@@ -10,6 +10,7 @@ use keyline_station::cloud::keyline_cloud::ca::CaMode;
 use keyline_station::cloud::keyline_cloud::jitr::{PieceChange, StackStatus};
 use keyline_station::cloud::keyline_cloud::{allow_list, emulator, jitp, jitr, CallerIdentity, CloudContext, CloudSettings};
 use keyline_station::cloud::{cloud_report, RegisterCaOutcome};
+use keyline_station::cloud_ledger::AllowListSync;
 use keyline_station::cloud_wizard::{CloudCaState, VerificationPreview};
 use keyline_station::ErrorReport;
 use serde::{Deserialize, Serialize};
@@ -161,42 +162,45 @@ pub async fn cloud_stack_status(state: State<'_, AppState>, settings: CloudSetti
     jitr::status(&ctx, &ca_id).await.map_err(cloud_report)
 }
 
-/// The serials on the allow-list.
+/// The serials on CA `ca`'s allow-list.
 #[tauri::command]
-pub async fn cloud_allow_list(settings: CloudSettings) -> CloudResult<Vec<String>> {
+pub async fn cloud_allow_list(state: State<'_, AppState>, settings: CloudSettings, ca: String) -> CloudResult<Vec<String>> {
+    let ca_id = state.station.cloud_ca_id(&ca)?;
     let ctx = context(settings).await?;
-    allow_list::list(&ctx).await.map_err(cloud_report)
+    allow_list::list(&ctx, &ca_id).await.map_err(cloud_report)
 }
 
-/// Adds serials typed or scanned by hand (each checked first; nothing is written if one is invalid).
+/// Adds serials typed or scanned by hand to CA `ca`'s allow-list (each checked first; nothing is written if one is
+/// invalid).
 #[tauri::command]
-pub async fn cloud_allow_list_add(settings: CloudSettings, serials: Vec<String>) -> CloudResult<Vec<String>> {
+pub async fn cloud_allow_list_add(state: State<'_, AppState>, settings: CloudSettings, ca: String, serials: Vec<String>) -> CloudResult<Vec<String>> {
     let serials = allow_list::parse_serials(&serials.join("\n")).map_err(cloud_report)?;
+    let ca_id = state.station.cloud_ca_id(&ca)?;
     let ctx = context(settings).await?;
     for serial in &serials {
-        allow_list::add(&ctx, serial).await.map_err(cloud_report)?;
+        allow_list::add(&ctx, &ca_id, serial).await.map_err(cloud_report)?;
     }
     tracing::info!(count = serials.len(), "added serials to the allow-list");
-    allow_list::list(&ctx).await.map_err(cloud_report)
+    allow_list::list(&ctx, &ca_id).await.map_err(cloud_report)
 }
 
-/// Pushes the serials of a file (one per line, `#` comments) to the allow-list in batches.
+/// Pushes the serials of a file (one per line, `#` comments) to CA `ca`'s allow-list in batches, then activates
+/// the CA's devices that were waiting for it.
 #[tauri::command]
-pub async fn cloud_allow_list_sync(settings: CloudSettings, path: PathBuf) -> CloudResult<allow_list::SyncReport> {
+pub async fn cloud_allow_list_sync(state: State<'_, AppState>, settings: CloudSettings, ca: String, path: PathBuf) -> CloudResult<AllowListSync> {
     let serials = allow_list::read_serials_file(&path).map_err(cloud_report)?;
     let ctx = context(settings).await?;
-    let report = allow_list::sync(&ctx, &serials, "file", false).await.map_err(cloud_report)?;
-    tracing::info!(path = %path.display(), written = report.written, batches = report.batches, "synced the allow-list");
-    Ok(report)
+    let synced = state.station.cloud_allow_list_sync(&ctx, &ca, Some(serials), false).await?;
+    tracing::info!(path = %path.display(), written = synced.report.written, activated = synced.activated.len(), "synced the allow-list");
+    Ok(synced)
 }
 
-/// Pushes the serials of the devices in the station's ledger to the allow-list in batches.
+/// Pushes the serials of CA `ca`'s devices in the station's ledger to its allow-list, then activates waiting devices.
 #[tauri::command]
-pub async fn cloud_allow_list_sync_ledger(state: State<'_, AppState>, settings: CloudSettings) -> CloudResult<allow_list::SyncReport> {
-    let serials = state.station.ledger_allow_list()?;
+pub async fn cloud_allow_list_sync_ledger(state: State<'_, AppState>, settings: CloudSettings, ca: String) -> CloudResult<AllowListSync> {
     let ctx = context(settings).await?;
-    let report = allow_list::sync(&ctx, &serials, "ledger", false).await.map_err(cloud_report)?;
-    tracing::info!(written = report.written, batches = report.batches, "synced the allow-list from the device ledger");
+    let report = state.station.cloud_allow_list_sync(&ctx, &ca, None, false).await?;
+    tracing::info!(written = report.report.written, activated = report.activated.len(), "synced the allow-list from the device ledger");
     Ok(report)
 }
 

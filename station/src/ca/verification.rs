@@ -24,8 +24,8 @@ impl Station {
         validate_name("registration code", code)?;
         let metadata = self.metadata()?;
         let record = self.record(&metadata, ca)?;
-        let cert_path = self.layout.verification_cert_path(code);
-        let key_path = self.layout.verification_key_path(code);
+        let cert_path = self.layout.verification_cert_path(ca, code);
+        let key_path = self.layout.verification_key_path(ca, code);
         if cert_path.exists() || key_path.exists() {
             return Err(Error::AlreadyExists { what: "verification certificate".into(), name: code.to_owned() });
         }

@@ -96,8 +96,10 @@ pub enum CloudSub {
     Jitr(JitrArgs),
     /// JITP: attach a provisioning template and role to the CA registration instead of JITR.
     Jitp(JitpArgs),
-    /// The allow-list (DynamoDB, keyed by device serial) the JITR Lambda checks.
+    /// A CA's allow-list (DynamoDB, keyed by device serial) the JITR Lambda checks.
     AllowList(AllowListArgs),
+    /// Print the least-privilege IAM policy an operator needs to run Keyline's cloud setup.
+    Permissions(PermissionsArgs),
     /// Device certificates registered under a CA, joined with the device ledger.
     Devices(super::cloud_devices::DevicesArgs),
     /// Connect like a device: throwaway identity, mutual TLS, JITR, publish and receive.
@@ -166,7 +168,7 @@ pub enum JitrCommand {
         /// Registered CA (store name or AWS id).
         #[arg(long)]
         ca: String,
-        /// Activate only devices on the allow-list (creates the table); revoke the rest.
+        /// Activate only devices on the CA's allow-list (creates the table); leave the rest INACTIVE.
         #[arg(long)]
         allow_list: bool,
         /// Device policy template (JSON; {{region}}, {{account}}, {{topic_prefix}} are filled in).
@@ -217,8 +219,31 @@ pub enum JitpCommand {
 /// `allow-list` options.
 #[derive(Args)]
 pub struct AllowListArgs {
+    /// Signer CA (store name) whose allow-list this is.
+    #[arg(long, global = true)]
+    ca: Option<String>,
     #[command(subcommand)]
     command: AllowListCommand,
+}
+
+/// `permissions` options.
+#[derive(Args)]
+pub struct PermissionsArgs {
+    /// The registration method the operator will deploy.
+    #[arg(long, value_enum, default_value = "jitr")]
+    method: MethodArg,
+    /// The 12-digit account id (default: the account the credentials belong to).
+    #[arg(long)]
+    account: Option<String>,
+}
+
+/// `--method` values.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum MethodArg {
+    /// The activation Lambda with the allow-list.
+    Jitr,
+    /// AWS IoT's provisioning template.
+    Jitp,
 }
 
 /// `allow-list` subcommands.
@@ -226,11 +251,12 @@ pub struct AllowListArgs {
 pub enum AllowListCommand {
     /// Allow one serial.
     Add { serial: String },
-    /// Remove one serial (its device will be revoked on its next first connect).
+    /// Remove one serial (a device that has not registered yet will be left INACTIVE).
     Remove { serial: String },
     /// List the allowed serials.
     List,
-    /// Push serials in batches: every device in the station's ledger (its certificate CN), or those in a file.
+    /// Push serials in batches (every device of the CA in the station's ledger, or those in a file), then activate
+    /// the CA's devices that connected before their serial was allowed.
     Sync {
         /// Take the serials from this file (one per line, # comments) instead of the device ledger.
         #[arg(long, value_name = "FILE")]
@@ -259,9 +285,9 @@ pub struct TestConnectArgs {
     /// Trust this PEM for the server instead of the system roots (with --emulator: fetched from the emulator).
     #[arg(long, value_name = "FILE")]
     server_ca: Option<PathBuf>,
-    /// Connection attempts before giving up.
-    #[arg(long, default_value_t = 8)]
-    attempts: u32,
+    /// Connection attempts before giving up [default: 8 with --emulator, else enough to span Lambda's retries].
+    #[arg(long)]
+    attempts: Option<u32>,
     /// Topic prefix of the device policy.
     #[arg(long, default_value = jitr::policy::DEFAULT_TOPIC_PREFIX)]
     topic_prefix: String,
@@ -312,6 +338,14 @@ impl CloudCommand {
                 emit(ctx.json, &changes, || text::changes(&changes));
             }
             CloudSub::AllowList(args) => allow_list_command(ctx, &connection, args).await?,
+            CloudSub::Permissions(args) => {
+                let method = match args.method {
+                    MethodArg::Jitr => keyline_cloud::permissions::Method::Jitr,
+                    MethodArg::Jitp => keyline_cloud::permissions::Method::Jitp,
+                };
+                let policy = keyline_station::cloud::operator_permissions(&connection.settings(), args.account.as_deref(), method).await?;
+                emit(ctx.json, &policy, || format!("{}\n", serde_json::to_string_pretty(&policy).unwrap_or_default()));
+            }
             CloudSub::Devices(args) => super::cloud_devices::run(ctx, &connection.settings(), args).await?,
             CloudSub::TestConnect(args) => test_connect(ctx, &connection, args).await?,
             CloudSub::Emulator(args) => run_emulator(ctx, args).await?,
@@ -435,27 +469,30 @@ async fn jitr_command(ctx: &Context, connection: &Connection, args: JitrArgs) ->
 
 async fn allow_list_command(ctx: &Context, connection: &Connection, args: AllowListArgs) -> CliResult {
     let cloud = connect(&connection.settings()).await?;
+    let ca = args.ca.ok_or_else(|| Error::InvalidInput { what: "--ca".into(), reason: "name the signer CA whose allow-list this is".into() })?;
+    let ca_id = resolve_ca(ctx, &ca)?;
     match args.command {
         AllowListCommand::Add { serial } => {
-            allow_list::add(&cloud, &serial).await.map_err(cloud_report)?;
+            allow_list::add(&cloud, &ca_id, &serial).await.map_err(cloud_report)?;
             emit(ctx.json, &serde_json::json!({ "added": serial }), || format!("Allowed {serial}\n"));
         }
         AllowListCommand::Remove { serial } => {
-            allow_list::remove(&cloud, &serial).await.map_err(cloud_report)?;
+            allow_list::remove(&cloud, &ca_id, &serial).await.map_err(cloud_report)?;
             emit(ctx.json, &serde_json::json!({ "removed": serial }), || format!("Removed {serial}\n"));
         }
         AllowListCommand::List => {
-            let serials = allow_list::list(&cloud).await.map_err(cloud_report)?;
+            let serials = allow_list::list(&cloud, &ca_id).await.map_err(cloud_report)?;
             emit(ctx.json, &serials, || serials.iter().map(|s| format!("{s}\n")).collect());
         }
         AllowListCommand::Sync { serials, prune } => {
-            let (list, source) = match serials {
-                Some(path) => (allow_list::read_serials_file(&path).map_err(cloud_report)?, "file"),
-                None => (ctx.station()?.ledger_allow_list()?, "ledger"),
-            };
-            let report = allow_list::sync(&cloud, &list, source, prune).await.map_err(cloud_report)?;
-            emit(ctx.json, &report, || {
-                format!("Wrote {} serial(s), deleted {}, in {} batch call(s)\n", report.written, report.deleted, report.batches)
+            let list = serials.map(|path| allow_list::read_serials_file(&path)).transpose().map_err(cloud_report)?;
+            let synced = ctx.station()?.cloud_allow_list_sync(&cloud, &ca, list, prune).await?;
+            emit(ctx.json, &synced, || {
+                let report = &synced.report;
+                format!(
+                    "Wrote {} serial(s), deleted {}, in {} batch call(s); activated {} waiting device(s)\n",
+                    report.written, report.deleted, report.batches, synced.activated.len()
+                )
             });
         }
     }
@@ -485,7 +522,9 @@ async fn test_connect(ctx: &Context, connection: &Connection, args: TestConnectA
         chain_pems: vec![station.cloud_ca_cert_pem(&args.ca)?],
         device,
         server_trust,
-        max_attempts: args.attempts,
+        max_attempts: args.attempts.unwrap_or_else(|| {
+            if settings.emulator { 8 } else { keyline_cloud::mqtt::attempts_covering(keyline_cloud::mqtt::JITR_WINDOW, Duration::from_secs(1)) }
+        }),
         first_backoff: Duration::from_secs(1),
         topic_prefix: args.topic_prefix,
     };
@@ -497,7 +536,7 @@ async fn test_connect(ctx: &Context, connection: &Connection, args: TestConnectA
         Err(ErrorReport {
             code: "cloud_connection_test_failed".into(),
             message: format!("device {} did not get to publish and receive ({} attempt(s))", report.serial, report.attempts.len()),
-            hint: "Check `keyline cloud jitr status`, the allow-list, and the CA's auto-registration; a revoked device stays out.".into(),
+            hint: "Check `keyline cloud jitr status`, the allow-list, and the CA's auto-registration; a device that is not allowed stays INACTIVE until `allow-list sync`.".into(),
         })
     }
 }

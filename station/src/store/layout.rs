@@ -78,12 +78,13 @@ impl Layout {
         self.keys_dir().join(format!("{name}.key"))
     }
 
-    pub(crate) fn verification_cert_path(&self, code: &str) -> PathBuf {
-        self.cloud_certs_dir().join(format!("{code}.pem"))
+    /// Keyed by CA and code: the code is per account, so two CAs registered in one account each have their own.
+    pub(crate) fn verification_cert_path(&self, ca: &str, code: &str) -> PathBuf {
+        self.cloud_certs_dir().join(format!("{ca}-{code}.pem"))
     }
 
-    pub(crate) fn verification_key_path(&self, code: &str) -> PathBuf {
-        self.cloud_keys_dir().join(format!("{code}.key"))
+    pub(crate) fn verification_key_path(&self, ca: &str, code: &str) -> PathBuf {
+        self.cloud_keys_dir().join(format!("{ca}-{code}.key"))
     }
 
     pub(crate) fn metadata_path(&self) -> PathBuf {

@@ -9,8 +9,8 @@ fn the_certificate_has_the_code_as_cn_and_chains_to_the_root() {
     let env = Env::new();
     env.create_root_and_signer();
     let result = env.json(&["cert", "verification", "--ca", "signer", "--code", CODE]);
-    let cert = env.data_path(&format!("cloud/certs/{CODE}.pem"));
-    let key = env.data_path(&format!("cloud/keys/{CODE}.key"));
+    let cert = env.data_path(&format!("cloud/certs/signer-{CODE}.pem"));
+    let key = env.data_path(&format!("cloud/keys/signer-{CODE}.key"));
     assert_eq!(result["certPath"].as_str().unwrap(), cert.to_str().unwrap());
     assert_eq!(result["keyPath"].as_str().unwrap(), key.to_str().unwrap());
     assert_eq!(result["pem"].as_str().unwrap(), std::fs::read_to_string(&cert).unwrap());
@@ -31,6 +31,10 @@ fn the_certificate_has_the_code_as_cn_and_chains_to_the_root() {
     let before = env.snapshot_without_log();
     failed_with(env.keyline(&["cert", "verification", "--ca", "signer", "--code", CODE, "--json"]), "already_exists");
     assert_eq!(env.snapshot_without_log(), before);
+
+    // The code is per account: a second CA registered in the same account gets its own certificate for it.
+    env.ok(&["cert", "verification", "--ca", "root", "--code", CODE]);
+    assert!(env.data_path(&format!("cloud/certs/root-{CODE}.pem")).exists());
 }
 
 #[test]
@@ -40,7 +44,7 @@ fn a_root_ca_can_sign_a_verification_certificate_too() {
     env.ok(&["cert", "verification", "--ca", "root", "--code", "abc"]);
     let verify = openssl(&[
         "verify", "-x509_strict", "-CAfile", env.data_path("certs/root.crt").to_str().unwrap(),
-        env.data_path("cloud/certs/abc.pem").to_str().unwrap(),
+        env.data_path("cloud/certs/root-abc.pem").to_str().unwrap(),
     ]);
     assert!(verify.contains(": OK"), "{verify}");
     failed_with(env.keyline(&["cert", "verification", "--ca", "root", "--code", "../x", "--json"]), "invalid_name");

@@ -52,8 +52,9 @@ async fn three_commands_take_a_fresh_ca_to_working_jitr(data_dir: &Path, serials
     let ledger_device = ledger_device_is_synced_to_the_allow_list(data_dir).await;
     let allowed = "0123AABBCCDDEEFF00";
     std::fs::write(serials_file, format!("# line 7\n{allowed}\n")).unwrap();
-    let synced = json_ok(data_dir, &["allow-list", "sync", "--serials", serials_file.to_str().unwrap()]);
+    let synced = json_ok(data_dir, &["allow-list", "sync", "--ca", "Signer", "--serials", serials_file.to_str().unwrap()]);
     assert_eq!(synced["written"], 1, "{synced}");
+    assert_eq!(synced["activated"], serde_json::json!([]), "{synced}");
 
     let report = json_ok(data_dir, &["test-connect", "--ca", "Signer", "--serial", allowed]);
     assert_eq!(report["connected"], true, "{report}");
@@ -77,12 +78,30 @@ async fn three_commands_take_a_fresh_ca_to_working_jitr(data_dir: &Path, serials
     let mut status = Value::Null;
     for _ in 0..20 {
         status = json_ok(data_dir, &["devices", "show", &certificate_id])["status"].clone();
-        if status == "REVOKED" {
+        if status == "INACTIVE" {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
-    assert_eq!(status, "REVOKED", "the unknown device was not revoked");
+    assert_eq!(status, "INACTIVE", "the device that is not allowed yet was not left INACTIVE");
+    // Once its serial is on the allow-list, the sync activates it and it connects.
+    std::fs::write(serials_file, format!("{allowed}\n{stranger}\n")).unwrap();
+    let synced = json_ok(data_dir, &["allow-list", "sync", "--ca", "Signer", "--serials", serials_file.to_str().unwrap()]);
+    assert_eq!(synced["activated"][0]["certificateId"], certificate_id.as_str(), "{synced}");
+    let report = json_ok(data_dir, &["test-connect", "--ca", "Signer", "--serial", stranger]);
+    assert_eq!(report["roundTrip"], true, "{report}");
+
+    // A second CA in the same account (same registration code, its own verification certificate), with JITP.
+    let created = keyline(data_dir, &["ca", "create", "--name", "Root2", "--org", "Keyline Test", "--signer", "Signer2"]);
+    assert!(created.status.success(), "second ca create: {}", String::from_utf8_lossy(&created.stderr));
+    let second = json_ok(data_dir, &["register-ca", "--ca", "Signer2"]);
+    assert_eq!(second["registration"]["ca"]["status"], "ACTIVE", "{second}");
+    let jitp_second = json_ok(data_dir, &["jitp", "deploy", "--ca", "Signer2"]);
+    assert!(jitp_second.as_array().unwrap().iter().any(|p| p["piece"] == "provisioning template" && p["change"] == "created"), "{jitp_second}");
+    let status = json_ok(data_dir, &["jitr", "status", "--ca", "Signer"]);
+    assert!(status["pieces"].as_array().unwrap().iter().all(|p| p["health"]["state"] == "ok"), "JITP for Signer2 disturbed Signer's JITR: {status}");
+    let operator = json_ok(data_dir, &["permissions", "--method", "jitp", "--account", "123456789012"]);
+    assert!(operator.to_string().contains("iam:PassRole") && operator.to_string().contains("keyline-jitp-*"), "{operator}");
 
     let status = json_ok(data_dir, &["jitr", "status", "--ca", "Signer"]);
     assert!(status["pieces"].as_array().unwrap().iter().all(|p| p["health"]["state"] == "ok"), "{status}");
@@ -92,7 +111,7 @@ async fn three_commands_take_a_fresh_ca_to_working_jitr(data_dir: &Path, serials
     let jitp = json_ok(data_dir, &["jitp", "deploy", "--ca", "Signer"]);
     assert_eq!(jitp.as_array().unwrap().len(), 3, "{jitp}");
     let listed = json_ok(data_dir, &["ca", "list"]);
-    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
     let refused = keyline(data_dir, &["--json", "cloud", "--emulator", "ca", "delete", "Signer"]);
     assert!(!refused.status.success());
     let error: Value = serde_json::from_slice(&refused.stdout).unwrap();
@@ -130,9 +149,9 @@ async fn ledger_device_is_synced_to_the_allow_list(data_dir: &Path) -> LedgerDev
     let signed: Value = serde_json::from_slice(&signed.stdout).unwrap();
     assert_eq!(signed["ledger"]["outcome"], "new", "{signed}");
 
-    let synced = json_ok(data_dir, &["allow-list", "sync"]);
+    let synced = json_ok(data_dir, &["allow-list", "sync", "--ca", "Signer"]);
     assert_eq!(synced["written"], 1, "one ledger device: {synced}");
-    let listed = json_ok(data_dir, &["allow-list", "list"]);
+    let listed = json_ok(data_dir, &["allow-list", "list", "--ca", "Signer"]);
     assert!(listed.as_array().unwrap().iter().any(|s| s == serial), "the ledger device is not on the allow-list: {listed}");
     LedgerDevice { serial: serial.into(), cert_id: signed["certificateId"].as_str().unwrap().into(), pem: std::fs::read_to_string(pem_path).unwrap() }
 }

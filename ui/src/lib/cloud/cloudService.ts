@@ -27,13 +27,13 @@ export const cloudRegisterCa = (settings: CloudSettings, ca: string, mode: CaMod
 export const cloudDeploy = (settings: CloudSettings, ca: string, method: DeployMethod, allowList: boolean) =>
   call<PieceChange[]>("cloud_deploy", { settings, ca, method, allowList });
 export const cloudStackStatus = (settings: CloudSettings, ca: string) => call<StackStatus>("cloud_stack_status", { settings, ca });
-export const cloudAllowList = (settings: CloudSettings) => call<string[]>("cloud_allow_list", { settings });
-export const cloudAllowListAdd = (settings: CloudSettings, serials: string[]) =>
-  call<string[]>("cloud_allow_list_add", { settings, serials });
-export const cloudAllowListSync = (settings: CloudSettings, path: string) =>
-  call<SyncReport>("cloud_allow_list_sync", { settings, path });
-export const cloudAllowListSyncLedger = (settings: CloudSettings) =>
-  call<SyncReport>("cloud_allow_list_sync_ledger", { settings });
+export const cloudAllowList = (settings: CloudSettings, ca: string) => call<string[]>("cloud_allow_list", { settings, ca });
+export const cloudAllowListAdd = (settings: CloudSettings, ca: string, serials: string[]) =>
+  call<string[]>("cloud_allow_list_add", { settings, ca, serials });
+export const cloudAllowListSync = (settings: CloudSettings, ca: string, path: string) =>
+  call<SyncReport>("cloud_allow_list_sync", { settings, ca, path });
+export const cloudAllowListSyncLedger = (settings: CloudSettings, ca: string) =>
+  call<SyncReport>("cloud_allow_list_sync_ledger", { settings, ca });
 export const cloudCancelTest = () => call<void>("cloud_cancel_test");
 
 export interface TestOptions {

@@ -238,29 +238,29 @@ export class CloudWizard {
   /** Step 6: the serials on the allow-list. */
   loadAllowList(): Promise<boolean> {
     return this.run("allowList", async () => {
-      this.serials = await cloudAllowList(this.settings());
+      this.serials = await cloudAllowList(this.settings(), this.requireCa());
     });
   }
 
   addSerials(text: string): Promise<boolean> {
     const serials = parseSerialInput(text);
     return this.run("allowList", async () => {
-      this.serials = await cloudAllowListAdd(this.settings(), serials);
+      this.serials = await cloudAllowListAdd(this.settings(), this.requireCa(), serials);
     });
   }
 
   syncFile(path: string): Promise<boolean> {
     return this.run("allowList", async () => {
-      this.syncReport = await cloudAllowListSync(this.settings(), path);
-      this.serials = await cloudAllowList(this.settings());
+      this.syncReport = await cloudAllowListSync(this.settings(), this.requireCa(), path);
+      this.serials = await cloudAllowList(this.settings(), this.requireCa());
     });
   }
 
   /** Pushes the serials of the devices in the station's ledger. */
   syncLedger(): Promise<boolean> {
     return this.run("allowList", async () => {
-      this.syncReport = await cloudAllowListSyncLedger(this.settings());
-      this.serials = await cloudAllowList(this.settings());
+      this.syncReport = await cloudAllowListSyncLedger(this.settings(), this.requireCa());
+      this.serials = await cloudAllowList(this.settings(), this.requireCa());
     });
   }
 
