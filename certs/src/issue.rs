@@ -82,14 +82,14 @@ fn ca_params(subject: &CaSubject, validity: Validity, key: &EcKey, path_len: Opt
     Ok(params)
 }
 
-fn issuer_from<'a>(issuer: &CertInfo, issuer_key: &'a EcKey) -> Result<Issuer<'static, &'a EcKey>> {
+pub(crate) fn issuer_from<'a>(issuer: &CertInfo, issuer_key: &'a EcKey) -> Result<Issuer<'static, &'a EcKey>> {
     if !issuer.p256_public_key.as_ref().is_some_and(|public| issuer_key.matches(public)) {
         return Err(Error::Issue("the issuer key does not match the issuer certificate".into()));
     }
     Issuer::from_ca_cert_der(&issuer.der.as_slice().into(), issuer_key).map_err(|e| Error::Issue(e.to_string()))
 }
 
-fn parse_issued(cert: rcgen::Certificate) -> Result<CertInfo> {
+pub(crate) fn parse_issued(cert: rcgen::Certificate) -> Result<CertInfo> {
     CertInfo::from_der(cert.der())
 }
 
@@ -125,9 +125,17 @@ pub fn issue_verification_cert(
     issuer: &CertInfo,
     issuer_key: &EcKey,
 ) -> Result<CertInfo> {
+    let params = end_entity_params(registration_code, validity, key, issuer)?;
+    let cert = params.signed_by(key, &issuer_from(issuer, issuer_key)?).map_err(|e| Error::Issue(e.to_string()))?;
+    parse_issued(cert)
+}
+
+/// Parameters of an end-entity certificate (CN only, digitalSignature, not a CA) for `key`,
+/// within the issuer's validity.
+pub(crate) fn end_entity_params(cn: &str, validity: Validity, key: &EcKey, issuer: &CertInfo) -> Result<CertificateParams> {
     let mut params = CertificateParams::default();
     let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, registration_code);
+    dn.push(DnType::CommonName, cn);
     params.distinguished_name = dn;
     let validity = validity.within(issuer);
     params.not_before = validity.not_before;
@@ -137,8 +145,7 @@ pub fn issue_verification_cert(
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.key_identifier_method = KeyIdMethod::PreSpecified(key_identifier(key));
     params.use_authority_key_identifier_extension = true;
-    let cert = params.signed_by(key, &issuer_from(issuer, issuer_key)?).map_err(|e| Error::Issue(e.to_string()))?;
-    parse_issued(cert)
+    Ok(params)
 }
 
 #[cfg(test)]

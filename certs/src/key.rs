@@ -6,32 +6,13 @@ use std::fmt;
 use p256::ecdsa::signature::Signer;
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey};
-use pkcs8::der::Decode;
-use pkcs8::{EncryptedPrivateKeyInfo, PrivateKeyInfo};
-use rand_core::{OsRng, RngCore};
+use rand_core::OsRng;
 use rcgen::{PublicKeyData, SignatureAlgorithm, SigningKey, PKCS_ECDSA_P256_SHA256};
 use zeroize::Zeroizing;
 
 use crate::pem_blocks::{corrupt, pem_blocks};
+use crate::sealed::{open_sealed_pkcs8, seal_pkcs8_der};
 use crate::{Error, Result};
-
-/// scrypt cost used when encrypting keys: N = 2^17, r = 8, p = 1 (128 MiB per guess).
-///
-/// OpenSSL 3.0's PBES2 decryption (`openssl pkey`) caps scrypt at 32 MiB, so it refuses these
-/// files with "memory limit exceeded" although they are standard PKCS#8; `openssl kdf` (which
-/// takes `maxmem_bytes`) plus `openssl enc` decrypts them (see docs/security.md). Keys written
-/// before with N = 2^14 (16 MiB, which `openssl pkey` reads) keep working.
-const SCRYPT_LOG_N: u8 = 17;
-const SCRYPT_R: u32 = 8;
-const SCRYPT_P: u32 = 1;
-
-/// Limits on the key-derivation parameters of any encrypted key read (imported files are
-/// untrusted; store files could be tampered with), checked before any derivation work: scrypt
-/// memory (128 * r * N bytes) at most 256 MiB, scrypt parallelism p at most 16, PBKDF2 at most
-/// 5,000,000 iterations (about 8 times OWASP's 2023 advice for PBKDF2-HMAC-SHA256).
-pub const MAX_KDF_MEMORY_BYTES: u64 = 256 * 1024 * 1024;
-const MAX_SCRYPT_P: u64 = 16;
-const MAX_PBKDF2_ITERATIONS: u32 = 5_000_000;
 
 const WHAT: &str = "private key";
 
@@ -98,25 +79,17 @@ impl EcKey {
         decrypt_pem(block.text, passphrase)
     }
 
-    /// Encrypted PKCS#8 PEM: PBES2 with scrypt (N=2^17, r=8, p=1), random 16-byte salt and
+    /// Encrypted PKCS#8 PEM: PBES2 with scrypt (N=2^14, r=8, p=8), random 16-byte salt and
     /// AES-256-CBC with a random IV.
     pub fn to_encrypted_pem(&self, passphrase: &[u8]) -> Result<String> {
         let plain = self.secret.to_pkcs8_der().map_err(|e| Error::Issue(format!("cannot encode key: {e}")))?;
-        let info = PrivateKeyInfo::try_from(plain.as_bytes()).map_err(|e| Error::Issue(e.to_string()))?;
-        let mut salt = [0u8; 16];
-        let mut iv = [0u8; 16];
-        OsRng.try_fill_bytes(&mut salt).map_err(|e| Error::Random(e.to_string()))?;
-        OsRng.try_fill_bytes(&mut iv).map_err(|e| Error::Random(e.to_string()))?;
-        let cost = scrypt::Params::new(SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P, 32).expect("valid scrypt parameters");
-        let params = pkcs5::pbes2::Parameters::scrypt_aes256cbc(cost, &salt, &iv)
-            .map_err(|e| Error::Issue(format!("cannot set up key encryption: {e}")))?;
-        let encrypted = info
-            .encrypt_with_params(params, passphrase)
-            .map_err(|e| Error::Issue(format!("cannot encrypt key: {e}")))?;
-        let pem = encrypted
-            .to_pem("ENCRYPTED PRIVATE KEY", pkcs8::LineEnding::LF)
-            .map_err(|e| Error::Issue(format!("cannot encode key: {e}")))?;
-        Ok(pem.to_string())
+        seal_pkcs8_der(plain.as_bytes(), passphrase)
+    }
+
+    /// The plaintext PKCS#8 DER, for handing to a TLS stack in memory (never write it to disk).
+    pub fn pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>> {
+        let plain = self.secret.to_pkcs8_der().map_err(|e| Error::Issue(format!("cannot encode key: {e}")))?;
+        Ok(Zeroizing::new(plain.as_bytes().to_vec()))
     }
 
     /// The public key as a p256 value.
@@ -135,60 +108,15 @@ impl EcKey {
     }
 }
 
-/// Decrypt an `ENCRYPTED PRIVATE KEY` PEM block; the PBES2 parameters are parsed and checked
-/// against the KDF limits first, so a costly key is refused before any derivation work.
+/// Decrypt an `ENCRYPTED PRIVATE KEY` PEM block; KDF parameters over Keyline's limits are refused
+/// before any derivation work (see [`open_sealed_pkcs8`]).
 fn decrypt_pem(block: &str, passphrase: &[u8]) -> Result<EcKey> {
-    let (label, der) = pkcs8::der::pem::decode_vec(block.as_bytes())
-        .map_err(|e| corrupt(WHAT, &format!("bad base64: {e}")))?;
-    debug_assert_eq!(label, "ENCRYPTED PRIVATE KEY");
-    let info = EncryptedPrivateKeyInfo::from_der(&der)
-        .map_err(|e| corrupt(WHAT, &format!("bad encrypted PKCS#8: {e}")))?;
-    check_kdf_cost(&info)?;
-    let plain = info.decrypt(passphrase).map_err(|e| match e {
-        // pkcs5 0.7 reports bad padding (a wrong passphrase) as EncryptFailed.
-        pkcs8::Error::EncryptedPrivateKey(pkcs5::Error::DecryptFailed | pkcs5::Error::EncryptFailed) => {
-            Error::WrongPassphrase
-        }
-        pkcs8::Error::EncryptedPrivateKey(other) => {
-            Error::Unsupported { what: "key", detail: format!("key encryption not supported ({other})") }
-        }
-        // The structure was parsed above, so a DER error here is about the decrypted bytes:
-        // a wrong passphrase that happened to produce valid padding.
-        pkcs8::Error::Asn1(_) | pkcs8::Error::KeyMalformed => Error::WrongPassphrase,
-        other => corrupt(WHAT, &other.to_string()),
-    })?;
+    let plain = open_sealed_pkcs8(block, passphrase)?;
     // A wrong passphrase occasionally yields valid padding; the DER then fails to parse.
-    p256::SecretKey::from_pkcs8_der(plain.as_bytes()).map(EcKey::from_secret).map_err(|e| match e {
+    p256::SecretKey::from_pkcs8_der(&plain).map(EcKey::from_secret).map_err(|e| match e {
         pkcs8::Error::KeyMalformed | pkcs8::Error::Asn1(_) => Error::WrongPassphrase,
         other => Error::Unsupported { what: "key", detail: format!("not an EC P-256 key ({other})") },
     })
-}
-
-fn check_kdf_cost(info: &EncryptedPrivateKeyInfo<'_>) -> Result<()> {
-    let pkcs5::EncryptionScheme::Pbes2(params) = &info.encryption_algorithm else {
-        return Err(Error::Unsupported {
-            what: "key",
-            detail: "PBES1 (DES/RC2) encryption; convert it with `openssl pkcs8 -topk8 -v2 aes-256-cbc`".into(),
-        });
-    };
-    match &params.kdf {
-        pkcs5::pbes2::Kdf::Pbkdf2(pbkdf2) if pbkdf2.iteration_count > MAX_PBKDF2_ITERATIONS => Err(Error::KdfTooCostly {
-            asked: format!("PBKDF2 with {} iterations", pbkdf2.iteration_count),
-            limit: format!("{MAX_PBKDF2_ITERATIONS} iterations"),
-        }),
-        pkcs5::pbes2::Kdf::Scrypt(scrypt) => {
-            let (n, r, p) = (scrypt.cost_parameter, u64::from(scrypt.block_size), u64::from(scrypt.parallelization));
-            let memory = u128::from(n) * u128::from(r) * 128;
-            if memory > u128::from(MAX_KDF_MEMORY_BYTES) || p > MAX_SCRYPT_P {
-                return Err(Error::KdfTooCostly {
-                    asked: format!("scrypt N={n}, r={r}, p={p} ({} MiB of memory)", memory / (1024 * 1024)),
-                    limit: format!("{} MiB and p <= {MAX_SCRYPT_P}", MAX_KDF_MEMORY_BYTES / (1024 * 1024)),
-                });
-            }
-            Ok(())
-        }
-        _ => Ok(()),
-    }
 }
 
 impl fmt::Debug for EcKey {
@@ -218,6 +146,9 @@ impl SigningKey for EcKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pkcs8::der::Decode;
+    use pkcs8::EncryptedPrivateKeyInfo;
+    use pkcs8::PrivateKeyInfo;
 
     #[test]
     fn encrypted_pem_round_trips_and_rejects_a_wrong_passphrase() {
@@ -293,7 +224,7 @@ mod tests {
     fn kdf_limits_admit_256_mib_scrypt_and_5_million_pbkdf2_iterations() {
         let check = |pem: &str| {
             let der = pkcs8::der::pem::decode_vec(pem.as_bytes()).unwrap().1;
-            check_kdf_cost(&EncryptedPrivateKeyInfo::from_der(&der).unwrap())
+            crate::sealed::check_kdf_cost(&EncryptedPrivateKeyInfo::from_der(&der).unwrap())
         };
         assert_eq!(check(&scrypt_key(18, 8, 1)), Ok(()), "128 * 8 * 2^18 = 256 MiB");
         assert_eq!(check(&scrypt_key(17, 8, 16)), Ok(()));

@@ -17,6 +17,7 @@ pub mod clock;
 mod error;
 pub mod faults;
 pub mod firmware;
+pub mod ota_bootloader;
 mod persist;
 pub mod runner;
 pub mod transport;

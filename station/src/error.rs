@@ -124,6 +124,9 @@ pub enum Error {
     /// The device ledger failed (its own code and hint).
     #[error(transparent)]
     Ledger(#[from] crate::ledger::LedgerError),
+    /// OTA: an image, signing key, signature or device-management exchange failed (its own code).
+    #[error(transparent)]
+    Ota(#[from] keyline_ota::Error),
     /// File-system failure.
     #[error("{action} {path}: {source}")]
     Io {
@@ -171,6 +174,7 @@ impl Error {
             Error::CorruptStore { .. } => "corrupt_store",
             Error::Issue { .. } => "issue_failed",
             Error::Io { .. } => "io",
+            Error::Ota(error) => error.code(),
             Error::Ledger(error) => error.code(),
         }
     }
@@ -207,6 +211,7 @@ impl Error {
             Error::Issue { .. } => "This is a bug if the CA files are intact; please report it with the log file.".into(),
             Error::Io { .. } => "Check that the path exists and is writable, and that the disk is not full.".into(),
             Error::Ledger(error) => error.hint(),
+            Error::Ota(error) => crate::ota::hint(error),
         }
     }
 

@@ -23,6 +23,7 @@ mod error;
 pub mod issuance;
 pub mod ledger;
 pub mod logging;
+pub mod ota;
 mod passphrase;
 pub mod ports;
 pub mod provision;

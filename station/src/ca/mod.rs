@@ -13,6 +13,7 @@ mod types;
 mod unlock;
 mod verification;
 
+pub(crate) use access::certs_error;
 pub use progress::CaStep;
 pub use types::*;
 

@@ -22,6 +22,10 @@ pub enum CertCommand {
     },
     /// Issue a device certificate that fits a firmware profile (from a CSR or a public key).
     Sign(super::cert_sign::SignArgs),
+    /// Issue the device-management server's TLS certificate (writes PREFIX.key, .crt and .chain).
+    Server(super::ota::CertServerArgs),
+    /// Issue an operator client TLS certificate (CN = the peer id; writes PREFIX.key, .crt and .chain).
+    Client(super::ota::CertClientArgs),
 }
 
 impl Run for CertCommand {
@@ -29,6 +33,8 @@ impl Run for CertCommand {
         let station = ctx.station()?;
         match self {
             CertCommand::Sign(args) => return super::cert_sign::run(args, ctx, &station),
+            CertCommand::Server(args) => return super::ota::cert_server(args, ctx, &station),
+            CertCommand::Client(args) => return super::ota::cert_client(args, ctx, &station),
             CertCommand::Verification { ca, code } => {
                 passphrase::unlock_existing(&station, &ca)?;
                 let cert = station.make_verification_cert(&ca, &code)?;

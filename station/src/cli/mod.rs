@@ -15,6 +15,7 @@ mod cloud_devices;
 mod cloud_output;
 #[cfg(feature = "cloud")]
 mod cloud;
+mod ota;
 mod output;
 mod options_only;
 mod passphrase;
@@ -93,6 +94,8 @@ command_groups! {
     Bench => bench::BenchCommand,
     /// The hash-chained audit log of signing operations: `keyline audit verify`.
     Audit => audit::AuditCommand,
+    /// OTA: inspect and sign firmware images, the signing key, push images through a device-management server.
+    Ota => ota::OtaCommand,
     /// Serial ports a board can be on (real ports and simulated boards): `keyline ports --json`.
     Ports => ports::PortsCommand,
     /// Simulated boards on pseudo-terminals (practice mode, tests): `keyline sim --boards 2`.

@@ -15,6 +15,7 @@ mod events;
 mod export;
 mod migrate;
 mod provisioning;
+mod ota_state;
 mod serial;
 #[cfg(test)]
 mod tests;
@@ -31,6 +32,7 @@ pub use error::LedgerError;
 pub use events::DeviceEvent;
 pub use export::{export, ExportFormat};
 pub use migrate::SCHEMA_VERSION;
+pub use ota_state::OtaStateRow;
 pub use serial::DeviceSerial;
 pub use audit::{AuditReport, BrokenLink};
 pub use provisioning::{StepRecord, DEVICE_STATUS_FAILED, DEVICE_STATUS_VERIFIED, DEVICE_STATUS_WRITTEN};
