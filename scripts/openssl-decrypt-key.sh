@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Decrypt a Keyline key file (PKCS#8 PBES2, scrypt, AES-256-CBC) with the OpenSSL CLI alone and
-# print the plain PKCS#8 PEM on stdout. Needed because `openssl pkey` (OpenSSL 3.0) caps scrypt
-# at 32 MiB and refuses Keyline's N=2^17 r=8 keys (128 MiB); `openssl kdf` takes a higher cap.
+# print the plain PKCS#8 PEM on stdout. `openssl pkey` reads the keys Keyline writes (scrypt N=2^14,
+# r=8, p=8: 16 MiB), but OpenSSL 3.0 caps PBES2 scrypt at 32 MiB, so a key encrypted elsewhere with
+# a higher cost (up to Keyline's 256 MiB import limit) needs `openssl kdf`, which takes a higher cap.
 #
 #   KEYLINE_KEY_PASSPHRASE=... scripts/openssl-decrypt-key.sh keys/root.key | openssl pkey -noout -text
 #
