@@ -50,7 +50,7 @@ fn an_emulator_that_is_not_running_is_reported_as_unreachable_with_what_to_check
 fn serials_that_cannot_be_thing_names_are_refused_before_anything_is_sent() {
     let h = harness();
     let settings = json!({ "profile": null, "region": null, "endpointUrl": format!("http://127.0.0.1:{}", free_port()), "emulator": true });
-    let error = invoke(&h, "cloud_allow_list_add", json!({ "settings": settings, "serials": ["0123AB", "not a serial!"] })).unwrap_err();
+    let error = invoke(&h, "cloud_allow_list_add", json!({ "settings": settings, "ca": "acme-signer", "serials": ["0123AB", "not a serial!"] })).unwrap_err();
     assert_report(&error, "cloud_invalid_serial", "not a serial!");
 }
 
@@ -120,11 +120,11 @@ fn the_wizard_takes_a_fresh_signer_to_a_green_connection_test_against_ministack(
 
     let serials_file = h.dir.path().join("serials.txt");
     std::fs::write(&serials_file, "# line 7\n0123456789ABCDEF01\n0123456789ABCDEF02\n").unwrap();
-    let synced = invoke(&h, "cloud_allow_list_sync", json!({ "settings": settings, "path": serials_file })).unwrap();
+    let synced = invoke(&h, "cloud_allow_list_sync", json!({ "settings": settings, "ca": "acme-signer", "path": serials_file })).unwrap();
     assert_eq!(synced["written"], 2);
-    let empty_ledger = invoke(&h, "cloud_allow_list_sync_ledger", json!({ "settings": settings })).unwrap_err();
+    let empty_ledger = invoke(&h, "cloud_allow_list_sync_ledger", json!({ "settings": settings, "ca": "acme-signer" })).unwrap_err();
     assert_report(&empty_ledger, "invalid_input", "has no devices");
-    let listed = invoke(&h, "cloud_allow_list_add", json!({ "settings": settings, "serials": ["0123456789ABCDEF03"] })).unwrap();
+    let listed = invoke(&h, "cloud_allow_list_add", json!({ "settings": settings, "ca": "acme-signer", "serials": ["0123456789ABCDEF03"] })).unwrap();
     assert_eq!(listed, json!(["0123456789ABCDEF01", "0123456789ABCDEF02", "0123456789ABCDEF03"]));
 
     // The connection test streams its phases as they happen; the first connect is turned away by JITR.
@@ -155,7 +155,7 @@ fn the_wizard_takes_a_fresh_signer_to_a_green_connection_test_against_ministack(
     assert_eq!(&ended[..4], ["identity0:done", "allowList0:done", "endpoint0:done", "serverTrust0:done"], "{ended:?}");
     assert_eq!(ended[4], "attempt1:refused", "{ended:?}");
     assert_eq!(ended.last().unwrap(), &format!("roundTrip{}:done", report.attempts.len()), "{ended:?}");
-    let allowed = invoke(&h, "cloud_allow_list", json!({ "settings": settings })).unwrap();
+    let allowed = invoke(&h, "cloud_allow_list", json!({ "settings": settings, "ca": "acme-signer" })).unwrap();
     assert!(allowed.as_array().unwrap().iter().any(|s| s == &json!(report.serial)), "{allowed:#}");
     drop(emulator);
 }

@@ -3,7 +3,7 @@
 //! ```text
 //! <data_dir>/certs/<name>.crt        CA certificate (PEM)
 //! <data_dir>/keys/<name>.key         CA key, encrypted PKCS#8 (PBES2, scrypt, AES-256-CBC)
-//! <data_dir>/cloud/certs/<code>.pem  AWS IoT verification certificate
+//! <data_dir>/cloud/certs/<ca>-<code>.pem  AWS IoT verification certificate
 //! <data_dir>/cloud/keys/<code>.key   its throwaway key, encrypted like the CA keys
 //! <data_dir>/cas.json                CA names, roles, parents, keyring flags
 //! <data_dir>/logs/keyline.log        JSON-lines log

@@ -79,8 +79,8 @@ if "$K" cert verification --ca signer --code afterforget --json > after.json 2>/
     let list = read("list.json");
     assert_eq!(list[1]["keyStatus"], "remembered");
     assert_eq!(list[0]["keyStatus"], "locked");
-    assert!(env.data_path("cloud/certs/fromkeyring.pem").exists());
+    assert!(env.data_path("cloud/certs/signer-fromkeyring.pem").exists());
     assert_eq!(read("forget.json")["keyStatus"], "locked");
     assert_eq!(read("after.json")["error"]["code"], "passphrase_required");
-    assert!(!env.data_path("cloud/certs/afterforget.pem").exists());
+    assert!(!env.data_path("cloud/certs/signer-afterforget.pem").exists());
 }
