@@ -16,7 +16,7 @@ mod key;
 mod pem_blocks;
 
 pub use error::{Error, Result};
-pub use inspect::{colon_hex, CertInfo, ExtensionInfo};
+pub use inspect::{certificate_id, colon_hex, CertInfo, ExtensionInfo};
 pub use issue::{create_root_ca, create_signer_ca, issue_verification_cert, random_serial, CaSubject, Validity, SERIAL_LEN};
 pub use key::EcKey;
 pub use pem_blocks::{pem_blocks, to_pem, PemBlock, MAX_PEM_BYTES};

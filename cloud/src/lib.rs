@@ -16,6 +16,7 @@ pub mod retry;
 pub mod jitp;
 pub mod jitr;
 pub mod mqtt;
+pub mod profiles;
 pub mod settings;
 
 pub use error::{CloudError, Result};

@@ -1,7 +1,6 @@
 //! Adding CAs to the store: creating a root (and signer) or importing an existing CA.
 
 use keyline_certs::{create_root_ca, create_signer_ca, CaSubject, CertInfo, EcKey, Validity};
-use time::OffsetDateTime;
 
 use super::access::certs_error;
 use super::{CaRole, CaStep, CaSummary, CreateCa, ImportCa};
@@ -74,7 +73,7 @@ impl Station {
             self.ensure_free(&metadata, name)?;
         }
 
-        let validity = Validity::years_from(OffsetDateTime::now_utc(), request.years);
+        let validity = Validity::years_from(self.clock.now(), request.years);
         let org = request.org.trim().to_owned();
         on_step(CaStep::GeneratingRootKey);
         let root_key = EcKey::generate();

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 use keyline_station::ca::{CreateCa, ImportCa, DEFAULT_CA_YEARS};
-use keyline_station::{Error, ErrorReport};
+use keyline_station::Error;
+
+use super::CliError;
 use serde::Serialize;
 
 use super::output::{details_text, emit, summary_text};
@@ -162,7 +164,7 @@ impl Run for CaCommand {
 }
 
 /// Read a small text file given on the command line.
-pub fn read_text(path: &Path) -> Result<String, ErrorReport> {
+pub fn read_text(path: &Path) -> Result<String, CliError> {
     let file = std::fs::File::open(path).map_err(|e| io_error("cannot read", path, e))?;
     let mut bytes = Vec::new();
     file.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes).map_err(|e| io_error("cannot read", path, e))?;
@@ -171,15 +173,13 @@ pub fn read_text(path: &Path) -> Result<String, ErrorReport> {
             what: path.display().to_string(),
             reason: format!("larger than {MAX_INPUT_BYTES} bytes; pass a PEM certificate or key"),
         }
-        .report());
+        .into());
     }
-    String::from_utf8(bytes).map_err(|_| {
-        Error::CorruptPem { what: path.display().to_string(), detail: "not UTF-8 text".into() }.report()
-    })
+    String::from_utf8(bytes).map_err(|_| Error::CorruptPem { what: path.display().to_string(), detail: "not UTF-8 text".into() }.into())
 }
 
 /// Write `contents` to `path` through a temp file in the same directory and a rename.
-pub fn write_replacing(path: &Path, contents: &[u8]) -> Result<(), ErrorReport> {
+pub fn write_replacing(path: &Path, contents: &[u8]) -> Result<(), CliError> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -190,6 +190,6 @@ pub fn write_replacing(path: &Path, contents: &[u8]) -> Result<(), ErrorReport> 
     Ok(())
 }
 
-fn io_error(action: &'static str, path: &Path, source: std::io::Error) -> ErrorReport {
-    Error::Io { action, path: path.to_path_buf(), source }.report()
+fn io_error(action: &'static str, path: &Path, source: std::io::Error) -> CliError {
+    Error::Io { action, path: path.to_path_buf(), source }.into()
 }

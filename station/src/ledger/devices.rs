@@ -5,7 +5,7 @@ use rusqlite::{params, OptionalExtension, Row, Transaction, TransactionBehavior}
 use serde::Serialize;
 use serde_json::json;
 
-use super::{certificate_id, events, now_utc, DeviceSerial, Ledger, LedgerError};
+use super::{certificate_id, events, DeviceSerial, Ledger, LedgerError};
 
 /// Status of a device whose certificate was issued but not yet written to a board.
 pub const DEVICE_STATUS_ISSUED: &str = "issued";
@@ -112,6 +112,7 @@ impl Ledger {
     /// Like [`record_issued_cert`](Ledger::record_issued_cert), but nothing is written until the returned
     /// [`PendingRecord`] is committed.
     pub fn begin_record(&mut self, device: &NewDevice) -> Result<PendingRecord<'_>, LedgerError> {
+        let now = self.now();
         let path = self.path.as_path();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(LedgerError::db("lock", path))?;
         let cert_id = certificate_id(&device.cert_der);
@@ -126,7 +127,6 @@ impl Ledger {
             .query_row("SELECT cert_id FROM devices WHERE serial = ?1", [device.serial.as_str()], |row| row.get(0))
             .optional()
             .map_err(LedgerError::db("read", path))?;
-        let now = now_utc();
         let pem = keyline_certs::to_pem("CERTIFICATE", &device.cert_der);
         let values = params![
             device.serial.as_str(),

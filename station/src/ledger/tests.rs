@@ -205,3 +205,17 @@ fn csv_export_has_a_header_and_one_parsable_row_per_device() {
     let json: serde_json::Value = serde_json::from_slice(&export(&devices, ExportFormat::Json).unwrap()).unwrap();
     assert_eq!(json[0]["certId"], certificate_id(b"one"));
 }
+
+#[test]
+fn times_come_from_the_clock_the_ledger_was_opened_with() {
+    use crate::clock::FixedClock;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = std::sync::Arc::new(FixedClock::new(time::OffsetDateTime::from_unix_timestamp_nanos(1_795_332_879_500_000_000).unwrap()));
+    let mut ledger = Ledger::open_with_clock(dir.path(), clock.clone()).unwrap();
+    ledger.record_issued_cert(&device("0123abcdef01020304", b"cert one")).unwrap();
+    let serial = DeviceSerial::parse("0123abcdef01020304").unwrap();
+    assert_eq!(ledger.require(&serial).unwrap().issued_at, "2026-11-22T07:34:39Z");
+    clock.advance(time::Duration::hours(1));
+    let event = ledger.add_event(&serial, "provisioned", &json!({})).unwrap();
+    assert_eq!(serde_json::to_value(&event).unwrap()["at"], "2026-11-22T08:34:39Z");
+}

@@ -7,3 +7,4 @@ mod metadata;
 pub(crate) use files::{read_bounded, FileBatch};
 pub(crate) use layout::{set_private_file_mode, validate_name, Layout};
 pub(crate) use metadata::{CaRecord, Metadata};
+pub use metadata::CaRole;
