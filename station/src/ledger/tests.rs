@@ -160,7 +160,7 @@ fn migrations_run_once_and_reopening_keeps_the_data() {
         ledger.record_issued_cert(&device("0123abcdef01020304", b"one")).unwrap();
     }
     let mut ledger = Ledger::open(dir.path()).unwrap();
-    assert_eq!(migrate::migrate(&mut ledger.conn, dir.path()).unwrap(), Vec::<i64>::new(), "nothing left to apply");
+    assert_eq!(migrate::migrate(&mut ledger.conn, dir.path(), "2026-11-22T07:34:39Z").unwrap(), Vec::<i64>::new(), "nothing left to apply");
     let rows: i64 = ledger.conn.query_row("SELECT COUNT(*) FROM schema_migrations", [], |row| row.get(0)).unwrap();
     assert_eq!(rows, 1);
     assert_eq!(ledger.list(&DeviceFilter::default()).unwrap().len(), 1);
