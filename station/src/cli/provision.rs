@@ -17,18 +17,25 @@ pub struct ProvisionArgs {
     /// Serial port of the board (e.g. /dev/ttyUSB0, or a simulated board's /dev/pts/N).
     #[arg(long, value_name = "PATH")]
     port: String,
-    /// Firmware the board runs: rainbowtype or esp-helper.
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// What `keyline provision` and `keyline station` both take: firmware, signer CA, profile, re-provisioning.
+#[derive(Args)]
+pub struct RunArgs {
+    /// Firmware the boards run: rainbowtype or esp-helper.
     #[arg(long)]
-    firmware: String,
+    pub firmware: String,
     /// Signer CA that issues the device certificates.
     #[arg(long, value_name = "SIGNER")]
-    ca: String,
+    pub ca: String,
     /// Certificate profile [default: the firmware's: rainbowtype, or esp-cryptoauthlib for esp-helper].
     #[arg(long)]
-    profile: Option<String>,
-    /// Write again to a board the ledger already has as verified.
+    pub profile: Option<String>,
+    /// Write again to boards the ledger already has as verified.
     #[arg(long)]
-    reprovision: bool,
+    pub reprovision: bool,
 }
 
 /// `keyline provision`.
@@ -83,13 +90,13 @@ pub fn outcome_text(outcome: &ProvisionOutcome) -> String {
 impl Run for ProvisionCommand {
     fn run(self, ctx: &Context) -> CliResult {
         let args = self.0;
-        let firmware = parse_firmware(&args.firmware)?;
+        let firmware = parse_firmware(&args.run.firmware)?;
         let station = ctx.station()?;
-        let ca = prepare_ca(&station, &args.ca, firmware, args.profile.as_deref())?;
+        let ca = prepare_ca(&station, &args.run.ca, firmware, args.run.profile.as_deref())?;
         let request = ProvisionRequest {
             port: args.port.clone(),
             firmware,
-            reprovision: args.reprovision,
+            reprovision: args.run.reprovision,
             station_name: station_name(),
             stop_before_issue: None,
         };
@@ -102,7 +109,7 @@ impl Run for ProvisionCommand {
             }
         });
         if !json {
-            println!("Provisioning the {} board on {} with CA {}", firmware.as_str(), args.port, args.ca);
+            println!("Provisioning the {} board on {} with CA {}", firmware.as_str(), args.port, args.run.ca);
         }
         let outcome = provision_board(&station, &ca, &request, observer, &CancelToken::new(), Arc::new(SystemClock)).map_err(|e| e.report())?;
         emit(ctx.json, &outcome, || outcome_text(&outcome));

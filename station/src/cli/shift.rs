@@ -9,7 +9,7 @@ use keyline_station::provision::{run_shift, station_name, CancelToken, PortSourc
 
 use super::options_only::OptionsOnly;
 use super::output::emit;
-use super::provision::{parse_firmware, prepare_ca};
+use super::provision::{parse_firmware, prepare_ca, RunArgs};
 use super::{CliResult, Context, Run};
 
 /// Options of `keyline station`.
@@ -18,18 +18,8 @@ pub struct ShiftArgs {
     /// `auto` (ESP32 USB bridges and simulated boards as they appear) or a comma-separated list of ports.
     #[arg(long, default_value = "auto")]
     ports: String,
-    /// Firmware the boards run: rainbowtype or esp-helper.
-    #[arg(long)]
-    firmware: String,
-    /// Signer CA that issues the device certificates.
-    #[arg(long, value_name = "SIGNER")]
-    ca: String,
-    /// Certificate profile [default: the firmware's].
-    #[arg(long)]
-    profile: Option<String>,
-    /// Write again to boards the ledger already has as verified.
-    #[arg(long)]
-    reprovision: bool,
+    #[command(flatten)]
+    run: RunArgs,
     /// End when every board seen has finished (instead of waiting for more until Ctrl-C).
     #[arg(long)]
     until_idle: bool,
@@ -82,14 +72,14 @@ fn table_line(port: &str, row: &Row) -> String {
 impl Run for ShiftCommand {
     fn run(self, ctx: &Context) -> CliResult {
         let args = self.0;
-        let firmware = parse_firmware(&args.firmware)?;
+        let firmware = parse_firmware(&args.run.firmware)?;
         let station = ctx.station()?;
-        let ca = prepare_ca(&station, &args.ca, firmware, args.profile.as_deref())?;
+        let ca = prepare_ca(&station, &args.run.ca, firmware, args.run.profile.as_deref())?;
         let source = match args.ports.as_str() {
             "auto" => PortSource::Auto,
             list => PortSource::List(list.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect()),
         };
-        let config = ShiftConfig { source, firmware, reprovision: args.reprovision, station_name: station_name(), poll: Duration::from_millis(200), until_idle: args.until_idle };
+        let config = ShiftConfig { source, firmware, reprovision: args.run.reprovision, station_name: station_name(), poll: Duration::from_millis(200), until_idle: args.until_idle };
         let (stop, abort) = (CancelToken::new(), CancelToken::new());
         watch_interrupts(stop.clone(), abort.clone());
         let json = ctx.json;
