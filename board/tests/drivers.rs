@@ -7,7 +7,7 @@ use keyline_sim::transport::PtyBoard;
 use keyline_sim::{Board, BoardConfig, FirmwareKind as SimFirmware};
 
 fn board(firmware: SimFirmware) -> PtyBoard {
-    PtyBoard::spawn(Board::new(BoardConfig { firmware, ..BoardConfig::default() }).unwrap()).unwrap()
+    PtyBoard::spawn(Board::new(BoardConfig { firmware, derive_templates: true, ..BoardConfig::default() }).unwrap()).unwrap()
 }
 
 fn driver(pty: &PtyBoard, kind: FirmwareKind) -> Box<dyn ProvisioningFirmware> {
@@ -105,7 +105,7 @@ fn each_driver_refuses_the_other_firmware() {
 
 #[test]
 fn a_chip_locked_with_a_foreign_configuration_is_refused_before_anything_is_sent() {
-    let mut sim = Board::new(BoardConfig::default()).unwrap();
+    let mut sim = Board::new(BoardConfig { derive_templates: true, ..BoardConfig::default() }).unwrap();
     let chip = &mut sim.hardware_mut().chip;
     let mut config = keyline_board::RAINBOWTYPE_CONFIG;
     config[20] = 0x83;

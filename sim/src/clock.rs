@@ -105,6 +105,12 @@ impl SimClock {
         }
     }
 
+    /// Lets `interval` of idle time pass (whatever the timing model; never sleeps). The pty
+    /// transport credits the time its board waited for input, so timeouts run on this clock.
+    pub fn elapse(&self, interval: Duration) {
+        self.nanos.fetch_add(interval.as_nanos() as u64, Ordering::Relaxed);
+    }
+
     /// Charges the line time of `bytes` bytes at `baud`.
     pub fn charge_uart(&self, bytes: usize, baud: u32) {
         self.charge(uart_time(bytes, baud));

@@ -28,3 +28,4 @@ pub use error::SimError;
 pub use faults::FaultSpec;
 pub use firmware::FirmwareKind;
 pub use runner::{read_boards_file, run_boards, SimConfig, SimHandle, SimPort};
+pub use transport::request_reset;

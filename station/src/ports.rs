@@ -102,6 +102,9 @@ struct SimEntry {
     label: String,
     path: PathBuf,
     firmware: String,
+    /// The board's reset FIFO (docs/sim.md); listed for other processes, not needed to list ports.
+    #[serde(default, rename = "reset")]
+    _reset: Option<PathBuf>,
 }
 
 /// Real ports plus the simulated boards listed under `data_dir`. A corrupt list becomes a warning.

@@ -12,7 +12,7 @@ fn keyline_sim_publishes_boards_and_stops_on_ctrl_c() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_keyline"))
         .arg("--data-dir")
         .arg(dir.path())
-        .args(["sim", "--boards", "2", "--firmware", "rom", "--json"])
+        .args(["sim", "--boards", "2", "--firmware", "rom", "--derive-templates", "--json"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -32,6 +32,7 @@ fn crash_each_step(firmware: SimFirmware, name: &str) {
         let env = Env::with_cas();
         let mut config = SimConfig::new(1, firmware, env.data.join("sim"));
         config.state_dir = env.data.join("sim");
+        config.derive_templates = true;
         let sim = run_boards(config).unwrap();
         let port = sim.ports()[0].path.to_str().unwrap().to_string();
         assert!(kill_after(&env, &port, name, step), "{name}: the run reached {step}");

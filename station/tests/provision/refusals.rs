@@ -14,7 +14,7 @@ fn a_chip_locked_with_another_configuration_is_refused_and_nothing_is_signed() {
     let env = Env::with_cas();
     let state = env.data.join("sim");
     {
-        let mut board = keyline_sim::Board::new(keyline_sim::BoardConfig { state_dir: Some(state.join("board-0")), ..Default::default() }).unwrap();
+        let mut board = keyline_sim::Board::new(keyline_sim::BoardConfig { state_dir: Some(state.join("board-0")), derive_templates: true, ..Default::default() }).unwrap();
         let chip = &mut board.hardware_mut().chip;
         let mut config = keyline_board::RAINBOWTYPE_CONFIG;
         config[36] = 0x8F; // slot 8 made secret-readable: not the firmware's table

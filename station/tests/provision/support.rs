@@ -80,7 +80,7 @@ pub struct Sim {
 
 impl Sim {
     pub fn start(env: &Env, firmware: &str, boards: usize, extra: &[&str]) -> Sim {
-        let mut args = vec!["sim", "--boards", &*Box::leak(boards.to_string().into_boxed_str()), "--firmware", firmware, "--json"];
+        let mut args = vec!["sim", "--boards", &*Box::leak(boards.to_string().into_boxed_str()), "--firmware", firmware, "--derive-templates", "--json"];
         args.extend_from_slice(extra);
         let mut child = env.command(&args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
@@ -113,6 +113,7 @@ pub fn chip_image(state_dir: &Path, index: usize) -> DeviceImage {
     let board = keyline_sim::Board::new(keyline_sim::BoardConfig {
         index,
         state_dir: Some(state_dir.join(format!("board-{index}"))),
+        derive_templates: true,
         ..keyline_sim::BoardConfig::default()
     })
     .unwrap();
