@@ -5,12 +5,12 @@ use std::time::{Duration, Instant};
 
 use clap::Subcommand;
 use keyline_station::provision::{bench_issue, run_shift, CancelToken, FirmwareKind, PortSource, ShiftConfig, SystemClock};
-use keyline_station::{Error, ErrorReport, Station};
+use keyline_station::{Error, ErrorCode, ErrorReport, Station};
 use serde::Serialize;
 
 use super::output::emit;
 use super::provision::parse_firmware;
-use super::{CliResult, Context, Run};
+use super::{CliError, CliResult, Context, Run};
 
 /// Benchmarks (performance claims come from here, not from timed tests).
 #[derive(Subcommand)]
@@ -33,8 +33,8 @@ pub enum BenchCommand {
     },
 }
 
-fn scratch() -> Result<tempfile::TempDir, ErrorReport> {
-    tempfile::tempdir().map_err(|e| Error::Io { action: "cannot create", path: std::env::temp_dir(), source: e }.report())
+fn scratch() -> Result<tempfile::TempDir, CliError> {
+    tempfile::tempdir().map_err(|e| Error::Io { action: "cannot create", path: std::env::temp_dir(), source: e }.into())
 }
 
 impl Run for BenchCommand {
@@ -123,7 +123,7 @@ impl StationBench {
 
 /// Provisions `boards` fresh simulated boards at once; the limit is the largest board's simulated-clock charge plus forced idle gaps.
 #[cfg(feature = "sim")]
-fn station_round(firmware: FirmwareKind, boards: usize) -> Result<Round, ErrorReport> {
+fn station_round(firmware: FirmwareKind, boards: usize) -> Result<Round, CliError> {
     use keyline_sim::{run_boards, FirmwareKind as SimFirmware, SimConfig, Timing};
     let dir = scratch()?;
     let data = dir.path().join("data");
@@ -140,7 +140,7 @@ fn station_round(firmware: FirmwareKind, boards: usize) -> Result<Round, ErrorRe
     let mut config = SimConfig::new(boards, sim_firmware, data.join("sim"));
     config.timing = Timing::Datasheet;
     config.realtime = true;
-    let sim = run_boards(config).map_err(|e| ErrorReport { code: "sim_failed".into(), message: e.to_string(), hint: "check /dev/ptmx".into() })?;
+    let sim = run_boards(config).map_err(|e| ErrorReport { code: ErrorCode::SimFailed, message: e.to_string(), hint: "check /dev/ptmx".into() })?;
     let ports: Vec<String> = sim.ports().iter().map(|p| p.path.display().to_string()).collect();
     // Charges made before the host starts (power-on output) are not the host's.
     let before: Vec<Duration> = (0..boards).map(|i| sim.board(i).map(|b| b.board().lock().unwrap_or_else(|p| p.into_inner()).hardware().clock.now()).unwrap_or_default()).collect();
