@@ -28,6 +28,8 @@ pub(crate) fn code(error: &CloudError) -> ErrorCode {
         CloudError::InvalidSerial { .. } => ErrorCode::CloudInvalidSerial,
         CloudError::InvalidPolicyTemplate { .. } => ErrorCode::CloudInvalidPolicyTemplate,
         CloudError::IamNotPropagated { .. } => ErrorCode::CloudIamNotPropagated,
+        CloudError::TemplateFieldMissing { .. } => ErrorCode::CloudTemplateFieldMissing,
+        CloudError::InsecureEndpoint { .. } => ErrorCode::CloudInsecureEndpoint,
         CloudError::StackIncomplete { .. } => ErrorCode::CloudStackIncomplete,
         CloudError::ReadFile { .. } => ErrorCode::CloudReadFile,
         CloudError::ConnectionTest { .. } => ErrorCode::CloudConnectionTest,

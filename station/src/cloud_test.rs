@@ -3,7 +3,6 @@
 //! publishes and receives. Every phase is reported with its timing as it happens; each attempt is one
 //! `keyline_cloud::mqtt::test_connect` call.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -33,31 +32,9 @@ pub fn default_attempts(settings: &CloudSettings) -> u32 {
     }
 }
 
-/// Stops one connection test before its next attempt. Each run gets its own; clones share it.
-#[derive(Debug, Clone, Default)]
-pub struct CancelToken(Arc<AtomicBool>);
-
-impl CancelToken {
-    /// A token that is not cancelled.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Asks the run holding this token to stop.
-    pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-
-    /// Whether `other` is a clone of this token (belongs to the same run).
-    pub fn same_run(&self, other: &CancelToken) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
-
-    /// Whether [`cancel`](Self::cancel) was called.
-    pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
-    }
-}
+/// Stops one connection test before its next attempt: the station's one cancellation token (each run gets its own;
+/// clones share it), the same the provisioning runs take.
+pub use keyline_board::CancelToken;
 
 /// State of one phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

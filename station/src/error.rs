@@ -267,7 +267,7 @@ impl Error {
                 "The server's certificate is not trusted: against the local emulator pass --emulator (its broker CA is fetched) or --server-ca FILE.".into()
             }
             Error::ConnectionTestFailed { .. } => {
-                "Check `keyline cloud jitr status`, the allow-list, and the CA's auto-registration; a revoked device stays out.".into()
+                "Check `keyline cloud jitr status`, the allow-list, and the CA's auto-registration; a device that is not allowed stays INACTIVE until `allow-list sync`.".into()
             }
             Error::Ports(error) => error.hint().into(),
             Error::Cancelled { .. } => "Run the test again when you are ready; a certificate it registered stays in AWS IoT.".into(),
@@ -291,7 +291,7 @@ impl Error {
                 "The server's certificate is not trusted: for the local emulator choose \"Local emulator\" on the wizard's first step, so its broker CA is trusted."
             }
             Error::ConnectionTestFailed { .. } => {
-                "Check the wizard's Deploy step (every piece healthy), the allow-list, and the CA's auto-registration; a revoked device stays out."
+                "Check the wizard's Deploy step (every piece healthy), the allow-list, and the CA's auto-registration; a device that is not allowed stays inactive until its serial is added to the allow-list."
             }
             Error::Ledger(error) => return error.gui_hint().map(str::to_owned),
             _ => return None,

@@ -130,6 +130,10 @@ error_codes! {
     CloudInvalidPolicyTemplate = "cloud_invalid_policy_template",
     /// IAM did not propagate in time.
     CloudIamNotPropagated = "cloud_iam_not_propagated",
+    /// The JITP template needs a certificate field the device certificates lack.
+    CloudTemplateFieldMissing = "cloud_template_field_missing",
+    /// A plain-HTTP endpoint override with real credentials.
+    CloudInsecureEndpoint = "cloud_insecure_endpoint",
     /// A JITR stack piece is missing.
     CloudStackIncomplete = "cloud_stack_incomplete",
     /// A file of serials could not be read.

@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Domain crates that only the station may call.
-const DOMAIN_CRATES: [&str; 2] = ["keyline-cloud", "keyline-certs"];
+/// Domain crates that only the station may call. (`keyline-sim`, the simulated boards of practice mode, is a test
+/// peer the front ends start, not a domain crate.)
+const DOMAIN_CRATES: [&str; 4] = ["keyline-cloud", "keyline-certs", "keyline-board", "keyline-ota"];
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()

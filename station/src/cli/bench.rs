@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use clap::Subcommand;
 use keyline_station::provision::{bench_issue, run_shift, CancelToken, FirmwareKind, PortSource, ShiftConfig, SystemClock};
+use keyline_station::device_template::parse_profile;
 use keyline_station::{Error, ErrorCode, ErrorReport, Station};
 use serde::Serialize;
 
@@ -42,7 +43,7 @@ impl Run for BenchCommand {
         match self {
             BenchCommand::Issue { count } => {
                 let dir = scratch()?;
-                let report = bench_issue(dir.path().join("data"), count, keyline_certs::atcacert::Profile::Rainbowtype)?;
+                let report = bench_issue(dir.path().join("data"), count, parse_profile(FirmwareKind::Rainbowtype.profile_name())?)?;
                 emit(ctx.json, &report, || {
                     format!(
                         "bench issue: {} certificates in {:.2} s = {:.0} per second (each signed, proven to rebuild, committed with its ledger row and audit entry; {} audit entries); goal {:.0}/s: {}\n",
@@ -131,7 +132,7 @@ fn station_round(firmware: FirmwareKind, boards: usize) -> Result<Round, CliErro
     let passphrase = keyline_station::Passphrase::new("keyline bench station".into());
     station.create_ca(keyline_station::ca::CreateCa { name: "bench-root".into(), org: "Keyline Bench".into(), signer: Some("bench-signer".into()), years: 20 }, &passphrase)?;
     station.unlock_ca("bench-signer", &passphrase, false)?;
-    let profile = keyline_certs::atcacert::Profile::parse(firmware.profile_name()).expect("known profile");
+    let profile = parse_profile(firmware.profile_name())?;
     let ca = station.provisioning_ca("bench-signer", profile)?;
     let sim_firmware = match firmware {
         FirmwareKind::Rainbowtype => SimFirmware::Rainbowtype,
