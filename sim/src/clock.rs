@@ -64,6 +64,36 @@ pub fn uart_time(bytes: usize, baud: u32) -> Duration {
     Duration::from_nanos((bytes as u64) * 10 * 1_000_000_000 / u64::from(baud.max(1)))
 }
 
+/// The host's wall clock, as a board reads it for deadlines that real time decides (the RAM-loaded helper's
+/// handshake window). Tests hand in one they move by hand instead of sleeping.
+#[derive(Clone)]
+pub struct WallClock(Arc<dyn Fn() -> std::time::Instant + Send + Sync>);
+
+impl WallClock {
+    /// A clock that reads `now`.
+    pub fn new(now: impl Fn() -> std::time::Instant + Send + Sync + 'static) -> Self {
+        WallClock(Arc::new(now))
+    }
+
+    /// The current instant.
+    pub fn now(&self) -> std::time::Instant {
+        (self.0)()
+    }
+}
+
+impl Default for WallClock {
+    /// The operating system's monotonic clock.
+    fn default() -> Self {
+        WallClock::new(std::time::Instant::now)
+    }
+}
+
+impl std::fmt::Debug for WallClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WallClock")
+    }
+}
+
 /// A simulated clock shared by the parts of one board. Cloning shares the same counter.
 #[derive(Debug, Clone)]
 pub struct SimClock {

@@ -23,7 +23,7 @@ pub mod runner;
 pub mod transport;
 
 pub use board::{Board, BoardConfig, Delivery};
-pub use clock::{SimClock, Timing};
+pub use clock::{SimClock, Timing, WallClock};
 pub use error::SimError;
 pub use faults::FaultSpec;
 pub use firmware::FirmwareKind;

@@ -2,7 +2,7 @@
 
 use crate::board::{Board, BoardConfig};
 use crate::transport::PtyBoard;
-use crate::{FaultSpec, FirmwareKind, SimError, Timing};
+use crate::{FaultSpec, FirmwareKind, SimError, Timing, WallClock};
 use nix::sys::signal::{SigSet, Signal};
 use std::path::{Path, PathBuf};
 
@@ -88,6 +88,7 @@ pub fn run_boards(config: SimConfig) -> Result<SimHandle, SimError> {
             state_dir: Some(config.state_dir.join(format!("board-{index}"))),
             trust_and_go: config.trust_and_go,
             cert_chain: config.cert_chain.clone(),
+            wall_clock: WallClock::default(),
         })?;
         let pty = PtyBoard::spawn(board)?;
         ports.push(SimPort {

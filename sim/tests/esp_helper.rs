@@ -5,7 +5,7 @@ mod common;
 use common::{make_ca_chain, normalise, openssl};
 use keyline_sim::atcacert::der::locate;
 use keyline_sim::atecc::Zone;
-use keyline_sim::{Board, BoardConfig, FirmwareKind};
+use keyline_sim::{Board, BoardConfig, FirmwareKind, WallClock};
 
 fn helper_board(trust_and_go: bool) -> Board {
     let mut board =
@@ -200,7 +200,12 @@ fn tngtls_commands_need_a_trust_and_go_part_and_the_signer_first() {
 
 #[test]
 fn a_ram_loaded_helper_gives_up_on_a_late_handshake() {
-    let mut board = Board::new(BoardConfig { firmware: FirmwareKind::Rom, ..BoardConfig::default() }).unwrap();
+    // The window is wall-clock time: a clock the test moves stands in for waiting 1.2 s.
+    let offset = std::sync::Arc::new(std::sync::Mutex::new(std::time::Duration::ZERO));
+    let base = std::time::Instant::now();
+    let moved = offset.clone();
+    let wall_clock = WallClock::new(move || base + *moved.lock().unwrap());
+    let mut board = Board::new(BoardConfig { firmware: FirmwareKind::Rom, wall_clock, ..BoardConfig::default() }).unwrap();
     board.power_on();
     use keyline_sim::firmware::rom::data_checksum;
     use keyline_sim::firmware::slip::encode;
@@ -218,7 +223,7 @@ fn a_ram_loaded_helper_gives_up_on_a_late_handshake() {
     board.receive(&frame(0x07, &block, u32::from(data_checksum(&[1, 2, 3, 4]))));
     let started = board.receive(&frame(0x06, &words(&[0, 0x4008_0400]), 0)).output;
     assert!(started.ends_with(b"Initializing Command line: >>"));
-    std::thread::sleep(std::time::Duration::from_millis(1200));
+    *offset.lock().unwrap() += std::time::Duration::from_millis(1200);
     let late = normalise(&board.idle());
     assert!(late.contains("Failed to initialize the command line interface"), "{late}");
     assert!(board.receive(b"version").output.is_empty(), "the CLI never starts");

@@ -1,8 +1,8 @@
 //! The real `esptool` (PyPI, pinned in the project venv) against the simulated ESP32 ROM loader.
 //!
 //! Install the peer with `/work/main/.venv/bin/pip install esptool==4.8.1` (or set `KEYLINE_ESPTOOL`
-//! to an `esptool.py` of that version). Without it these tests print how to install it and pass, except
-//! under CI (`CI` set), where a missing peer is a failure.
+//! to an `esptool.py` of that version, or `KEYLINE_VENV` to the venv holding it). Without it these tests fail
+//! saying how to install it.
 
 use keyline_sim::transport::PtyBoard;
 use keyline_sim::{Board, BoardConfig, FirmwareKind};
@@ -11,22 +11,18 @@ use std::process::Command;
 
 const PINNED: &str = "esptool==4.8.1";
 
-fn esptool() -> Option<PathBuf> {
+fn esptool() -> PathBuf {
     let path = std::env::var_os("KEYLINE_ESPTOOL")
         .map(PathBuf::from)
+        .or_else(|| std::env::var_os("KEYLINE_VENV").filter(|v| !v.is_empty()).map(|venv| PathBuf::from(venv).join("bin/esptool.py")))
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/esptool.py"));
-    if path.exists() {
-        Some(path)
-    } else if std::env::var_os("CI").is_some() {
-        panic!("esptool not found at {}: CI must install the pinned peer ({PINNED})", path.display());
-    } else {
-        eprintln!(
-            "SKIPPED: esptool not found at {}; install the pinned peer with \
-             `python3 -m venv .venv && .venv/bin/pip install {PINNED}` in the repository root",
-            path.display()
-        );
-        None
-    }
+    assert!(
+        path.exists(),
+        "esptool not found at {}: install the pinned peer with `scripts/keyline-dev.sh setup` \
+         (or `python3 -m venv .venv && .venv/bin/pip install {PINNED}` in the repository root), or set KEYLINE_ESPTOOL",
+        path.display()
+    );
+    path
 }
 
 /// Runs esptool against `port` without the stub and without DTR/RTS resets (PTYs have no modem lines).
@@ -55,7 +51,7 @@ fn rom_board(state_dir: &Path) -> PtyBoard {
 
 #[test]
 fn esptool_detects_writes_and_verifies_flash() {
-    let Some(esptool) = esptool() else { return };
+    let esptool = esptool();
     let dir = tempfile::tempdir().unwrap();
     let pty = rom_board(&dir.path().join("board-0"));
     let mac = pty.board().lock().unwrap().hardware().mac;
@@ -100,7 +96,7 @@ fn ram_image(entry: u32, load: u32, code: &[u8]) -> Vec<u8> {
 
 #[test]
 fn esptool_load_ram_starts_the_helper() {
-    let Some(esptool) = esptool() else { return };
+    let esptool = esptool();
     let dir = tempfile::tempdir().unwrap();
     let pty = rom_board(&dir.path().join("board-0"));
     let file = dir.path().join("helper.bin");

@@ -28,8 +28,8 @@ use crate::state::AppState;
 
 /// Adds the managed state and every command to a builder (also used by the IPC tests).
 pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri::Builder<R> {
-    let practice = practice::Practice::new(state.station.data_dir().to_path_buf(), state.practice);
-    builder.manage(state).manage(practice).manage(Arc::new(commands::line::LineState::default())).invoke_handler(tauri::generate_handler![
+    let practice = practice::Practice::new(state.station.data_dir().to_path_buf(), state.practice, state.emulator_source.clone());
+    builder.manage(state).manage(practice).manage(commands::cloud_test::RunningTests::default()).manage(Arc::new(commands::line::LineState::default())).invoke_handler(tauri::generate_handler![
         commands::app::app_info,
         commands::app::keyring_status,
         commands::app::get_logs,
@@ -88,7 +88,8 @@ pub fn run() {
     }
     tracing::info!(data_dir = %station.data_dir().display(), practice = launch.practice, "Keyline started");
 
-    let state = AppState { station: Arc::new(station), logs: logs.clone(), practice: launch.practice };
+    let emulator_source = practice::emulator::EmulatorSource::from_env();
+    let state = AppState { station: Arc::new(station), logs: logs.clone(), practice: launch.practice, emulator_source };
     let builder = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_clipboard_manager::init())
@@ -112,7 +113,7 @@ pub fn run() {
 }
 
 fn report_line(error: &keyline_station::Error) -> String {
-    let report = error.report();
+    let report = error.report_for(keyline_station::Audience::Gui);
     format!("{} [{}]. {}", report.message, report.code, report.hint)
 }
 

@@ -3,7 +3,7 @@
 pub mod flash;
 
 use crate::atecc::Atecc608;
-use crate::clock::{SimClock, Timing};
+use crate::clock::{SimClock, Timing, WallClock};
 use crate::faults::{FaultInjector, FaultSpec};
 use crate::firmware::{self, CertChain, FirmwareKind};
 use std::sync::Arc;
@@ -82,6 +82,8 @@ pub struct BoardConfig {
     pub trust_and_go: bool,
     /// The rainbowtype build's compiled certificate templates (None: derived from the uploads).
     pub cert_chain: Option<Arc<CertChain>>,
+    /// The host's wall clock (the RAM-loaded helper's handshake window).
+    pub wall_clock: WallClock,
 }
 
 impl Default for BoardConfig {
@@ -95,6 +97,7 @@ impl Default for BoardConfig {
             state_dir: None,
             trust_and_go: false,
             cert_chain: None,
+            wall_clock: WallClock::default(),
         }
     }
 }
@@ -181,7 +184,7 @@ impl Board {
             match self.running.receive(&inbound.bytes, &mut self.hw, &mut raw) {
                 Next::Stay => {}
                 Next::RunHelper => {
-                    self.running = firmware::start_ram_loaded_helper();
+                    self.running = firmware::start_ram_loaded_helper(self.config.wall_clock.clone());
                     self.running_kind = Some(FirmwareKind::EspHelper);
                     raw.extend(self.start_running());
                 }

@@ -4,6 +4,7 @@
 use super::console::{self, Level};
 use super::esp_helper_commands::{run_command, Session};
 use crate::board::{Firmware, Hardware, Next};
+use crate::clock::WallClock;
 use std::time::{Duration, Instant};
 
 /// The helper's version string.
@@ -40,18 +41,19 @@ pub struct EspHelper {
     /// (`--firmware esp-helper`), where no host could have answered within 1.1 s.
     window: Option<Duration>,
     deadline: Option<Instant>,
+    wall_clock: WallClock,
 }
 
 impl Default for EspHelper {
     fn default() -> Self {
-        EspHelper { phase: Phase::Handshake(Vec::new()), session: Session::default(), window: None, deadline: None }
+        EspHelper { phase: Phase::Handshake(Vec::new()), session: Session::default(), window: None, deadline: None, wall_clock: WallClock::default() }
     }
 }
 
 impl EspHelper {
     /// A helper that gives up on the handshake `window` after printing its prompt.
-    pub fn with_handshake_window(window: Duration) -> Self {
-        EspHelper { window: Some(window), ..EspHelper::default() }
+    pub fn with_handshake_window(window: Duration, wall_clock: WallClock) -> Self {
+        EspHelper { window: Some(window), wall_clock, ..EspHelper::default() }
     }
 
     fn handshake_failed(&mut self, hw: &Hardware, out: &mut Vec<u8>) {
@@ -61,7 +63,7 @@ impl EspHelper {
     }
 
     fn window_expired(&self) -> bool {
-        self.deadline.is_some_and(|d| Instant::now() > d)
+        self.deadline.is_some_and(|d| self.wall_clock.now() > d)
     }
 }
 
@@ -70,7 +72,7 @@ impl Firmware for EspHelper {
         let mut out = console::log(Level::Info, hw.millis(), "cpu_start", "Pro cpu up.");
         out.extend(console::log(Level::Info, hw.millis(), "main_task", "Calling app_main()"));
         out.extend_from_slice(HANDSHAKE_PROMPT);
-        self.deadline = self.window.map(|w| Instant::now() + w);
+        self.deadline = self.window.map(|w| self.wall_clock.now() + w);
         out
     }
 

@@ -84,18 +84,28 @@ pub enum LedgerError {
 
 impl LedgerError {
     /// Stable machine-readable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> crate::ErrorCode {
+        use crate::ErrorCode;
         match self {
-            LedgerError::InvalidSerial { .. } => "invalid_serial",
-            LedgerError::DeviceNotFound { .. } => "device_not_found",
-            LedgerError::CertificateInUse { .. } => "certificate_in_use",
-            LedgerError::InvalidEvent { .. } => "invalid_event",
-            LedgerError::InvalidSearch { .. } => "invalid_search",
-            LedgerError::NewerSchema { .. } => "ledger_newer_schema",
-            LedgerError::Corrupt { .. } => "ledger_corrupt",
-            LedgerError::Database { .. } => "ledger_database",
-            LedgerError::Io { .. } => "ledger_io",
-            LedgerError::Export { .. } => "ledger_export",
+            LedgerError::InvalidSerial { .. } => ErrorCode::InvalidSerial,
+            LedgerError::DeviceNotFound { .. } => ErrorCode::DeviceNotFound,
+            LedgerError::CertificateInUse { .. } => ErrorCode::CertificateInUse,
+            LedgerError::InvalidEvent { .. } => ErrorCode::InvalidEvent,
+            LedgerError::InvalidSearch { .. } => ErrorCode::InvalidSearch,
+            LedgerError::NewerSchema { .. } => ErrorCode::LedgerNewerSchema,
+            LedgerError::Corrupt { .. } => ErrorCode::LedgerCorrupt,
+            LedgerError::Database { .. } => ErrorCode::LedgerDatabase,
+            LedgerError::Io { .. } => ErrorCode::LedgerIo,
+            LedgerError::Export { .. } => ErrorCode::LedgerExport,
+        }
+    }
+
+    /// The desktop window's hint where the CLI's names a command.
+    pub fn gui_hint(&self) -> Option<&'static str> {
+        match self {
+            LedgerError::InvalidSerial { .. } => Some("Use the chip serial as the Devices screen shows it (18 hex digits)."),
+            LedgerError::DeviceNotFound { .. } => Some("The Devices screen lists the devices this station has issued certificates to."),
+            _ => None,
         }
     }
 
