@@ -103,13 +103,21 @@ pub enum PortsError {
     },
 }
 
-impl From<PortsError> for crate::ErrorReport {
-    fn from(error: PortsError) -> Self {
-        let (code, hint) = match &error {
-            PortsError::Enumerate(_) => ("ports_unavailable", "Run the station on a machine whose serial ports are visible."),
-            PortsError::BadSimList { .. } => ("bad_sim_list", "Restart `keyline sim` (or practice mode), or delete the file."),
-        };
-        crate::ErrorReport { code: code.into(), message: error.to_string(), hint: hint.into() }
+impl PortsError {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> crate::ErrorCode {
+        match self {
+            PortsError::Enumerate(_) => crate::ErrorCode::PortsUnavailable,
+            PortsError::BadSimList { .. } => crate::ErrorCode::BadSimList,
+        }
+    }
+
+    /// What to do next.
+    pub fn hint(&self) -> &'static str {
+        match self {
+            PortsError::Enumerate(_) => "Run the station on a machine whose serial ports are visible.",
+            PortsError::BadSimList { .. } => "Restart `keyline sim` (or practice mode), or delete the file.",
+        }
     }
 }
 
