@@ -16,6 +16,7 @@ mod clock;
 mod error;
 mod esp_helper;
 mod firmware;
+pub mod flash;
 mod link;
 pub mod parse;
 mod pem;
