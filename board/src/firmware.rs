@@ -130,12 +130,14 @@ pub trait ProvisioningFirmware: Send + std::fmt::Debug {
     fn link(&self) -> &SerialLink;
 }
 
-/// Opens `port` at 115200 and wraps it in the driver for `kind`.
-pub fn open_driver(kind: FirmwareKind, port: &str, clock: Arc<dyn Clock>, cancel: CancelToken, log: Option<crate::ByteLog>) -> Result<Box<dyn ProvisioningFirmware>, BoardError> {
+/// Opens `port` at 115200, resets the board into a flash boot with `reset` (so its boot output
+/// reaches this host), and wraps it in the driver for `kind`, whose handshake reads that output.
+pub fn open_driver(kind: FirmwareKind, port: &str, reset: &crate::ResetStrategy, clock: Arc<dyn Clock>, cancel: CancelToken, log: Option<crate::ByteLog>) -> Result<Box<dyn ProvisioningFirmware>, BoardError> {
     let mut link = SerialLink::open(port, DEFAULT_BAUD, clock, cancel)?;
     if let Some(log) = log {
         link.set_log(log);
     }
+    reset.reset(&mut link, crate::BootMode::Flash)?;
     Ok(match kind {
         FirmwareKind::Rainbowtype => Box::new(Rainbowtype::new(link)),
         FirmwareKind::EspHelper => Box::new(EspHelper::new(link)),

@@ -14,6 +14,12 @@ use crate::{Error, Result};
 
 const WHAT: &str = "certificate";
 
+/// The certificate id AWS IoT (and the device ledger) gives a certificate: SHA-256 of the DER, lowercase hex.
+/// The one definition in the workspace.
+pub fn certificate_id(der: &[u8]) -> String {
+    hex::encode(Sha256::digest(der))
+}
+
 /// One extension, summarised for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExtensionInfo {

@@ -22,7 +22,7 @@ mod sealed;
 
 pub use error::{Error, Result};
 pub use file::{read_bounded_file, ReadFileError};
-pub use inspect::{colon_hex, CertInfo, ExtensionInfo};
+pub use inspect::{certificate_id, colon_hex, CertInfo, ExtensionInfo};
 pub use issue::{create_root_ca, create_signer_ca, issue_verification_cert, random_serial, CaSubject, Validity, SERIAL_LEN};
 pub use issue_tls::{issue_tls_client_cert, issue_tls_server_cert};
 pub use key::EcKey;

@@ -253,7 +253,7 @@ async fn write_batch(ctx: &CloudContext, ca_id: &str, mut pending: Vec<WriteRequ
 fn table_error<E, R>(operation: &'static str, ca_id: &str, err: aws_sdk_dynamodb::error::SdkError<E, R>) -> CloudError
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     if is_code(&err, NOT_FOUND) {
         return CloudError::StackIncomplete { ca_id: ca_id.to_string(), missing: format!("allow-list table {} (deploy with --allow-list)", table_name(ca_id)) };

@@ -1,6 +1,5 @@
 //! Strict parsing of certificate PEM handed to the cloud crate, and the AWS certificate id (SHA-256 of the DER).
 
-use sha2::{Digest, Sha256};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::error::{CloudError, Result};
@@ -53,10 +52,8 @@ pub fn parse_cert_pem(pem_text: &str, what: &'static str) -> Result<ParsedCert> 
     Ok(ParsedCert { pem: pem::encode(&pem::Pem::new("CERTIFICATE", der.clone())), id: certificate_id(&der), der, common_name, subject })
 }
 
-/// The AWS IoT certificate id of a DER certificate.
-pub fn certificate_id(der: &[u8]) -> String {
-    hex::encode(Sha256::digest(der))
-}
+/// The AWS IoT certificate id of a DER certificate (SHA-256 of the DER, lowercase hex).
+pub use keyline_certs::certificate_id;
 
 #[cfg(test)]
 mod tests {

@@ -18,6 +18,20 @@ use crate::settings::CloudSettings;
 pub const MINISTACK_VERSION: &str = "1.5.33";
 /// The region practice mode uses.
 pub const REGION: &str = "us-east-1";
+/// The HTTP API port (every service) when nothing else is said: ministack's default.
+pub const API_PORT: u16 = 4566;
+/// The MQTT-over-TLS port when nothing else is said.
+pub const MQTT_PORT: u16 = 8883;
+
+/// The emulator's HTTP endpoint on its default port.
+pub fn default_endpoint_url() -> String {
+    format!("http://127.0.0.1:{API_PORT}")
+}
+
+/// The emulator's MQTT listener (`HOST:PORT`) on its default port.
+pub fn default_mqtt_endpoint() -> String {
+    format!("127.0.0.1:{MQTT_PORT}")
+}
 /// Largest admin response read (the Local CA PEM, health JSON).
 const MAX_RESPONSE: usize = 256 * 1024;
 
@@ -40,7 +54,7 @@ impl EmulatorConfig {
     /// Defaults: `$KEYLINE_VENV/bin/ministack` (else `<project>/.venv/bin/ministack`), ports 4566 and 8883.
     pub fn in_project(project_dir: &Path, workdir: PathBuf) -> Self {
         let venv = std::env::var_os("KEYLINE_VENV").map(PathBuf::from).unwrap_or_else(|| project_dir.join(".venv"));
-        Self { binary: venv.join("bin/ministack"), api_port: 4566, mqtt_port: 8883, workdir, enforce_policies: false }
+        Self { binary: venv.join("bin/ministack"), api_port: API_PORT, mqtt_port: MQTT_PORT, workdir, enforce_policies: false }
     }
 }
 

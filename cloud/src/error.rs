@@ -1,5 +1,6 @@
 //! The crate's error type, and the translation of AWS service errors into what the operator should do.
 
+use aws_credential_types::provider::error::{CredentialsError, TokenError};
 use aws_sdk_iot::error::{ProvideErrorMetadata, SdkError};
 
 /// Everything that can go wrong while connecting Keyline to AWS IoT.
@@ -98,41 +99,6 @@ pub enum CloudError {
     Aws { operation: &'static str, code: String, message: String },
 }
 
-impl CloudError {
-    /// Stable snake-case code for the UI and `--json` output (never match on the message).
-    pub fn code(&self) -> &'static str {
-        match self {
-            CloudError::NoCredentials { .. } => "cloud_no_credentials",
-            CloudError::NoRegion => "cloud_no_region",
-            CloudError::AccessDenied { .. } => "cloud_access_denied",
-            CloudError::Throttled { .. } => "cloud_throttled",
-            CloudError::ServiceUnavailable { .. } => "cloud_service_unavailable",
-            CloudError::Unreachable { .. } => "cloud_unreachable",
-            CloudError::WrongRegistrationCode { .. } => "cloud_wrong_registration_code",
-            CloudError::VerificationCertFromAnotherKey { .. } => "cloud_verification_cert_wrong_key",
-            CloudError::VerificationCertMismatch { .. } => "cloud_verification_cert_mode",
-            CloudError::CaAlreadyRegistered { .. } => "cloud_ca_already_registered",
-            CloudError::CaNotRegistered { .. } => "cloud_ca_not_registered",
-            CloudError::CaStillActive { .. } => "cloud_ca_still_active",
-            CloudError::CaHasDeviceCertificates { .. } => "cloud_ca_has_devices",
-            CloudError::CertificateState { .. } => "cloud_certificate_state",
-            CloudError::DeviceNotFound { .. } => "cloud_device_not_found",
-            CloudError::InvalidCertificate { .. } => "cloud_invalid_certificate",
-            CloudError::InvalidKey { .. } => "cloud_invalid_key",
-            CloudError::InvalidSerial { .. } => "cloud_invalid_serial",
-            CloudError::InvalidPolicyTemplate { .. } => "cloud_invalid_policy_template",
-            CloudError::IamNotPropagated { .. } => "cloud_iam_not_propagated",
-            CloudError::TemplateFieldMissing { .. } => "cloud_template_field_missing",
-            CloudError::InsecureEndpoint { .. } => "cloud_insecure_endpoint",
-            CloudError::StackIncomplete { .. } => "cloud_stack_incomplete",
-            CloudError::ReadFile { .. } => "cloud_read_file",
-            CloudError::ConnectionTest { .. } => "cloud_connection_test",
-            CloudError::Emulator { .. } => "cloud_emulator",
-            CloudError::Aws { .. } => "cloud_aws_error",
-        }
-    }
-}
-
 /// Result alias for this crate.
 pub type Result<T, E = CloudError> = std::result::Result<T, E>;
 
@@ -151,7 +117,7 @@ pub(crate) fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Op
 pub(crate) fn from_sdk<E, R>(operation: &'static str, err: SdkError<E, R>) -> CloudError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     let message = match &err {
         SdkError::ServiceError(service) => service.err().message().unwrap_or_default().to_string(),
@@ -159,7 +125,7 @@ where
     };
     match &err {
         // The credential chain fails inside the dispatch stage, so look for it before "unreachable".
-        SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) if is_credentials_failure(&message) => {
+        SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) if is_credentials_failure(&err) => {
             return CloudError::NoCredentials { detail: message };
         }
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
@@ -187,11 +153,10 @@ where
     }
 }
 
-fn is_credentials_failure(message: &str) -> bool {
-    let lower = message.to_lowercase();
-    ["credential", "sso token", "token has expired", "no valid token"]
-        .iter()
-        .any(|needle| lower.contains(needle))
+/// Whether the credential chain (or the SSO token provider) failed: a [`CredentialsError`] or [`TokenError`] in the
+/// error's source chain, found by type, never by message text.
+fn is_credentials_failure(err: &(dyn std::error::Error + 'static)) -> bool {
+    std::iter::successors(Some(err), |e| e.source()).any(|e| e.is::<CredentialsError>() || e.is::<TokenError>())
 }
 
 /// The error and its sources joined by ": ", because SDK errors hide the useful part in the chain.
@@ -225,12 +190,21 @@ mod tests {
     type Err = SdkError<aws_sdk_iot::operation::get_registration_code::GetRegistrationCodeError, ()>;
 
     #[test]
-    fn missing_credentials_are_not_reported_as_a_network_problem() {
+    fn missing_credentials_are_found_by_type_in_the_source_chain() {
         let err: Err = SdkError::dispatch_failure(ConnectorError::other(
-            "the credential provider was not enabled: no credentials found in chain".into(),
+            Box::new(CredentialsError::not_loaded("no providers in chain provided credentials")),
             None,
         ));
         assert!(matches!(from_sdk("GetRegistrationCode", err), CloudError::NoCredentials { .. }));
+        let expired: Err = SdkError::dispatch_failure(ConnectorError::other(Box::new(TokenError::not_loaded("the SSO token expired")), None));
+        assert!(matches!(from_sdk("GetRegistrationCode", expired), CloudError::NoCredentials { .. }));
+    }
+
+    #[test]
+    fn a_message_that_mentions_credentials_is_not_taken_for_a_credentials_failure() {
+        let err: Err = SdkError::dispatch_failure(ConnectorError::io("proxy said: credentials header rejected".into()));
+        let translated = from_sdk("GetRegistrationCode", err);
+        assert!(matches!(translated, CloudError::Unreachable { .. }), "{translated:?}");
     }
 
     #[test]

@@ -1,9 +1,30 @@
-//! Retrying calls that fail only because IAM changes have not propagated yet (eventual consistency).
+//! The one retry schedule ([`Backoff`]), and retrying calls that fail only because IAM changes have not
+//! propagated yet (eventual consistency).
 
 use std::future::Future;
 use std::time::Duration;
 
 use crate::error::{CloudError, Result};
+
+/// Exponential back-off: wait `first`, then twice as long each time, never longer than `max`. Every retry loop
+/// in Keyline (IAM propagation, the connection test's attempts) takes its waits from here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// The first wait.
+    pub first: Duration,
+    /// The longest wait.
+    pub max: Duration,
+}
+
+impl Backoff {
+    /// The connection test's schedule: 1 s, doubling up to 8 s (JITR needs a moment to activate a certificate).
+    pub const CONNECT: Backoff = Backoff { first: Duration::from_secs(1), max: Duration::from_secs(8) };
+
+    /// The waits in order, without end.
+    pub fn delays(self) -> impl Iterator<Item = Duration> {
+        std::iter::successors(Some(self.first), move |delay| Some((*delay * 2).min(self.max)))
+    }
+}
 
 /// How long to keep retrying an IAM-dependent call, and how fast.
 #[derive(Debug, Clone, Copy)]
@@ -35,15 +56,14 @@ impl PropagationRetry {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T>>,
     {
-        let mut delay = self.first_delay;
+        let mut delays = Backoff { first: self.first_delay, max: self.max_delay }.delays();
         let mut attempt = 1;
         loop {
             match call().await {
                 Ok(value) => return Ok(value),
                 Err(err) if is_propagation(&err) && attempt < self.attempts => {
                     tracing::info!(operation, attempt, error = %err, "IAM change not visible yet; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(self.max_delay);
+                    tokio::time::sleep(delays.next().unwrap_or(self.max_delay)).await;
                     attempt += 1;
                 }
                 Err(err) if is_propagation(&err) => {
@@ -78,6 +98,12 @@ mod tests {
             code: "InvalidParameterValueException".into(),
             message: "The role defined for the function cannot be assumed by Lambda.".into(),
         }
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_its_ceiling() {
+        let waits: Vec<u64> = Backoff::CONNECT.delays().take(6).map(|d| d.as_secs()).collect();
+        assert_eq!(waits, vec![1, 2, 4, 8, 8, 8]);
     }
 
     #[tokio::test]

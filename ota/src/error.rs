@@ -58,22 +58,3 @@ pub enum Error {
         source: std::io::Error,
     },
 }
-
-impl Error {
-    /// A stable machine-readable code for `--json` output and the UI.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Error::Image(_) => "ota_bad_image",
-            Error::Signature(_) => "ota_bad_signature",
-            Error::Key(_) => "ota_key",
-            Error::Tls(_) => "ota_tls",
-            Error::Protocol(_) => "ota_protocol",
-            Error::TooLarge { .. } => "ota_too_large",
-            Error::Connection { .. } => "ota_connection",
-            Error::Timeout(_) => "ota_timeout",
-            Error::Cancelled => "cancelled",
-            Error::Store(_) => "ota_store",
-            Error::Io { .. } => "io",
-        }
-    }
-}

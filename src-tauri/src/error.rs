@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use keyline_station::ErrorReport;
+use keyline_station::{Audience, ErrorCode, ErrorReport};
 use serde::Serialize;
 
 /// What can fail in a command, on top of the station's own errors.
@@ -45,19 +45,19 @@ impl ShellError {
     /// The report the UI shows: the station's report, or the shell's own code and hint.
     pub fn report(&self) -> ErrorReport {
         match self {
-            ShellError::Station(error) => error.report(),
+            ShellError::Station(error) => error.report_for(Audience::Gui),
             ShellError::TaskFailed { .. } => ErrorReport {
-                code: "task_failed".into(),
+                code: ErrorCode::TaskFailed,
                 message: self.to_string(),
                 hint: "Try again; if it keeps failing, download the log panel's lines and report them.".into(),
             },
             ShellError::Write { .. } => ErrorReport {
-                code: "write_failed".into(),
+                code: ErrorCode::WriteFailed,
                 message: self.to_string(),
                 hint: "Choose a folder you can write to, and check that the disk is not full.".into(),
             },
             ShellError::TooLarge { .. } => ErrorReport {
-                code: "too_large".into(),
+                code: ErrorCode::TooLarge,
                 message: self.to_string(),
                 hint: "Save a smaller file; generated sources and certificates are far below this limit.".into(),
             },

@@ -10,7 +10,7 @@ pub mod emulator;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use keyline_station::ErrorReport;
+use keyline_station::{ErrorCode, ErrorReport};
 use serde::Serialize;
 
 pub use emulator::{EmulatorState, EmulatorStatus};
@@ -98,20 +98,20 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// The report for a practice command used outside practice mode.
 pub fn practice_off() -> ErrorReport {
     ErrorReport {
-        code: "practice_off".into(),
+        code: ErrorCode::PracticeOff,
         message: "simulated boards and the local AWS emulator exist only in practice mode".into(),
         hint: "Restart Keyline with `--practice` (or KEYLINE_PRACTICE=1), e.g. `scripts/keyline-dev.sh start`.".into(),
     }
 }
 
 fn invalid(message: String, hint: &str) -> ErrorReport {
-    ErrorReport { code: "invalid_input".into(), message, hint: hint.into() }
+    ErrorReport { code: ErrorCode::InvalidInput, message, hint: hint.into() }
 }
 
 impl Practice {
     /// Practice resources for a station on `data_dir`; nothing starts until asked.
-    pub fn new(data_dir: PathBuf, enabled: bool) -> Arc<Self> {
-        let emulator = emulator::EmulatorSlot::new(data_dir.join("emulator"));
+    pub fn new(data_dir: PathBuf, enabled: bool, source: emulator::EmulatorSource) -> Arc<Self> {
+        let emulator = emulator::EmulatorSlot::new(data_dir.join("emulator"), source);
         Arc::new(Self { enabled, data_dir, boards: Mutex::new(None), emulator })
     }
 
@@ -213,7 +213,7 @@ impl RunningBoards {
         // Practice boards accept any template (explicit lenient build; a real board has one cert_chain.c).
         config.derive_templates = true;
         let handle = keyline_sim::run_boards(config).map_err(|e| ErrorReport {
-            code: "sim_failed".into(),
+            code: ErrorCode::SimFailed,
             message: format!("simulated boards could not start: {e}"),
             hint: "Check that the data directory is writable and that /dev/ptmx exists.".into(),
         })?;
@@ -238,7 +238,7 @@ impl RunningBoards {
 impl RunningBoards {
     fn start(_data_dir: &std::path::Path, _request: &BoardRequest) -> Result<Self, ErrorReport> {
         Err(ErrorReport {
-            code: "sim_unavailable".into(),
+            code: ErrorCode::SimUnavailable,
             message: "this build of Keyline has no simulated boards".into(),
             hint: "Build keyline-app with its default features (the `sim` feature).".into(),
         })

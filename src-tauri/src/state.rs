@@ -5,6 +5,7 @@ use std::sync::Arc;
 use keyline_station::Station;
 
 use crate::log_panel::LogBuffer;
+use crate::practice::emulator::EmulatorSource;
 
 /// Managed Tauri state (`State<'_, AppState>`).
 pub struct AppState {
@@ -14,4 +15,6 @@ pub struct AppState {
     pub logs: Arc<LogBuffer>,
     /// Practice mode (simulated boards, local AWS emulator).
     pub practice: bool,
+    /// Where practice mode finds ministack.
+    pub emulator_source: EmulatorSource,
 }

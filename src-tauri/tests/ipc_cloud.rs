@@ -1,5 +1,5 @@
 //! IPC tests of the Cloud connecting commands: clear error reports without any AWS, and the whole wizard against
-//! a real ministack (started through `keyline_cloud::emulator`) up to a green connection test. ministack's MQTT
+//! a real ministack (started through `keyline_station::cloud_ops`) up to a green connection test. ministack's MQTT
 //! listener binds every interface, so that test re-runs itself inside a loopback-only network namespace.
 
 mod common;
@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use common::{invoke, window_over, Harness};
 use keyline_app_lib::commands::cloud_test::{run_connection_test, TestRequest};
 use keyline_station::ca::CreateCa;
-use keyline_station::cloud::keyline_cloud::emulator::{Emulator, EmulatorConfig};
-use keyline_station::cloud::keyline_cloud::CloudSettings;
+use keyline_station::cloud_ops::{CloudSettings, Emulator, EmulatorConfig};
+use keyline_station::cloud_test::CancelToken;
 use keyline_station::Passphrase;
 use serde_json::{json, Value};
 use tauri::ipc::{Channel, InvokeResponseBody};
@@ -143,7 +143,7 @@ fn the_wizard_takes_a_fresh_signer_to_a_green_connection_test_against_ministack(
         allow_list: true,
         mqtt_endpoint: Some(emulator.mqtt_address()),
     };
-    let report = tauri::async_runtime::block_on(run_connection_test(h.station.clone(), request, channel)).unwrap();
+    let report = tauri::async_runtime::block_on(run_connection_test(h.station.clone(), request, CancelToken::new(), channel)).unwrap();
     assert!(report.connected && report.round_trip, "{report:#?}");
     assert!(report.first_attempt_turned_away(), "{report:#?}");
     let events = events.lock().unwrap();

@@ -10,7 +10,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{harness, invoke};
+use common::{harness, invoke, window_with};
+use keyline_app_lib::practice::emulator::EmulatorSource;
 use keyline_app_lib::practice::Practice;
 use serde_json::{json, Value};
 use tauri::Manager;
@@ -85,12 +86,6 @@ fn bad_requests_and_factory_mode_are_refused_with_coded_errors() {
     assert!(simulated(&invoke(&factory, "list_ports", json!({})).unwrap()).is_empty());
 }
 
-/// Tests that change KEYLINE_VENV / KEYLINE_PROJECT_DIR run one at a time.
-fn env_lock() -> std::sync::MutexGuard<'static, ()> {
-    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 /// Set inside the loopback-only network namespace the live emulator test re-runs itself in.
 const IN_NETNS: &str = "KEYLINE_TEST_IN_NETNS";
 
@@ -100,12 +95,11 @@ fn project_dir() -> PathBuf {
 
 #[test]
 fn a_missing_ministack_is_reported_with_how_to_install_it() {
-    let _env = env_lock();
     let empty_venv = tempfile::tempdir().unwrap();
-    std::env::set_var("KEYLINE_VENV", empty_venv.path());
-    let h = harness(true);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_path_buf();
+    let h = window_with(dir, data, true, EmulatorSource { venv: Some(empty_venv.path().to_path_buf()), project_dir: None });
     let status = invoke(&h, "start_emulator", json!({})).unwrap();
-    std::env::remove_var("KEYLINE_VENV");
     assert_eq!(status["emulator"]["state"], "notInstalled");
     let error = &status["emulator"]["error"];
     assert_eq!(error["code"], "emulator_not_installed");
@@ -115,14 +109,16 @@ fn a_missing_ministack_is_reported_with_how_to_install_it() {
 }
 
 /// ministack's MQTT listener binds every interface, so the live test runs in its own loopback-only network
-/// namespace (`unshare -n`, as root) when it can; otherwise on the host if port 4566 is free; else it is skipped.
+/// namespace (`unshare -n`, as root) when it can; otherwise on the host if port 4566 is free; else it fails saying so.
+/// A missing ministack is a failure that says how to install it.
 #[test]
 fn ministack_starts_on_loopback_and_stops() {
     let test = "ministack_starts_on_loopback_and_stops";
-    if !project_dir().join(".venv/bin/ministack").is_file() {
-        eprintln!("skipping: ministack is not installed in {}/.venv", project_dir().display());
-        return;
-    }
+    assert!(
+        project_dir().join(".venv/bin/ministack").is_file(),
+        "ministack is not installed in {}/.venv: run `scripts/keyline-dev.sh setup` (or `.venv/bin/pip install ministack==1.5.33`)",
+        project_dir().display()
+    );
     let inside = std::env::var_os(IN_NETNS).is_some();
     let can_unshare = Command::new("unshare").args(["-n", "true"]).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
     if !inside && can_unshare {
@@ -136,14 +132,13 @@ fn ministack_starts_on_loopback_and_stops() {
         assert!(status.success(), "the live emulator test failed inside its network namespace");
         return;
     }
-    if !inside && TcpStream::connect(("127.0.0.1", 4566)).is_ok() {
-        eprintln!("skipping: port 4566 is busy and no network namespace is available");
-        return;
-    }
-    let _env = env_lock();
-    std::env::remove_var("KEYLINE_VENV");
-    std::env::set_var("KEYLINE_PROJECT_DIR", project_dir());
-    let h = harness(true);
+    assert!(
+        inside || TcpStream::connect(("127.0.0.1", 4566)).is_err(),
+        "port 4566 is busy and no network namespace is available: run the test as root (for `unshare -n`) or stop the program on port 4566"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_path_buf();
+    let h = window_with(dir, data, true, EmulatorSource { venv: None, project_dir: Some(project_dir()) });
     let status = invoke(&h, "start_emulator", json!({})).unwrap();
     assert_eq!(status["emulator"]["state"], "starting");
     let deadline = Instant::now() + Duration::from_secs(90);

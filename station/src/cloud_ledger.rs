@@ -7,9 +7,6 @@ use keyline_cloud::waiting::{self, ActivatedDevice};
 use keyline_cloud::CloudContext;
 use serde::Serialize;
 
-use crate::cloud::cloud_report;
-use crate::ErrorReport;
-
 use crate::ledger::{Device, DeviceFilter, DeviceSerial, Ledger};
 use crate::{Error, Result, Station};
 
@@ -98,14 +95,14 @@ impl Station {
 
     /// `allow-list sync` for CA `ca` (a store name): pushes `serials` (or, without them, the CA's ledger devices) to
     /// the CA's allow-list, then activates the CA's devices that were waiting for it.
-    pub async fn cloud_allow_list_sync(&self, ctx: &CloudContext, ca: &str, serials: Option<Vec<String>>, prune: bool) -> std::result::Result<AllowListSync, ErrorReport> {
+    pub async fn cloud_allow_list_sync(&self, ctx: &CloudContext, ca: &str, serials: Option<Vec<String>>, prune: bool) -> Result<AllowListSync> {
         let ca_id = self.cloud_ca_id(ca)?;
         let (serials, source) = match serials {
             Some(serials) => (serials, "file"),
             None => (self.ledger_allow_list(ca)?, "ledger"),
         };
-        let report = allow_list::sync(ctx, &ca_id, &serials, source, prune).await.map_err(cloud_report)?;
-        let activated = waiting::activate_allowed(ctx, &ca_id).await.map_err(cloud_report)?;
+        let report = allow_list::sync(ctx, &ca_id, &serials, source, prune).await?;
+        let activated = waiting::activate_allowed(ctx, &ca_id).await?;
         Ok(AllowListSync { report, activated })
     }
 

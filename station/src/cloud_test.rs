@@ -3,33 +3,38 @@
 //! publishes and receives. Every phase is reported with its timing as it happens; each attempt is one
 //! `keyline_cloud::mqtt::test_connect` call.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use keyline_cloud::mqtt::{test_connect, AttemptOutcome, ConnectReport, ConnectTest, Phase, ServerTrust};
+use keyline_cloud::retry::Backoff;
 use keyline_cloud::{allow_list, emulator, jitr, CloudSettings};
 use serde::Serialize;
 
-use crate::cloud::{cloud_report, connect};
-use crate::{ErrorReport, Station};
+use crate::cloud::connect;
+use crate::cloud_ops::normalise_settings;
+use crate::{Error, Result, Station};
 
-/// The local emulator's MQTT listener when nothing else is said.
-pub const EMULATOR_MQTT_ENDPOINT: &str = "127.0.0.1:8883";
 /// Connection attempts against the emulator before the test gives up (JITR usually needs two). Against AWS the
-/// attempts span [`keyline_cloud::mqtt::JITR_WINDOW`], which covers Lambda's asynchronous retries.
-const EMULATOR_ATTEMPTS: u32 = 8;
-/// Wait after the first refused attempt; doubles up to [`MAX_BACKOFF`].
-const FIRST_BACKOFF: Duration = Duration::from_secs(1);
-const MAX_BACKOFF: Duration = keyline_cloud::mqtt::MAX_BACKOFF;
+/// attempts span [`keyline_cloud::mqtt::JITR_WINDOW`], which covers Lambda's asynchronous retries
+/// ([`default_attempts`]).
+pub const DEFAULT_ATTEMPTS: u32 = 8;
+/// The MQTT port devices use (443 with ALPN is the alternative).
+pub const DEFAULT_PORT: u16 = 8883;
 
-/// Bumped by [`cancel_connection_tests`]; a running test stops when it sees a newer value than it started with.
-static CANCEL_GENERATION: AtomicU64 = AtomicU64::new(0);
-
-/// Stops every running connection test before its next attempt.
-pub fn cancel_connection_tests() {
-    CANCEL_GENERATION.fetch_add(1, Ordering::SeqCst);
+/// The attempts a test makes unless told otherwise: [`DEFAULT_ATTEMPTS`] against the emulator, enough to span
+/// [`keyline_cloud::mqtt::JITR_WINDOW`] against AWS.
+pub fn default_attempts(settings: &CloudSettings) -> u32 {
+    if settings.emulator {
+        DEFAULT_ATTEMPTS
+    } else {
+        keyline_cloud::mqtt::attempts_covering(keyline_cloud::mqtt::JITR_WINDOW, Backoff::CONNECT.first)
+    }
 }
+
+/// Stops one connection test before its next attempt: the station's one cancellation token (each run gets its own;
+/// clones share it), the same the provisioning runs take.
+pub use keyline_board::CancelToken;
 
 /// State of one phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -69,7 +74,7 @@ pub enum ConnectEvent {
 /// What to test.
 #[derive(Debug, Clone)]
 pub struct ConnectionTestRequest {
-    /// Where to connect (already normalised by the caller).
+    /// Where to connect (blank fields and the emulator's defaults are normalised here).
     pub settings: CloudSettings,
     /// The signer CA in the store that issues the throwaway device certificate.
     pub ca: String,
@@ -77,8 +82,37 @@ pub struct ConnectionTestRequest {
     pub serial: Option<String>,
     /// Put the serial on the allow-list first.
     pub allow_list: bool,
-    /// `HOST:PORT` to dial instead of the endpoint ([`EMULATOR_MQTT_ENDPOINT`] for the emulator by default).
+    /// `HOST:PORT` to dial instead of the endpoint (the emulator's MQTT listener for the emulator by default).
     pub mqtt_endpoint: Option<String>,
+    /// MQTT port of the endpoint: 8883, or 443 with ALPN.
+    pub port: u16,
+    /// Connection attempts before giving up.
+    pub attempts: u32,
+    /// Server trust anchors (PEM) instead of the system roots; for the emulator its broker CA is fetched.
+    pub server_ca_pem: Option<String>,
+    /// Topic prefix of the device policy.
+    pub topic_prefix: String,
+    /// Stops the test before its next attempt.
+    pub cancel: CancelToken,
+}
+
+impl ConnectionTestRequest {
+    /// A request with the defaults: port 8883, [`default_attempts`], the server trust of the settings, the default
+    /// topic prefix and a fresh cancel token.
+    pub fn new(settings: CloudSettings, ca: impl Into<String>) -> Self {
+        Self {
+            attempts: default_attempts(&settings),
+            settings,
+            ca: ca.into(),
+            serial: None,
+            allow_list: false,
+            mqtt_endpoint: None,
+            port: DEFAULT_PORT,
+            server_ca_pem: None,
+            topic_prefix: jitr::policy::DEFAULT_TOPIC_PREFIX.to_string(),
+            cancel: CancelToken::new(),
+        }
+    }
 }
 
 struct Stream<F> {
@@ -95,9 +129,9 @@ impl<F: FnMut(ConnectEvent)> Stream<F> {
     async fn phase<T>(
         &mut self,
         key: &'static str,
-        work: impl std::future::Future<Output = Result<T, ErrorReport>>,
+        work: impl std::future::Future<Output = Result<T>>,
         done: impl FnOnce(&T) -> String,
-    ) -> Result<T, ErrorReport> {
+    ) -> Result<T> {
         let started = Instant::now();
         self.send(key, 0, PhaseState::Working, started, "");
         match work.await {
@@ -105,25 +139,31 @@ impl<F: FnMut(ConnectEvent)> Stream<F> {
                 self.send(key, 0, PhaseState::Done, started, done(&value));
                 Ok(value)
             }
-            Err(report) => {
-                self.send(key, 0, PhaseState::Failed, started, report.message.clone());
-                Err(report)
+            Err(error) => {
+                self.send(key, 0, PhaseState::Failed, started, error.to_string());
+                Err(error)
             }
         }
     }
 }
 
+/// Whether the test failed because the server's certificate was not trusted (not because of the device).
+pub fn server_untrusted(report: &ConnectReport) -> bool {
+    report.attempts.iter().any(|attempt| matches!(attempt, AttemptOutcome::ServerNotTrusted(_)))
+}
+
 /// Runs the connection test and returns the whole report; phases stream on `on_event` as they happen.
 /// With `allow_list` the test serial is put on the CA's allow-list first (the Lambda leaves unknown devices INACTIVE).
 /// A test that never gets to publish is still `Ok`: check `connected` and `roundTrip`.
-/// [`cancel_connection_tests`] stops it before its next attempt.
+/// The request's [`CancelToken`] stops it before its next attempt.
 pub async fn run_connection_test(
     station: Arc<Station>,
     request: ConnectionTestRequest,
     on_event: impl FnMut(ConnectEvent) + Send,
-) -> Result<ConnectReport, ErrorReport> {
-    let ConnectionTestRequest { settings, ca, serial, allow_list, mqtt_endpoint } = request;
-    let generation = CANCEL_GENERATION.load(Ordering::SeqCst);
+) -> Result<ConnectReport> {
+    let ConnectionTestRequest { settings, ca, serial, allow_list, mqtt_endpoint, port, attempts: max_attempts, server_ca_pem, topic_prefix, cancel } =
+        request;
+    let settings = normalise_settings(settings);
     let mut stream = Stream { on_event };
     let ctx = connect(&settings).await?;
     let serial = serial.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
@@ -135,7 +175,7 @@ pub async fn run_connection_test(
             async move {
                 tokio::task::spawn_blocking(move || issuer.cloud_device_identity(&signer, serial.as_deref()))
                     .await
-                    .map_err(|e| task_failed(e.to_string()))?
+                    .map_err(|e| Error::TaskFailed { operation: "connection test", detail: e.to_string() })?
             },
             |d| format!("serial {}, certificate {}", d.serial, &d.certificate_id[..16]),
         )
@@ -144,21 +184,23 @@ pub async fn run_connection_test(
         let serial = device.serial.clone();
         let ca_id = station.cloud_ca_id(&ca)?;
         stream
-            .phase("allowList", async { allow_list::add(&ctx, &ca_id, &serial).await.map_err(cloud_report) }, |_| format!("{serial} allowed"))
+            .phase("allowList", async { Ok(allow_list::add(&ctx, &ca_id, &serial).await?) }, |_| format!("{serial} allowed"))
             .await?;
     }
-    let endpoint = stream.phase("endpoint", async { ctx.data_ats_endpoint().await.map_err(cloud_report) }, |e| e.clone()).await?;
+    let endpoint = stream.phase("endpoint", async { Ok(ctx.data_ats_endpoint().await?) }, |e| e.clone()).await?;
     let server_trust = stream
         .phase(
             "serverTrust",
             async {
-                match (settings.emulator, settings.endpoint_url.as_deref()) {
-                    (true, Some(url)) => emulator::fetch_broker_ca(url).await.map(ServerTrust::Pem).map_err(cloud_report),
+                match (server_ca_pem, settings.emulator, settings.endpoint_url.as_deref()) {
+                    (Some(pem), _, _) => Ok(ServerTrust::Pem(pem)),
+                    (None, true, Some(url)) => Ok(emulator::fetch_broker_ca(url).await.map(ServerTrust::Pem)?),
                     _ => Ok(ServerTrust::System),
                 }
             },
             |trust| match trust {
-                ServerTrust::Pem(_) => "the emulator's broker CA".to_string(),
+                ServerTrust::Pem(_) if settings.emulator => "the emulator's broker CA".to_string(),
+                ServerTrust::Pem(_) => "the given server CA".to_string(),
                 ServerTrust::System => "the operating system's root certificates".to_string(),
             },
         )
@@ -166,27 +208,31 @@ pub async fn run_connection_test(
     let mqtt_endpoint = mqtt_endpoint
         .map(|m| m.trim().to_string())
         .filter(|m| !m.is_empty())
-        .or_else(|| settings.emulator.then(|| EMULATOR_MQTT_ENDPOINT.to_string()));
+        .or_else(|| settings.emulator.then(emulator::default_mqtt_endpoint));
     let test = ConnectTest {
         endpoint,
-        port: 8883,
+        port,
         address_override: mqtt_endpoint,
         chain_pems: vec![station.cloud_ca_cert_pem(&ca)?],
         device,
         server_trust,
         max_attempts: 1,
-        first_backoff: FIRST_BACKOFF,
-        topic_prefix: jitr::policy::DEFAULT_TOPIC_PREFIX.to_string(),
+        first_backoff: Backoff::CONNECT.first,
+        topic_prefix,
     };
-    let max_attempts = if settings.emulator { EMULATOR_ATTEMPTS } else { keyline_cloud::mqtt::attempts_covering(keyline_cloud::mqtt::JITR_WINDOW, FIRST_BACKOFF) };
-    let report = attempts(&mut stream, &test, max_attempts, generation).await?;
+    let report = attempts(&mut stream, &test, max_attempts.max(1), &cancel).await?;
     tracing::info!(ca = %ca, serial = %report.serial, connected = report.connected, round_trip = report.round_trip,
         attempts = report.attempts.len(), "connection test finished");
     Ok(report)
 }
 
 /// Connects until CONNACK (then publishes and receives) or the attempts run out, streaming each attempt.
-async fn attempts<F: FnMut(ConnectEvent)>(stream: &mut Stream<F>, test: &ConnectTest, max_attempts: u32, generation: u64) -> Result<ConnectReport, ErrorReport> {
+async fn attempts<F: FnMut(ConnectEvent)>(
+    stream: &mut Stream<F>,
+    test: &ConnectTest,
+    max_attempts: u32,
+    cancel: &CancelToken,
+) -> Result<ConnectReport> {
     let mut total = ConnectReport {
         endpoint: test.endpoint.clone(),
         address: String::new(),
@@ -197,18 +243,23 @@ async fn attempts<F: FnMut(ConnectEvent)>(stream: &mut Stream<F>, test: &Connect
         round_trip: false,
         phases: Vec::new(),
     };
-    let mut backoff = FIRST_BACKOFF;
+    let mut delays = Backoff::CONNECT.delays();
     for attempt in 1..=max_attempts {
-        if CANCEL_GENERATION.load(Ordering::SeqCst) != generation {
-            return Err(cancelled());
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled { operation: "connection test" });
         }
         let started = Instant::now();
         stream.send("attempt", attempt, PhaseState::Working, started, "");
-        let one = test_connect(test).await.map_err(cloud_report)?;
+        let one = test_connect(test).await?;
         total.address = one.address.clone();
         let outcome = one.attempts.first().cloned().unwrap_or(AttemptOutcome::ClosedWithoutConnack("no attempt was made".into()));
         let connect_phase = one.phases.first().cloned().unwrap_or(Phase { name: String::new(), millis: 0, detail: String::new() });
-        let state = if outcome == AttemptOutcome::Connected { PhaseState::Done } else { PhaseState::Refused };
+        let state = match outcome {
+            AttemptOutcome::Connected => PhaseState::Done,
+            AttemptOutcome::ServerNotTrusted(_) => PhaseState::Failed,
+            _ => PhaseState::Refused,
+        };
+        let untrusted = matches!(outcome, AttemptOutcome::ServerNotTrusted(_));
         stream.send("attempt", attempt, state, started, connect_phase.detail.clone());
         total.phases.push(Phase { name: format!("connect attempt {attempt}"), ..connect_phase });
         total.attempts.push(outcome);
@@ -228,29 +279,17 @@ async fn attempts<F: FnMut(ConnectEvent)>(stream: &mut Stream<F>, test: &Connect
             }
             return Ok(total);
         }
+        if untrusted {
+            // Another attempt meets the same certificate: stop and let the caller say which trust to pass.
+            return Ok(total);
+        }
         if attempt < max_attempts {
+            let backoff = delays.next().unwrap_or(Backoff::CONNECT.max);
             let waited = Instant::now();
             stream.send("backoff", attempt, PhaseState::Working, waited, format!("{} ms", backoff.as_millis()));
             tokio::time::sleep(backoff).await;
             stream.send("backoff", attempt, PhaseState::Done, waited, format!("{} ms", backoff.as_millis()));
-            backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
     Ok(total)
-}
-
-fn task_failed(detail: String) -> ErrorReport {
-    ErrorReport {
-        code: "task_failed".into(),
-        message: format!("the connection test's background task stopped unexpectedly: {detail}"),
-        hint: "Try again; if it keeps failing, download the log panel's lines and report them.".into(),
-    }
-}
-
-fn cancelled() -> ErrorReport {
-    ErrorReport {
-        code: "cancelled".into(),
-        message: "the connection test was cancelled before it finished".into(),
-        hint: "Run the test again when you are ready; a certificate it registered stays in AWS IoT.".into(),
-    }
 }

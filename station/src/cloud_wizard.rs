@@ -5,9 +5,8 @@ use keyline_cloud::ca::CaInfo;
 use keyline_cloud::CloudContext;
 use serde::Serialize;
 
-use crate::cloud::cloud_report;
 use crate::store::read_bounded;
-use crate::{Error, ErrorReport, Station};
+use crate::{Error, Result, Station};
 
 /// Where a store CA stands in the account and region.
 #[derive(Debug, Clone, Serialize)]
@@ -36,30 +35,30 @@ pub struct VerificationPreview {
 
 impl Station {
     /// CA `name`'s id and its registration in the account and region, if any.
-    pub async fn cloud_ca_state(&self, ctx: &CloudContext, name: &str) -> Result<CloudCaState, ErrorReport> {
+    pub async fn cloud_ca_state(&self, ctx: &CloudContext, name: &str) -> Result<CloudCaState> {
         let ca_id = self.cloud_ca_id(name)?;
-        let registration = keyline_cloud::ca::describe_ca(ctx, &ca_id).await.map_err(cloud_report)?;
+        let registration = keyline_cloud::ca::describe_ca(ctx, &ca_id).await?;
         Ok(CloudCaState { ca_name: name.to_owned(), ca_id, registration })
     }
 
     /// The registration code and the verification certificate CA `name` would register with (made now, or the one
     /// made before for the same code). Needs the CA unlocked when the certificate is new (`passphrase_required`).
-    pub async fn cloud_verification_preview(&self, ctx: &CloudContext, name: &str) -> Result<VerificationPreview, ErrorReport> {
+    pub async fn cloud_verification_preview(&self, ctx: &CloudContext, name: &str) -> Result<VerificationPreview> {
         let state = self.cloud_ca_state(ctx, name).await?;
         if state.registration.is_some() {
             return Ok(VerificationPreview { state, registration_code: None, verification_cert_pem: None });
         }
-        let code = keyline_cloud::ca::registration_code(ctx).await.map_err(cloud_report)?;
+        let code = keyline_cloud::ca::registration_code(ctx).await?;
         let pem = match self.make_verification_cert(name, &code) {
             Ok(made) => made.pem,
             Err(Error::AlreadyExists { .. }) => self.stored_verification_cert(name, &code)?,
-            Err(other) => return Err(other.into()),
+            Err(other) => return Err(other),
         };
         Ok(VerificationPreview { state, registration_code: Some(code), verification_cert_pem: Some(pem) })
     }
 
     /// The verification certificate stored for `code`, refused unless CA `name` signed it.
-    fn stored_verification_cert(&self, name: &str, code: &str) -> Result<String, ErrorReport> {
+    pub(crate) fn stored_verification_cert(&self, name: &str, code: &str) -> Result<String> {
         let path = self.layout.verification_cert_path(name, code);
         let corrupt = |detail: String| Error::CorruptPem { what: path.display().to_string(), detail };
         let pem = String::from_utf8(read_bounded(&path)?).map_err(|_| corrupt("not UTF-8 text".into()))?;
@@ -68,8 +67,7 @@ impl Station {
             return Err(Error::AlreadyExists {
                 what: format!("verification certificate from another CA ({})", path.display()),
                 name: code.to_owned(),
-            }
-            .into());
+            });
         }
         Ok(pem)
     }

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error_code::{Audience, ErrorCode};
+
 /// Everything that can go wrong in a station operation.
 ///
 /// Each variant has a stable snake-case [`code`](Error::code) the UI acts on, a message saying
@@ -121,6 +123,38 @@ pub enum Error {
         /// Detail from the certificate builder.
         detail: String,
     },
+    /// AWS IoT (or the local emulator) failed; the cloud error's code and hint are passed through.
+    #[cfg(feature = "cloud")]
+    #[error(transparent)]
+    Cloud(#[from] keyline_cloud::CloudError),
+    /// The connection test ran but the device never got to publish and receive.
+    #[error("device {serial} did not get to publish and receive ({attempts} attempt(s))")]
+    ConnectionTestFailed {
+        /// The test device's serial.
+        serial: String,
+        /// Connection attempts made.
+        attempts: usize,
+        /// The TLS handshake failed because the server's certificate has an unknown issuer (an emulator's broker
+        /// CA without --emulator or --server-ca), not because of the device.
+        server_untrusted: bool,
+    },
+    /// An operation was cancelled before it finished.
+    #[error("the {operation} was cancelled before it finished")]
+    Cancelled {
+        /// What was cancelled ("connection test").
+        operation: &'static str,
+    },
+    /// A background task panicked or was dropped.
+    #[error("the {operation} task stopped unexpectedly: {detail}")]
+    TaskFailed {
+        /// What was running.
+        operation: &'static str,
+        /// What the runtime reported.
+        detail: String,
+    },
+    /// The serial ports cannot be listed.
+    #[error(transparent)]
+    Ports(#[from] crate::ports::PortsError),
     /// The device ledger failed (its own code and hint).
     #[error(transparent)]
     Ledger(#[from] crate::ledger::LedgerError),
@@ -145,7 +179,7 @@ pub enum Error {
 #[serde(rename_all = "camelCase")]
 pub struct ErrorReport {
     /// Stable snake-case code (see [`Error::code`]).
-    pub code: String,
+    pub code: ErrorCode,
     /// What went wrong.
     pub message: String,
     /// What to do about it.
@@ -157,30 +191,47 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     /// Stable machine-readable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Error::WrongPassphrase { .. } => "wrong_passphrase",
-            Error::KeyMismatch { .. } => "key_mismatch",
-            Error::NotACa { .. } => "not_a_ca",
-            Error::CorruptPem { .. } => "corrupt_pem",
-            Error::Unsupported { .. } => "unsupported",
-            Error::AlreadyExists { .. } => "already_exists",
-            Error::NotFound { .. } => "not_found",
-            Error::InvalidName { .. } => "invalid_name",
-            Error::InvalidInput { .. } | Error::SignerMisfit { .. } => "invalid_input",
-            Error::KeyringUnavailable { .. } => "keyring_unavailable",
-            Error::PassphraseRequired { .. } => "passphrase_required",
-            Error::PassphraseTooShort { .. } => "passphrase_too_short",
-            Error::CorruptStore { .. } => "corrupt_store",
-            Error::Issue { .. } => "issue_failed",
-            Error::Io { .. } => "io",
-            Error::Ota(error) => error.code(),
+            Error::WrongPassphrase { .. } => ErrorCode::WrongPassphrase,
+            Error::KeyMismatch { .. } => ErrorCode::KeyMismatch,
+            Error::NotACa { .. } => ErrorCode::NotACa,
+            Error::CorruptPem { .. } => ErrorCode::CorruptPem,
+            Error::Unsupported { .. } => ErrorCode::Unsupported,
+            Error::AlreadyExists { .. } => ErrorCode::AlreadyExists,
+            Error::NotFound { .. } => ErrorCode::NotFound,
+            Error::InvalidName { .. } => ErrorCode::InvalidName,
+            Error::InvalidInput { .. } | Error::SignerMisfit { .. } => ErrorCode::InvalidInput,
+            Error::KeyringUnavailable { .. } => ErrorCode::KeyringUnavailable,
+            Error::PassphraseRequired { .. } => ErrorCode::PassphraseRequired,
+            Error::PassphraseTooShort { .. } => ErrorCode::PassphraseTooShort,
+            Error::CorruptStore { .. } => ErrorCode::CorruptStore,
+            Error::Issue { .. } => ErrorCode::IssueFailed,
+            Error::Io { .. } => ErrorCode::Io,
+            #[cfg(feature = "cloud")]
+            Error::Cloud(error) => crate::cloud_errors::code(error),
+            Error::ConnectionTestFailed { .. } => ErrorCode::CloudConnectionTestFailed,
+            Error::Cancelled { .. } => ErrorCode::Cancelled,
+            Error::TaskFailed { .. } => ErrorCode::TaskFailed,
+            Error::Ports(error) => error.code(),
+            Error::Ota(error) => crate::ota::code(error),
             Error::Ledger(error) => error.code(),
         }
     }
 
-    /// What the operator should do next.
+    /// What the operator should do next, as the `keyline` CLI says it.
     pub fn hint(&self) -> String {
+        self.hint_for(Audience::Cli)
+    }
+
+    /// What the operator should do next, written for the screen it appears on: the CLI names commands and flags,
+    /// the desktop window names its own screens and buttons.
+    pub fn hint_for(&self, audience: Audience) -> String {
+        if audience == Audience::Gui {
+            if let Some(hint) = self.gui_hint() {
+                return hint;
+            }
+        }
         match self {
             Error::WrongPassphrase { .. } => {
                 "Check the passphrase (and KEYLINE_CA_PASSPHRASE if set) and try again.".into()
@@ -210,24 +261,56 @@ impl Error {
             Error::CorruptStore { .. } => "Restore the data directory from a backup or remove the damaged CA files.".into(),
             Error::Issue { .. } => "This is a bug if the CA files are intact; please report it with the log file.".into(),
             Error::Io { .. } => "Check that the path exists and is writable, and that the disk is not full.".into(),
+            #[cfg(feature = "cloud")]
+            Error::Cloud(error) => crate::cloud_errors::hint(error, Audience::Cli).into(),
+            Error::ConnectionTestFailed { server_untrusted: true, .. } => {
+                "The server's certificate is not trusted: against the local emulator pass --emulator (its broker CA is fetched) or --server-ca FILE.".into()
+            }
+            Error::ConnectionTestFailed { .. } => {
+                "Check `keyline cloud jitr status`, the allow-list, and the CA's auto-registration; a device that is not allowed stays INACTIVE until `allow-list sync`.".into()
+            }
+            Error::Ports(error) => error.hint().into(),
+            Error::Cancelled { .. } => "Run the test again when you are ready; a certificate it registered stays in AWS IoT.".into(),
+            Error::TaskFailed { .. } => "Try again; if it keeps failing, download the log panel's lines and report them.".into(),
             Error::Ledger(error) => error.hint(),
             Error::Ota(error) => crate::ota::hint(error),
         }
     }
 
-    /// The serialisable form for the UI and `--json`.
+    /// The desktop window's own hint where the CLI's would name commands or flags.
+    fn gui_hint(&self) -> Option<String> {
+        let hint = match self {
+            Error::NotFound { .. } => "Pick a CA from the list on the Certificate authorities screen.",
+            Error::PassphraseRequired { .. } => "Unlock the CA with its passphrase (the Unlock button on the Certificate authorities screen), then try again.",
+            Error::KeyringUnavailable { .. } => {
+                "Enter the passphrase when asked; on Linux start a Secret Service (e.g. gnome-keyring) in the desktop session to remember passphrases."
+            }
+            #[cfg(feature = "cloud")]
+            Error::Cloud(error) => return Some(crate::cloud_errors::hint(error, Audience::Gui).into()),
+            Error::ConnectionTestFailed { server_untrusted: true, .. } => {
+                "The server's certificate is not trusted: for the local emulator choose \"Local emulator\" on the wizard's first step, so its broker CA is trusted."
+            }
+            Error::ConnectionTestFailed { .. } => {
+                "Check the wizard's Deploy step (every piece healthy), the allow-list, and the CA's auto-registration; a device that is not allowed stays inactive until its serial is added to the allow-list."
+            }
+            Error::Ledger(error) => return error.gui_hint().map(str::to_owned),
+            _ => return None,
+        };
+        Some(hint.into())
+    }
+
+    /// The serialisable form for `--json` output (the CLI's hints).
     pub fn report(&self) -> ErrorReport {
-        ErrorReport { code: self.code().into(), message: self.to_string(), hint: self.hint() }
+        self.report_for(Audience::Cli)
+    }
+
+    /// The serialisable form with the hint for `audience`.
+    pub fn report_for(&self, audience: Audience) -> ErrorReport {
+        ErrorReport { code: self.code(), message: self.to_string(), hint: self.hint_for(audience) }
     }
 
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io { action, path: path.into(), source }
-    }
-}
-
-impl From<Error> for ErrorReport {
-    fn from(error: Error) -> Self {
-        error.report()
     }
 }
 
@@ -254,5 +337,31 @@ mod tests {
         assert_eq!(json["code"], "passphrase_required");
         assert!(json["hint"].as_str().unwrap().contains("KEYLINE_CA_PASSPHRASE"));
         assert!(json["message"].as_str().unwrap().contains("root"));
+    }
+
+    #[test]
+    fn a_server_certificate_the_device_does_not_trust_gets_the_trust_hint_for_each_screen() {
+        let err = Error::ConnectionTestFailed { serial: "0123".into(), attempts: 1, server_untrusted: true };
+        assert!(err.hint_for(Audience::Cli).contains("--emulator") && err.hint_for(Audience::Cli).contains("--server-ca"));
+        assert!(err.hint_for(Audience::Gui).contains("Local emulator"), "{}", err.hint_for(Audience::Gui));
+        let refused = Error::ConnectionTestFailed { serial: "0123".into(), attempts: 8, server_untrusted: false };
+        assert!(refused.hint_for(Audience::Cli).contains("allow-list"));
+        assert_eq!(err.code(), ErrorCode::CloudConnectionTestFailed);
+    }
+
+    #[test]
+    fn window_hints_name_no_commands_or_flags() {
+        let errors = [
+            Error::NotFound { name: "root".into(), data_dir: "/data".into() },
+            Error::PassphraseRequired { purpose: "CA \"root\"".into(), env_var: "KEYLINE_CA_PASSPHRASE".into() },
+            Error::KeyringUnavailable { reason: "no bus".into() },
+            Error::ConnectionTestFailed { serial: "0123".into(), attempts: 8, server_untrusted: false },
+            Error::Ledger(crate::ledger::LedgerError::InvalidSerial { serial: "x".into() }),
+        ];
+        for error in errors {
+            let hint = error.hint_for(Audience::Gui);
+            assert!(!hint.contains("--") && !hint.contains("`keyline"), "{}: {hint}", error.code());
+            assert_ne!(hint, error.hint_for(Audience::Cli), "{}", error.code());
+        }
     }
 }

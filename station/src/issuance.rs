@@ -10,7 +10,6 @@ use keyline_certs::to_pem;
 use std::path::Path;
 
 use serde::Serialize;
-use time::OffsetDateTime;
 
 use crate::device_template::parse_profile;
 use crate::ledger::{DeviceSerial, NewDevice, Recorded};
@@ -87,7 +86,7 @@ impl Station {
         let signer = self.load_cert(&request.ca)?;
         self.profile_defs(&request.ca, profile)?;
         let (key, _) = self.unlocked_key(&record, &signer)?;
-        let now = AtcaDate::from_offset_date_time(OffsetDateTime::now_utc());
+        let now = AtcaDate::from_offset_date_time(self.clock.now());
         let issued = issue_device_cert(profile, &signer.der, &key, &public_key, &chip_serial, now).map_err(request_error)?;
         let cert_def_string = match profile {
             keyline_certs::atcacert::Profile::EspCryptoauthlib => Some(certdef_string::encode(&issued.der, true).map_err(|e| request_error(e.into()))?),

@@ -10,16 +10,24 @@
 #![warn(missing_docs)]
 
 pub mod ca;
+pub mod clock;
 #[cfg(feature = "cloud")]
 pub mod cloud;
 #[cfg(feature = "cloud")]
+mod cloud_errors;
+#[cfg(feature = "cloud")]
 pub mod cloud_ledger;
+#[cfg(feature = "cloud")]
+pub mod cloud_ops;
 #[cfg(feature = "cloud")]
 pub mod cloud_test;
 #[cfg(feature = "cloud")]
 pub mod cloud_wizard;
 pub mod device_template;
+pub mod device_view;
+pub mod line;
 mod error;
+mod error_code;
 pub mod issuance;
 pub mod ledger;
 pub mod logging;
@@ -32,6 +40,7 @@ mod station;
 mod store;
 
 pub use error::{Error, ErrorReport, Result};
+pub use error_code::{Audience, ErrorCode};
 pub use passphrase::{Passphrase, CA_PASSPHRASE_ENV, IMPORT_PASSPHRASE_ENV, MIN_PASSPHRASE_CHARS};
 pub use station::{Station, DATA_DIR_ENV};
 pub use store::read_input_file;

@@ -3,8 +3,19 @@
 
 use std::path::Path;
 
-use crate::ca::KeyringStatus;
 use crate::{Error, Passphrase, Result};
+
+/// Whether passphrases can be remembered in the OS keyring.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyringStatus {
+    /// True when the keyring answered.
+    pub available: bool,
+    /// Backend name ("Secret Service", "macOS Keychain", "Windows Credential Manager").
+    pub backend: String,
+    /// Why it is not available (empty when available).
+    pub reason: String,
+}
 
 /// Keyring service name for every Keyline entry.
 const SERVICE: &str = "keyline";

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use crate::clock::{SharedClock, SystemClock};
 use crate::store::Layout;
 use crate::{Error, Passphrase, Result};
 
@@ -17,13 +18,25 @@ pub struct Station {
     pub(crate) layout: Layout,
     /// CA name -> passphrase, for CAs unlocked in this process.
     pub(crate) unlocked: Mutex<HashMap<String, Passphrase>>,
+    /// Where "now" comes from (validity periods, ledger times, expiry).
+    pub(crate) clock: SharedClock,
 }
 
 impl Station {
     /// Open (creating if needed, with 0700 permissions) the data directory.
     pub fn open(data_dir: PathBuf) -> Result<Station> {
+        Self::open_with_clock(data_dir, SystemClock::shared())
+    }
+
+    /// [`open`](Self::open) with the given clock instead of the system's.
+    pub fn open_with_clock(data_dir: PathBuf, clock: SharedClock) -> Result<Station> {
         let layout = Layout::create(data_dir)?;
-        Ok(Station { layout, unlocked: Mutex::new(HashMap::new()) })
+        Ok(Station { layout, unlocked: Mutex::new(HashMap::new()), clock })
+    }
+
+    /// The clock this station reads the time from.
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
     }
 
     /// The OS application-data directory (`~/.local/share/keyline` on Linux).

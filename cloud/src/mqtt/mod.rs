@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 pub use identity::{issue_device_identity, random_serial, DeviceIdentity};
 
 use crate::error::{display_chain, CloudError, Result};
+use crate::retry::Backoff;
 
 /// Which server certificates to trust.
 #[derive(Debug, Clone)]
@@ -44,7 +45,7 @@ pub struct ConnectTest {
     pub server_trust: ServerTrust,
     /// Connection attempts in total.
     pub max_attempts: u32,
-    /// Wait after the first refused attempt; doubles each time up to 8 s.
+    /// Wait after the first refused attempt; doubles each time up to [`Backoff::CONNECT`]'s ceiling.
     pub first_backoff: Duration,
     /// Topic prefix of the device policy (`<prefix>/<serial>/test`).
     pub topic_prefix: String,
@@ -60,6 +61,9 @@ pub enum AttemptOutcome {
     Refused(String),
     /// Closed before any CONNACK, as JITR does for a just-registered certificate.
     ClosedWithoutConnack(String),
+    /// The TLS handshake refused the server's certificate: its issuer is not among the trusted roots (an emulator's
+    /// broker CA checked against the system roots). Retrying does not help.
+    ServerNotTrusted(String),
 }
 
 /// One timed phase of the test.
@@ -103,8 +107,8 @@ impl ConnectReport {
     }
 }
 
-/// Longest wait between attempts.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(8);
+/// Longest wait between attempts ([`Backoff::CONNECT`]'s ceiling).
+pub const MAX_BACKOFF: Duration = Backoff::CONNECT.max;
 
 /// How long a connection test against AWS keeps trying: Lambda retries a failed asynchronous invocation twice,
 /// about one and three minutes after it (for example while a fresh role's policy propagates), so a correct deploy
@@ -114,11 +118,10 @@ pub const JITR_WINDOW: Duration = Duration::from_secs(210);
 /// The number of attempts whose back-off (from `first_backoff`, doubling up to [`MAX_BACKOFF`]) spans `window`.
 pub fn attempts_covering(window: Duration, first_backoff: Duration) -> u32 {
     let mut waited = Duration::ZERO;
-    let mut backoff = first_backoff.max(Duration::from_millis(1));
+    let mut delays = Backoff { first: first_backoff.max(Duration::from_millis(1)), ..Backoff::CONNECT }.delays();
     let mut attempts = 1;
     while waited < window {
-        waited += backoff;
-        backoff = (backoff * 2).min(MAX_BACKOFF);
+        waited += delays.next().unwrap_or(MAX_BACKOFF);
         attempts += 1;
     }
     attempts
@@ -144,7 +147,7 @@ pub async fn test_connect(test: &ConnectTest) -> Result<ConnectReport> {
         round_trip: false,
         phases: Vec::new(),
     };
-    let mut backoff = test.first_backoff;
+    let mut delays = Backoff { first: test.first_backoff, ..Backoff::CONNECT }.delays();
     for attempt in 1..=test.max_attempts.max(1) {
         let started = Instant::now();
         let options = mqtt_options(test, tls.clone(), relay.as_ref());
@@ -168,8 +171,7 @@ pub async fn test_connect(test: &ConnectTest) -> Result<ConnectReport> {
         }
         drop(client);
         if attempt < test.max_attempts {
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(MAX_BACKOFF);
+            tokio::time::sleep(delays.next().unwrap_or(Backoff::CONNECT.max)).await;
         }
     }
     Ok(report)
@@ -180,6 +182,7 @@ fn describe(outcome: &AttemptOutcome) -> String {
         AttemptOutcome::Connected => "CONNACK accepted".into(),
         AttemptOutcome::Refused(code) => format!("CONNACK refused: {code}"),
         AttemptOutcome::ClosedWithoutConnack(why) => format!("closed without CONNACK ({why})"),
+        AttemptOutcome::ServerNotTrusted(why) => format!("the server's certificate is not trusted ({why})"),
     }
 }
 
@@ -202,12 +205,30 @@ async fn await_connack(events: &mut rumqttc::EventLoop) -> AttemptOutcome {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => return AttemptOutcome::Connected,
                 Ok(_) => continue,
                 Err(ConnectionError::ConnectionRefused(code)) => return AttemptOutcome::Refused(format!("{code:?}")),
+                Err(err) if server_untrusted(&err) => return AttemptOutcome::ServerNotTrusted(display_chain(&err)),
                 Err(err) => return AttemptOutcome::ClosedWithoutConnack(display_chain(&err)),
             }
         }
     })
     .await;
     result.unwrap_or_else(|_| AttemptOutcome::ClosedWithoutConnack(format!("no CONNACK within {deadline:?}")))
+}
+
+/// True when the error's source chain holds rustls' `UnknownIssuer` (found by type, also inside `io::Error`s).
+fn server_untrusted(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(error) = next {
+        if let Some(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)) = error.downcast_ref::<rustls::Error>() {
+            return true;
+        }
+        if let Some(inner) = error.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            if server_untrusted(inner) {
+                return true;
+            }
+        }
+        next = error.source();
+    }
+    false
 }
 
 async fn round_trip(test: &ConnectTest, client: &AsyncClient, events: &mut rumqttc::EventLoop) -> Result<(), String> {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use keyline_station::ErrorReport;
+use keyline_station::{ErrorCode, ErrorReport};
 use tauri::State;
 
 use crate::practice::{practice_off, BoardRequest, Practice, PracticeStatus};
@@ -16,7 +16,7 @@ async fn blocking<T: Send + 'static>(
 ) -> PracticeResult<T> {
     let practice = practice.clone();
     tauri::async_runtime::spawn_blocking(move || work(&practice)).await.map_err(|error| ErrorReport {
-        code: "task_failed".into(),
+        code: ErrorCode::TaskFailed,
         message: format!("the practice task stopped unexpectedly: {error}"),
         hint: "Try again; if it keeps failing, download the log panel's lines and report them.".into(),
     })?

@@ -5,10 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use keyline_station::cloud::cloud_report;
-use keyline_station::cloud::keyline_cloud::emulator::{Emulator, EmulatorConfig, MINISTACK_VERSION, REGION};
-use keyline_station::cloud::keyline_cloud::CloudSettings;
-use keyline_station::ErrorReport;
+use keyline_station::cloud_ops::{start_emulator, CloudSettings, Emulator, EmulatorConfig, EMULATOR_REGION as REGION, MINISTACK_VERSION};
+use keyline_station::{Audience, ErrorCode, ErrorReport};
 use serde::Serialize;
 
 /// Environment variable naming the Keyline checkout whose `.venv` holds ministack.
@@ -71,9 +69,27 @@ struct Inner {
     binary: Option<PathBuf>,
 }
 
+/// Where to look for ministack: read once from the environment at launch, or given by a test.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EmulatorSource {
+    /// A Python environment whose `bin/ministack` to run (`KEYLINE_VENV`).
+    pub venv: Option<PathBuf>,
+    /// The Keyline checkout whose `.venv` holds ministack (see [`project_dir`]).
+    pub project_dir: Option<PathBuf>,
+}
+
+impl EmulatorSource {
+    /// `KEYLINE_VENV` and the checkout found by [`project_dir`].
+    pub fn from_env() -> Self {
+        let venv = std::env::var_os("KEYLINE_VENV").filter(|v| !v.is_empty()).map(PathBuf::from);
+        Self { venv, project_dir: project_dir() }
+    }
+}
+
 /// The emulator slot: at most one ministack per app.
 pub struct EmulatorSlot {
     workdir: PathBuf,
+    source: EmulatorSource,
     inner: Arc<Mutex<Inner>>,
 }
 
@@ -82,10 +98,10 @@ fn lock(inner: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
 }
 
 impl EmulatorSlot {
-    /// An empty slot; ministack keeps its output in `workdir/ministack.log`.
-    pub fn new(workdir: PathBuf) -> Self {
+    /// An empty slot; ministack comes from `source` and keeps its output in `workdir/ministack.log`.
+    pub fn new(workdir: PathBuf, source: EmulatorSource) -> Self {
         let inner = Inner { phase: Phase::Off, generation: 0, in_flight: false, binary: None };
-        Self { workdir, inner: Arc::new(Mutex::new(inner)) }
+        Self { workdir, source, inner: Arc::new(Mutex::new(inner)) }
     }
 
     /// State, addresses and error.
@@ -140,7 +156,7 @@ impl EmulatorSlot {
         if matches!(inner.phase, Phase::Starting | Phase::Running(_)) {
             return;
         }
-        let config = match locate(self.workdir.clone()) {
+        let config = match locate(self.workdir.clone(), &self.source) {
             Ok(config) => config,
             Err((binary, report)) => {
                 tracing::warn!(error = %report.message, hint = %report.hint, "local AWS emulator not installed");
@@ -162,7 +178,7 @@ impl EmulatorSlot {
         tracing::info!(binary = %config.binary.display(), api_port = config.api_port, mqtt_port = config.mqtt_port, "local AWS emulator starting");
         let shared = self.inner.clone();
         tauri::async_runtime::spawn(async move {
-            let outcome = Emulator::start(config).await;
+            let outcome = start_emulator(config).await;
             let mut inner = lock(&shared);
             inner.in_flight = false;
             if inner.generation != generation {
@@ -175,7 +191,7 @@ impl EmulatorSlot {
                     Phase::Running(emulator)
                 }
                 Err(error) => {
-                    let report = cloud_report(error);
+                    let report = error.report_for(Audience::Gui);
                     tracing::error!(error = %report.message, hint = %report.hint, "local AWS emulator could not start");
                     Phase::Failed(report)
                 }
@@ -210,13 +226,15 @@ impl EmulatorSlot {
 }
 
 /// The emulator configuration, or (the program looked for, why it cannot start).
-fn locate(workdir: PathBuf) -> Result<EmulatorConfig, (Option<PathBuf>, ErrorReport)> {
-    let venv_set = std::env::var_os("KEYLINE_VENV").is_some_and(|v| !v.is_empty());
-    let project = project_dir();
-    if project.is_none() && !venv_set {
-        return Err((None, not_installed("no Keyline checkout with a .venv was found next to the app or the working directory")));
-    }
-    let mut config = EmulatorConfig::in_project(&project.unwrap_or_default(), workdir);
+fn locate(workdir: PathBuf, source: &EmulatorSource) -> Result<EmulatorConfig, (Option<PathBuf>, ErrorReport)> {
+    let venv = match (&source.venv, &source.project_dir) {
+        (Some(venv), _) => venv.clone(),
+        (None, Some(project)) => project.join(".venv"),
+        (None, None) => {
+            return Err((None, not_installed("no Keyline checkout with a .venv was found next to the app or the working directory")))
+        }
+    };
+    let mut config = EmulatorConfig { binary: venv.join("bin/ministack"), ..EmulatorConfig::in_project(&venv, workdir) };
     if !config.binary.is_file() {
         let why = format!("{} does not exist", config.binary.display());
         return Err((Some(config.binary), not_installed(&why)));
@@ -263,7 +281,7 @@ fn busy_port(ports: &[u16]) -> Option<ErrorReport> {
         std::net::TcpStream::connect_timeout(&address, Duration::from_millis(300)).is_ok()
     })?;
     Some(ErrorReport {
-        code: "emulator_port_busy".into(),
+        code: ErrorCode::EmulatorPortBusy,
         message: format!("the local AWS emulator cannot start: something already listens on 127.0.0.1:{port}"),
         hint: format!(
             "Stop the program on port {port} (often a ministack left by an earlier run: `ss -ltnp | grep {port}` shows it), \
@@ -274,7 +292,7 @@ fn busy_port(ports: &[u16]) -> Option<ErrorReport> {
 
 fn not_installed(why: &str) -> ErrorReport {
     ErrorReport {
-        code: "emulator_not_installed".into(),
+        code: ErrorCode::EmulatorNotInstalled,
         message: format!("the local AWS emulator (ministack {MINISTACK_VERSION}) is not installed: {why}"),
         hint: format!(
             "In the Keyline checkout run `scripts/keyline-dev.sh setup` (or `.venv/bin/pip install ministack=={MINISTACK_VERSION} \
@@ -318,10 +336,9 @@ mod tests {
         let fake = dir.path().join("fake ministack's");
         std::fs::write(&fake, "#!/bin/sh\nexec sleep 300\n").unwrap();
         std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
-        let Some(wrapper) = guard_with_parent_death(&fake, &dir.path().join("work")).unwrap() else {
-            eprintln!("skipping: setpriv is not installed");
-            return;
-        };
+        let wrapper = guard_with_parent_death(&fake, &dir.path().join("work"))
+            .unwrap()
+            .expect("setpriv is not installed: apt install util-linux (scripts/keyline-dev.sh installs it)");
         // PR_SET_PDEATHSIG follows the thread that forked: a thread that ends stands in for a killed app.
         // The thread lives on until setpriv has set the signal (a parent that dies before that is not noticed).
         let pid = std::thread::spawn(move || {
@@ -352,7 +369,7 @@ mod tests {
 
     #[test]
     fn a_fresh_slot_is_off_and_offers_no_settings() {
-        let slot = EmulatorSlot::new(PathBuf::from("/tmp/unused"));
+        let slot = EmulatorSlot::new(PathBuf::from("/tmp/unused"), EmulatorSource::default());
         let status = slot.status();
         assert_eq!(status.state, EmulatorState::Off);
         assert_eq!(status.version, "1.5.33");

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use keyline_app_lib::log_panel::LogBuffer;
+use keyline_app_lib::practice::emulator::EmulatorSource;
 use keyline_app_lib::state::AppState;
 use keyline_station::Station;
 use serde_json::Value;
@@ -35,9 +36,14 @@ pub fn harness(practice: bool) -> Harness {
 
 /// A window over the store at `data` (a folder inside `dir`, which the harness keeps until it is dropped).
 pub fn window_over(dir: tempfile::TempDir, data: PathBuf, practice: bool) -> Harness {
+    window_with(dir, data, practice, EmulatorSource::default())
+}
+
+/// A window over `data` whose practice mode looks for ministack where `source` says.
+pub fn window_with(dir: tempfile::TempDir, data: PathBuf, practice: bool, emulator_source: EmulatorSource) -> Harness {
     let station = Arc::new(Station::open(data).unwrap());
     let logs = LogBuffer::new(16);
-    let state = AppState { station: station.clone(), logs: logs.clone(), practice };
+    let state = AppState { station: station.clone(), logs: logs.clone(), practice, emulator_source };
     let channel_messages = Arc::new(Mutex::new(Vec::new()));
     let sink = channel_messages.clone();
     let app = keyline_app_lib::with_commands(mock_builder(), state)

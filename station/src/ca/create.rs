@@ -1,7 +1,6 @@
 //! Adding CAs to the store: creating a root (and signer) or importing an existing CA.
 
 use keyline_certs::{create_root_ca, create_signer_ca, CaSubject, CertInfo, EcKey, Validity};
-use time::OffsetDateTime;
 
 use super::access::certs_error;
 use super::profile_signer;
@@ -89,7 +88,7 @@ impl Station {
             self.ensure_free(&metadata, name)?;
         }
 
-        let now = OffsetDateTime::now_utc();
+        let now = self.clock.now();
         let validity = Validity::years_from(now, request.years);
         let org = request.org.trim().to_owned();
         on_step(CaStep::GeneratingRootKey);

@@ -86,7 +86,7 @@ impl Station {
             issuer_name: record.parent.clone(),
             not_before: rfc3339(cert.not_before),
             not_after: rfc3339(cert.not_after),
-            days_until_expiry: (cert.not_after - OffsetDateTime::now_utc()).whole_days(),
+            days_until_expiry: (cert.not_after - self.clock.now()).whole_days(),
             sha256: cert.sha256_fingerprint(),
             sha1: cert.sha1_fingerprint(),
             key_status: self.key_status(record),

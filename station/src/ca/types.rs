@@ -60,15 +60,9 @@ pub struct ImportCa {
     pub key_passphrase: Option<Passphrase>,
 }
 
-/// Whether a CA is a self-signed root or an intermediate (signer).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum CaRole {
-    /// Self-signed root CA.
-    Root,
-    /// Intermediate CA that signs device certificates.
-    Signer,
-}
+// The CA's role lives with the store's records and the keyring status with the secrets (no module cycles).
+pub use crate::secrets::KeyringStatus;
+pub use crate::store::CaRole;
 
 /// Whether the station can use the CA key without asking for the passphrase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,14 +159,3 @@ pub struct VerificationCert {
     pub pem: String,
 }
 
-/// Whether passphrases can be remembered in the OS keyring.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct KeyringStatus {
-    /// True when the keyring answered.
-    pub available: bool,
-    /// Backend name ("Secret Service", "macOS Keychain", "Windows Credential Manager").
-    pub backend: String,
-    /// Why it is not available (empty when available).
-    pub reason: String,
-}

@@ -5,7 +5,6 @@
 //! as encrypted PKCS#8 under the CA's passphrase, like every other key in the store.
 
 use keyline_certs::{issue_verification_cert, EcKey, Validity};
-use time::OffsetDateTime;
 
 use super::access::certs_error;
 use super::VerificationCert;
@@ -33,7 +32,7 @@ impl Station {
         let (ca_key, passphrase) = self.unlocked_key(&record, &ca_cert)?;
 
         let key = EcKey::generate();
-        let validity = Validity::days_from(OffsetDateTime::now_utc(), VERIFICATION_DAYS);
+        let validity = Validity::days_from(self.clock.now(), VERIFICATION_DAYS);
         let cert = issue_verification_cert(code, validity, &key, &ca_cert, &ca_key).map_err(|e| certs_error(e, ca))?;
         let key_pem = key.to_encrypted_pem(passphrase.expose().as_bytes()).map_err(|e| certs_error(e, code))?;
         let pem = cert.pem();

@@ -5,12 +5,13 @@ use std::time::{Duration, Instant};
 
 use clap::Subcommand;
 use keyline_station::provision::{bench_issue, run_shift, CancelToken, FirmwareKind, PortSource, ShiftConfig, SystemClock};
-use keyline_station::{Error, ErrorReport, Station};
+use keyline_station::device_template::parse_profile;
+use keyline_station::{Error, ErrorCode, ErrorReport, Station};
 use serde::Serialize;
 
 use super::output::emit;
 use super::provision::parse_firmware;
-use super::{CliResult, Context, Run};
+use super::{CliError, CliResult, Context, Run};
 
 /// Benchmarks (performance claims come from here, not from timed tests).
 #[derive(Subcommand)]
@@ -33,8 +34,8 @@ pub enum BenchCommand {
     },
 }
 
-fn scratch() -> Result<tempfile::TempDir, ErrorReport> {
-    tempfile::tempdir().map_err(|e| Error::Io { action: "cannot create", path: std::env::temp_dir(), source: e }.report())
+fn scratch() -> Result<tempfile::TempDir, CliError> {
+    tempfile::tempdir().map_err(|e| Error::Io { action: "cannot create", path: std::env::temp_dir(), source: e }.into())
 }
 
 impl Run for BenchCommand {
@@ -42,7 +43,7 @@ impl Run for BenchCommand {
         match self {
             BenchCommand::Issue { count } => {
                 let dir = scratch()?;
-                let report = bench_issue(dir.path().join("data"), count, keyline_certs::atcacert::Profile::Rainbowtype)?;
+                let report = bench_issue(dir.path().join("data"), count, parse_profile(FirmwareKind::Rainbowtype.profile_name())?)?;
                 emit(ctx.json, &report, || {
                     format!(
                         "bench issue: {} certificates in {:.2} s = {:.0} per second (each signed, proven to rebuild, committed with its ledger row and audit entry; {} audit entries); goal {:.0}/s: {}\n",
@@ -123,7 +124,7 @@ impl StationBench {
 
 /// Provisions `boards` fresh simulated boards at once; the limit is the largest board's simulated-clock charge plus forced idle gaps.
 #[cfg(feature = "sim")]
-fn station_round(firmware: FirmwareKind, boards: usize) -> Result<Round, ErrorReport> {
+fn station_round(firmware: FirmwareKind, boards: usize) -> Result<Round, CliError> {
     use keyline_sim::{run_boards, FirmwareKind as SimFirmware, SimConfig, Timing};
     let dir = scratch()?;
     let data = dir.path().join("data");
@@ -131,7 +132,7 @@ fn station_round(firmware: FirmwareKind, boards: usize) -> Result<Round, ErrorRe
     let passphrase = keyline_station::Passphrase::new("keyline bench station".into());
     station.create_ca(keyline_station::ca::CreateCa { name: "bench-root".into(), org: "Keyline Bench".into(), signer: Some("bench-signer".into()), years: 20 }, &passphrase)?;
     station.unlock_ca("bench-signer", &passphrase, false)?;
-    let profile = keyline_certs::atcacert::Profile::parse(firmware.profile_name()).expect("known profile");
+    let profile = parse_profile(firmware.profile_name())?;
     let ca = station.provisioning_ca("bench-signer", profile)?;
     let sim_firmware = match firmware {
         FirmwareKind::Rainbowtype => SimFirmware::Rainbowtype,
@@ -140,7 +141,7 @@ fn station_round(firmware: FirmwareKind, boards: usize) -> Result<Round, ErrorRe
     let mut config = SimConfig::new(boards, sim_firmware, data.join("sim"));
     config.timing = Timing::Datasheet;
     config.realtime = true;
-    let sim = run_boards(config).map_err(|e| ErrorReport { code: "sim_failed".into(), message: e.to_string(), hint: "check /dev/ptmx".into() })?;
+    let sim = run_boards(config).map_err(|e| ErrorReport { code: ErrorCode::SimFailed, message: e.to_string(), hint: "check /dev/ptmx".into() })?;
     let ports: Vec<String> = sim.ports().iter().map(|p| p.path.display().to_string()).collect();
     // Charges made before the host starts (power-on output) are not the host's.
     let before: Vec<Duration> = (0..boards).map(|i| sim.board(i).map(|b| b.board().lock().unwrap_or_else(|p| p.into_inner()).hardware().clock.now()).unwrap_or_default()).collect();
@@ -151,6 +152,7 @@ fn station_round(firmware: FirmwareKind, boards: usize) -> Result<Round, ErrorRe
         station_name: "bench".into(),
         poll: Duration::from_millis(5),
         until_idle: true,
+        serial_log: false,
     };
     let writes = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let counter = writes.clone();

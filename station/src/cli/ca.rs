@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 use keyline_station::ca::{CreateCa, ImportCa, SecretPem, SignerFit, DEFAULT_CA_YEARS};
-use keyline_station::{Error, ErrorReport};
+use keyline_station::Error;
+
+use super::CliError;
 use serde::Serialize;
 
 use super::output::{details_text, emit, summary_text};
@@ -171,22 +173,20 @@ impl Run for CaCommand {
 }
 
 /// Read a small text file given on the command line.
-pub fn read_text(path: &Path) -> Result<String, ErrorReport> {
-    let bytes = keyline_station::read_input_file(path, MAX_INPUT_BYTES).map_err(|e| e.report())?.to_vec();
-    String::from_utf8(bytes).map_err(|_| {
-        Error::CorruptPem { what: path.display().to_string(), detail: "not UTF-8 text".into() }.report()
-    })
+pub fn read_text(path: &Path) -> Result<String, CliError> {
+    let bytes = keyline_station::read_input_file(path, MAX_INPUT_BYTES)?.to_vec();
+    String::from_utf8(bytes).map_err(|_| Error::CorruptPem { what: path.display().to_string(), detail: "not UTF-8 text".into() }.into())
 }
 
 /// Read a private-key file given on the command line into zeroizing memory.
-fn read_secret_text(path: &Path) -> Result<SecretPem, ErrorReport> {
-    let bytes = keyline_station::read_input_file(path, MAX_INPUT_BYTES).map_err(|e| e.report())?;
+fn read_secret_text(path: &Path) -> Result<SecretPem, CliError> {
+    let bytes = keyline_station::read_input_file(path, MAX_INPUT_BYTES)?;
     SecretPem::from_utf8(bytes)
-        .ok_or_else(|| Error::CorruptPem { what: path.display().to_string(), detail: "not UTF-8 text".into() }.report())
+        .ok_or_else(|| Error::CorruptPem { what: path.display().to_string(), detail: "not UTF-8 text".into() }.into())
 }
 
 /// Write `contents` to `path` through a temp file in the same directory and a rename.
-pub fn write_replacing(path: &Path, contents: &[u8]) -> Result<(), ErrorReport> {
+pub fn write_replacing(path: &Path, contents: &[u8]) -> Result<(), CliError> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -197,6 +197,6 @@ pub fn write_replacing(path: &Path, contents: &[u8]) -> Result<(), ErrorReport> 
     Ok(())
 }
 
-fn io_error(action: &'static str, path: &Path, source: std::io::Error) -> ErrorReport {
-    Error::Io { action, path: path.to_path_buf(), source }.report()
+fn io_error(action: &'static str, path: &Path, source: std::io::Error) -> CliError {
+    Error::Io { action, path: path.to_path_buf(), source }.into()
 }

@@ -2,14 +2,15 @@
 //! certificates, run a device-like connection test, or run the local emulator for practice.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::Arc;
 
 use clap::{Args, Subcommand, ValueEnum};
-use keyline_cloud::ca::CaMode;
-use keyline_cloud::mqtt::{ConnectTest, ServerTrust};
-use keyline_cloud::{allow_list, ca, jitp, jitr, CloudContext, CloudSettings};
-use keyline_station::cloud::{cloud_report, connect};
-use keyline_station::{Error, ErrorReport};
+use keyline_station::cloud_ops::{
+    self as cloud_ops, connect, CaMode, CloudSettings, EmulatorConfig, JitpDeploy, JitrDeploy, DEFAULT_TOPIC_PREFIX, EMULATOR_API_PORT,
+    EMULATOR_MQTT_PORT, EMULATOR_REGION, PermissionsMethod,
+};
+use keyline_station::cloud_test::{run_connection_test, server_untrusted, default_attempts, ConnectionTestRequest, DEFAULT_PORT};
+use keyline_station::Error;
 
 use super::cloud_output as text;
 use super::output::emit;
@@ -34,12 +35,13 @@ pub struct Connection {
 
 impl Connection {
     fn settings(&self) -> CloudSettings {
-        if self.emulator {
-            let url = self.endpoint_url.clone().unwrap_or_else(|| "http://127.0.0.1:4566".into());
-            let region = self.region.clone().unwrap_or_else(|| keyline_cloud::emulator::REGION.into());
-            return CloudSettings::emulator(url, region);
-        }
-        CloudSettings { profile: self.profile.clone(), region: self.region.clone(), endpoint_url: self.endpoint_url.clone(), emulator: false }
+        let settings = CloudSettings {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            emulator: self.emulator,
+        };
+        cloud_ops::normalise_settings(settings)
     }
 }
 
@@ -175,7 +177,7 @@ pub enum JitrCommand {
         #[arg(long, value_name = "FILE")]
         policy_template: Option<PathBuf>,
         /// Devices publish and subscribe below <prefix>/<serial>/.
-        #[arg(long, default_value = jitr::policy::DEFAULT_TOPIC_PREFIX)]
+        #[arg(long, default_value = DEFAULT_TOPIC_PREFIX)]
         topic_prefix: String,
     },
     /// Show every piece of the stack and its health.
@@ -211,7 +213,7 @@ pub enum JitpCommand {
         #[arg(long, value_name = "FILE")]
         policy_template: Option<PathBuf>,
         /// Devices publish and subscribe below <prefix>/<serial>/.
-        #[arg(long, default_value = jitr::policy::DEFAULT_TOPIC_PREFIX)]
+        #[arg(long, default_value = DEFAULT_TOPIC_PREFIX)]
         topic_prefix: String,
     },
 }
@@ -277,7 +279,7 @@ pub struct TestConnectArgs {
     #[arg(long)]
     serial: Option<String>,
     /// MQTT port: 8883, or 443 (with ALPN x-amzn-mqtt-ca, for networks that block 8883).
-    #[arg(long, default_value_t = 8883)]
+    #[arg(long, default_value_t = DEFAULT_PORT)]
     port: u16,
     /// Connect to HOST:PORT instead of <endpoint>:<port>, keeping the endpoint name as SNI (for emulators).
     #[arg(long, value_name = "HOST:PORT")]
@@ -289,7 +291,7 @@ pub struct TestConnectArgs {
     #[arg(long)]
     attempts: Option<u32>,
     /// Topic prefix of the device policy.
-    #[arg(long, default_value = jitr::policy::DEFAULT_TOPIC_PREFIX)]
+    #[arg(long, default_value = DEFAULT_TOPIC_PREFIX)]
     topic_prefix: String,
 }
 
@@ -300,10 +302,10 @@ pub struct EmulatorArgs {
     #[arg(long, env = "KEYLINE_MINISTACK", value_name = "FILE")]
     ministack: Option<PathBuf>,
     /// HTTP API port on 127.0.0.1.
-    #[arg(long, default_value_t = 4566)]
+    #[arg(long, default_value_t = EMULATOR_API_PORT)]
     api_port: u16,
     /// MQTT-over-TLS port (binds every interface).
-    #[arg(long, default_value_t = 8883)]
+    #[arg(long, default_value_t = EMULATOR_MQTT_PORT)]
     mqtt_port: u16,
 }
 
@@ -323,7 +325,7 @@ impl CloudCommand {
         match self.command {
             CloudSub::Identity => {
                 let cloud = connect(&connection.settings()).await?;
-                let identity = cloud.identity().await.map_err(cloud_report)?;
+                let identity = cloud_ops::identity(&cloud).await?;
                 emit(ctx.json, &identity, || text::identity(&identity));
             }
             CloudSub::RegisterCa(args) => register_ca(ctx, &connection, args).await?,
@@ -332,18 +334,17 @@ impl CloudCommand {
             CloudSub::Jitp(args) => {
                 let cloud = connect(&connection.settings()).await?;
                 let JitpCommand::Deploy { ca, policy_template, topic_prefix } = args.command;
-                let ca_id = resolve_ca(ctx, &ca)?;
-                let request = jitp::JitpRequest { ca_id, policy_template: read_template(policy_template)?, topic_prefix: Some(topic_prefix) };
-                let changes = jitp::deploy(&cloud, &request).await.map_err(cloud_report)?;
+                let deploy = JitpDeploy { ca, policy_template, topic_prefix: Some(topic_prefix) };
+                let changes = ctx.station()?.cloud_jitp_deploy(&cloud, &deploy).await?;
                 emit(ctx.json, &changes, || text::changes(&changes));
             }
             CloudSub::AllowList(args) => allow_list_command(ctx, &connection, args).await?,
             CloudSub::Permissions(args) => {
                 let method = match args.method {
-                    MethodArg::Jitr => keyline_cloud::permissions::Method::Jitr,
-                    MethodArg::Jitp => keyline_cloud::permissions::Method::Jitp,
+                    MethodArg::Jitr => PermissionsMethod::Jitr,
+                    MethodArg::Jitp => PermissionsMethod::Jitp,
                 };
-                let policy = keyline_station::cloud::operator_permissions(&connection.settings(), args.account.as_deref(), method).await?;
+                let policy = cloud_ops::operator_permissions(&connection.settings(), args.account.as_deref(), method).await?;
                 emit(ctx.json, &policy, || format!("{}\n", serde_json::to_string_pretty(&policy).unwrap_or_default()));
             }
             CloudSub::Devices(args) => super::cloud_devices::run(ctx, &connection.settings(), args).await?,
@@ -352,25 +353,6 @@ impl CloudCommand {
         }
         Ok(())
     }
-}
-
-/// A store CA name → its AWS id; a 64-hex id passes through.
-pub(super) fn resolve_ca(ctx: &Context, ca: &str) -> Result<String, ErrorReport> {
-    if ca.len() == 64 && ca.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Ok(ca.to_ascii_lowercase());
-    }
-    ctx.station()?.cloud_ca_id(ca)
-}
-
-fn read_template(path: Option<PathBuf>) -> Result<Option<String>, ErrorReport> {
-    path.map(|p| {
-        let size = std::fs::metadata(&p).map_err(|e| Error::Io { action: "cannot read", path: p.clone(), source: e })?.len();
-        if size > 20 * 1024 {
-            return Err(Error::InvalidInput { what: "policy template".into(), reason: "larger than 20 KiB (the AWS policy limit)".into() }.into());
-        }
-        std::fs::read_to_string(&p).map_err(|e| Error::Io { action: "cannot read", path: p.clone(), source: e }.into())
-    })
-    .transpose()
 }
 
 async fn register_ca(ctx: &Context, connection: &Connection, args: RegisterCaArgs) -> CliResult {
@@ -382,7 +364,7 @@ async fn register_ca(ctx: &Context, connection: &Connection, args: RegisterCaArg
     };
     let auto = !args.no_auto_registration;
     let outcome = match station.cloud_register_ca(&cloud, &args.ca, mode, auto).await {
-        Err(report) if report.code == "passphrase_required" => {
+        Err(Error::PassphraseRequired { .. }) => {
             passphrase::unlock_existing(&station, &args.ca)?;
             station.cloud_register_ca(&cloud, &args.ca, mode, auto).await?
         }
@@ -394,73 +376,44 @@ async fn register_ca(ctx: &Context, connection: &Connection, args: RegisterCaArg
 
 async fn ca_command(ctx: &Context, connection: &Connection, args: CaArgs) -> CliResult {
     let cloud = connect(&connection.settings()).await?;
-    match args.command {
+    let names = || ctx.station().map(|station| station.cloud_local_names()).unwrap_or_default();
+    let info = match args.command {
         CaCommand::List => {
-            let cas = ca::list_cas(&cloud).await.map_err(cloud_report)?;
-            let names = local_names(ctx);
-            emit(ctx.json, &cas, || text::ca_list(&cas, &names));
-        }
-        CaCommand::Show { ca } => {
-            let info = ca::require_ca(&cloud, &resolve_ca(ctx, &ca)?).await.map_err(cloud_report)?;
-            emit(ctx.json, &info, || text::ca_list(std::slice::from_ref(&info), &local_names(ctx)));
-        }
-        CaCommand::Activate { ca } => set_ca(ctx, &cloud, &ca, |c, id| Box::pin(ca::set_ca_status(c, id, true))).await?,
-        CaCommand::Deactivate { ca } => set_ca(ctx, &cloud, &ca, |c, id| Box::pin(ca::set_ca_status(c, id, false))).await?,
-        CaCommand::EnableAutoRegistration { ca } => {
-            set_ca(ctx, &cloud, &ca, |c, id| Box::pin(ca::set_auto_registration(c, id, true))).await?
-        }
-        CaCommand::DisableAutoRegistration { ca } => {
-            set_ca(ctx, &cloud, &ca, |c, id| Box::pin(ca::set_auto_registration(c, id, false))).await?
+            let cas = cloud_ops::list_cas(&cloud).await?;
+            emit(ctx.json, &cas, || text::ca_list(&cas, &names()));
+            return Ok(());
         }
         CaCommand::Delete { ca, force } => {
-            let id = resolve_ca(ctx, &ca)?;
-            ca::delete_ca(&cloud, &id, force).await.map_err(cloud_report)?;
+            let id = ctx.station()?.cloud_ca_delete(&cloud, &ca, force).await?;
             emit(ctx.json, &serde_json::json!({ "deleted": id }), || format!("Deleted the registration of CA {id}\n"));
+            return Ok(());
         }
-    }
+        CaCommand::Show { ca } => ctx.station()?.cloud_ca_show(&cloud, &ca).await?,
+        CaCommand::Activate { ca } => ctx.station()?.cloud_ca_set_active(&cloud, &ca, true).await?,
+        CaCommand::Deactivate { ca } => ctx.station()?.cloud_ca_set_active(&cloud, &ca, false).await?,
+        CaCommand::EnableAutoRegistration { ca } => ctx.station()?.cloud_ca_set_auto_registration(&cloud, &ca, true).await?,
+        CaCommand::DisableAutoRegistration { ca } => ctx.station()?.cloud_ca_set_auto_registration(&cloud, &ca, false).await?,
+    };
+    emit(ctx.json, &info, || text::ca_list(std::slice::from_ref(&info), &names()));
     Ok(())
-}
-
-type CaUpdate = for<'a> fn(
-    &'a CloudContext,
-    &'a str,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = keyline_cloud::Result<()>> + 'a>>;
-
-async fn set_ca(ctx: &Context, cloud: &CloudContext, ca: &str, update: CaUpdate) -> CliResult {
-    let id = resolve_ca(ctx, ca)?;
-    update(cloud, &id).await.map_err(cloud_report)?;
-    let info = ca::require_ca(cloud, &id).await.map_err(cloud_report)?;
-    emit(ctx.json, &info, || text::ca_list(std::slice::from_ref(&info), &local_names(ctx)));
-    Ok(())
-}
-
-/// AWS CA id → store name, for the CAs in the store.
-fn local_names(ctx: &Context) -> Vec<(String, String)> {
-    let Ok(station) = ctx.station() else { return Vec::new() };
-    let Ok(cas) = station.list_cas() else { return Vec::new() };
-    cas.into_iter().filter_map(|summary| Some((station.cloud_ca_id(&summary.name).ok()?, summary.name))).collect()
 }
 
 async fn jitr_command(ctx: &Context, connection: &Connection, args: JitrArgs) -> CliResult {
     let cloud = connect(&connection.settings()).await?;
+    let station = ctx.station()?;
     match args.command {
         JitrCommand::Deploy { ca, allow_list, policy_template, topic_prefix } => {
-            let request = jitr::DeployRequest {
-                ca_id: resolve_ca(ctx, &ca)?,
-                allow_list,
-                policy_template: read_template(policy_template)?,
-                topic_prefix: Some(topic_prefix),
-            };
-            let changes = jitr::deploy(&cloud, &request).await.map_err(cloud_report)?;
+            let deploy = JitrDeploy { ca, allow_list, policy_template, topic_prefix: Some(topic_prefix) };
+            let changes = station.cloud_jitr_deploy(&cloud, &deploy).await?;
             emit(ctx.json, &changes, || text::changes(&changes));
         }
         JitrCommand::Status { ca } => {
-            let status = jitr::status(&cloud, &resolve_ca(ctx, &ca)?).await.map_err(cloud_report)?;
+            let status = station.cloud_jitr_status(&cloud, &ca).await?;
             emit(ctx.json, &status, || text::stack_status(&status));
-            jitr::require_healthy(&status).map_err(cloud_report)?;
+            cloud_ops::require_healthy(&status)?;
         }
         JitrCommand::Remove { ca, purge_allow_list } => {
-            let changes = jitr::remove(&cloud, &resolve_ca(ctx, &ca)?, purge_allow_list).await.map_err(cloud_report)?;
+            let changes = station.cloud_jitr_remove(&cloud, &ca, purge_allow_list).await?;
             emit(ctx.json, &changes, || text::changes(&changes));
         }
     }
@@ -470,23 +423,23 @@ async fn jitr_command(ctx: &Context, connection: &Connection, args: JitrArgs) ->
 async fn allow_list_command(ctx: &Context, connection: &Connection, args: AllowListArgs) -> CliResult {
     let cloud = connect(&connection.settings()).await?;
     let ca = args.ca.ok_or_else(|| Error::InvalidInput { what: "--ca".into(), reason: "name the signer CA whose allow-list this is".into() })?;
-    let ca_id = resolve_ca(ctx, &ca)?;
+    let station = ctx.station()?;
     match args.command {
         AllowListCommand::Add { serial } => {
-            allow_list::add(&cloud, &ca_id, &serial).await.map_err(cloud_report)?;
+            station.cloud_allow_list_add(&cloud, &ca, &serial).await?;
             emit(ctx.json, &serde_json::json!({ "added": serial }), || format!("Allowed {serial}\n"));
         }
         AllowListCommand::Remove { serial } => {
-            allow_list::remove(&cloud, &ca_id, &serial).await.map_err(cloud_report)?;
+            station.cloud_allow_list_remove(&cloud, &ca, &serial).await?;
             emit(ctx.json, &serde_json::json!({ "removed": serial }), || format!("Removed {serial}\n"));
         }
         AllowListCommand::List => {
-            let serials = allow_list::list(&cloud, &ca_id).await.map_err(cloud_report)?;
+            let serials = station.cloud_allow_list(&cloud, &ca).await?;
             emit(ctx.json, &serials, || serials.iter().map(|s| format!("{s}\n")).collect());
         }
         AllowListCommand::Sync { serials, prune } => {
-            let list = serials.map(|path| allow_list::read_serials_file(&path)).transpose().map_err(cloud_report)?;
-            let synced = ctx.station()?.cloud_allow_list_sync(&cloud, &ca, list, prune).await?;
+            let list = serials.map(|path| cloud_ops::read_serials_file(&path)).transpose()?;
+            let synced = station.cloud_allow_list_sync(&cloud, &ca, list, prune).await?;
             emit(ctx.json, &synced, || {
                 let report = &synced.report;
                 format!(
@@ -501,59 +454,44 @@ async fn allow_list_command(ctx: &Context, connection: &Connection, args: AllowL
 
 async fn test_connect(ctx: &Context, connection: &Connection, args: TestConnectArgs) -> CliResult {
     let station = ctx.station()?;
-    let settings = connection.settings();
-    let cloud = connect(&settings).await?;
     passphrase::unlock_existing(&station, &args.ca)?;
-    let device = station.cloud_device_identity(&args.ca, args.serial.as_deref())?;
-    let server_trust = match (&args.server_ca, settings.emulator) {
-        (Some(path), _) => ServerTrust::Pem(
-            std::fs::read_to_string(path).map_err(|e| Error::Io { action: "cannot read", path: path.clone(), source: e })?,
-        ),
-        (None, true) => ServerTrust::Pem(
-            keyline_cloud::emulator::fetch_broker_ca(settings.endpoint_url.as_deref().unwrap_or_default()).await.map_err(cloud_report)?,
-        ),
-        (None, false) => ServerTrust::System,
+    let server_ca_pem = match &args.server_ca {
+        Some(path) => Some(super::ca::read_text(path)?),
+        None => None,
     };
-    let mqtt_endpoint = args.mqtt_endpoint.or_else(|| settings.emulator.then(|| "127.0.0.1:8883".to_string()));
-    let test = ConnectTest {
-        endpoint: cloud.data_ats_endpoint().await.map_err(cloud_report)?,
+    let settings = connection.settings();
+    let request = ConnectionTestRequest {
+        serial: args.serial,
+        mqtt_endpoint: args.mqtt_endpoint,
         port: args.port,
-        address_override: mqtt_endpoint,
-        chain_pems: vec![station.cloud_ca_cert_pem(&args.ca)?],
-        device,
-        server_trust,
-        max_attempts: args.attempts.unwrap_or_else(|| {
-            if settings.emulator { 8 } else { keyline_cloud::mqtt::attempts_covering(keyline_cloud::mqtt::JITR_WINDOW, Duration::from_secs(1)) }
-        }),
-        first_backoff: Duration::from_secs(1),
+        attempts: args.attempts.unwrap_or_else(|| default_attempts(&settings)),
+        server_ca_pem,
         topic_prefix: args.topic_prefix,
+        ..ConnectionTestRequest::new(settings, args.ca)
     };
-    let report = keyline_cloud::mqtt::test_connect(&test).await.map_err(cloud_report)?;
+    let report = run_connection_test(Arc::new(station), request, |_| {}).await?;
     emit(ctx.json, &report, || text::connect_report(&report));
     if report.connected && report.round_trip {
         Ok(())
     } else {
-        Err(ErrorReport {
-            code: "cloud_connection_test_failed".into(),
-            message: format!("device {} did not get to publish and receive ({} attempt(s))", report.serial, report.attempts.len()),
-            hint: "Check `keyline cloud jitr status`, the allow-list, and the CA's auto-registration; a device that is not allowed stays INACTIVE until `allow-list sync`.".into(),
-        })
+        let server_untrusted = server_untrusted(&report);
+        Err(Error::ConnectionTestFailed { serial: report.serial.clone(), attempts: report.attempts.len(), server_untrusted }.into())
     }
 }
 
 async fn run_emulator(ctx: &Context, args: EmulatorArgs) -> CliResult {
-    let mut config = keyline_cloud::emulator::EmulatorConfig::in_project(&std::env::current_dir().unwrap_or_default(), ctx.data_dir.join("emulator"));
+    let mut config = EmulatorConfig::in_project(&std::env::current_dir().unwrap_or_default(), ctx.data_dir.join("emulator"));
     if let Some(binary) = args.ministack {
         config.binary = binary;
     }
     config.api_port = args.api_port;
     config.mqtt_port = args.mqtt_port;
-    let emulator = keyline_cloud::emulator::Emulator::start(config).await.map_err(cloud_report)?;
+    let emulator = cloud_ops::start_emulator(config).await?;
     let info = serde_json::json!({
         "emulator": true,
         "endpointUrl": emulator.endpoint_url(),
         "mqttEndpoint": emulator.mqtt_address(),
-        "region": keyline_cloud::emulator::REGION,
+        "region": EMULATOR_REGION,
         "log": emulator.log_path(),
     });
     emit(ctx.json, &info, || text::emulator(&emulator));

@@ -1,12 +1,9 @@
 //! Text output of `keyline cloud ...` (the `--json` form is the serialised result itself).
 
-use keyline_cloud::ca::CaInfo;
-use keyline_cloud::emulator::Emulator;
-use keyline_cloud::jitr::{Change, Health, PieceChange, StackStatus};
-use keyline_cloud::mqtt::ConnectReport;
-use keyline_cloud::CallerIdentity;
-use keyline_station::cloud::RegisterCaOutcome;
-use keyline_station::cloud_ledger::{JoinedDevice, JoinedSummary};
+use keyline_station::cloud_ops::{
+    CaInfo, CallerIdentity, Change, ConnectReport, Emulator, Health, JoinedDevice, JoinedSummary, PieceChange, RegisterCaOutcome,
+    StackStatus, MINISTACK_VERSION,
+};
 
 /// `identity`.
 pub fn identity(identity: &CallerIdentity) -> String {
@@ -142,7 +139,7 @@ pub fn emulator(emulator: &Emulator) -> String {
     format!(
         "Local AWS emulator (ministack {}) running: THIS IS NOT AWS.\n  endpoint: {}\n  MQTT:     {}\n  log:      {}\n\
          Use it from another terminal with `keyline cloud --emulator ...`. Ctrl-C stops it.\n",
-        keyline_cloud::emulator::MINISTACK_VERSION,
+        MINISTACK_VERSION,
         emulator.endpoint_url(),
         emulator.mqtt_address(),
         emulator.log_path().display()

@@ -4,11 +4,11 @@ use std::path::PathBuf;
 
 use clap::{Subcommand, ValueEnum};
 use keyline_station::ledger::{export, Device, DeviceEvent, DeviceFilter, DeviceSerial, ExportFormat, Ledger};
-use keyline_station::{Error, ErrorReport};
+use keyline_station::Error;
 use serde::Serialize;
 
 use super::output::emit;
-use super::{CliResult, Context, Run};
+use super::{CliError, CliResult, Context, Run};
 
 /// Device ledger commands.
 #[derive(Subcommand)]
@@ -91,9 +91,9 @@ fn export_devices(ctx: &Context, ledger: &Ledger, format: FormatArg, output: Opt
         use std::io::Write;
         return std::io::stdout()
             .write_all(&bytes)
-            .map_err(|source| ErrorReport::from(Error::Io { action: "cannot write", path: "standard output".into(), source }));
+            .map_err(|source| CliError::from(Error::Io { action: "cannot write", path: "standard output".into(), source }));
     };
-    std::fs::write(&path, &bytes).map_err(|source| ErrorReport::from(Error::Io { action: "cannot write", path: path.clone(), source }))?;
+    std::fs::write(&path, &bytes).map_err(|source| CliError::from(Error::Io { action: "cannot write", path: path.clone(), source }))?;
     let summary = serde_json::json!({ "exported": devices.len(), "format": format, "path": path });
     emit(ctx.json, &summary, || format!("Exported {} device(s) to {}\n", devices.len(), path.display()));
     Ok(())

@@ -31,10 +31,32 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use keyline_station::logging::{self, LogOptions};
-use keyline_station::{ErrorReport, Station, DATA_DIR_ENV};
+use keyline_station::{Audience, Error, ErrorReport, Station, DATA_DIR_ENV};
+
+/// A failure as the CLI reports it: code, message and a hint that names commands and flags.
+#[derive(Debug)]
+pub struct CliError(pub ErrorReport);
+
+impl From<Error> for CliError {
+    fn from(error: Error) -> Self {
+        CliError(error.report_for(Audience::Cli))
+    }
+}
+
+impl From<ErrorReport> for CliError {
+    fn from(report: ErrorReport) -> Self {
+        CliError(report)
+    }
+}
+
+impl From<keyline_station::ports::PortsError> for CliError {
+    fn from(error: keyline_station::ports::PortsError) -> Self {
+        Error::from(error).into()
+    }
+}
 
 /// Result of one command; errors carry a code and a hint for `--json` output.
-pub type CliResult = Result<(), ErrorReport>;
+pub type CliResult = Result<(), CliError>;
 
 /// Shared state of one CLI invocation.
 pub struct Context {
@@ -46,8 +68,8 @@ pub struct Context {
 
 impl Context {
     /// Open the station on the data directory.
-    pub fn station(&self) -> Result<Station, ErrorReport> {
-        Station::open(self.data_dir.clone()).map_err(ErrorReport::from)
+    pub fn station(&self) -> Result<Station, CliError> {
+        Ok(Station::open(self.data_dir.clone())?)
     }
 }
 
@@ -134,7 +156,7 @@ pub fn main() -> ExitCode {
     })();
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(report) => {
+        Err(CliError(report)) => {
             // Only to the log file: the stderr filter leaves out this target (printed below).
             tracing::error!(target: logging::REPORT_TARGET, code = %report.code, error = %report.message, "command failed");
             output::print_error(json, &report);

@@ -5,11 +5,11 @@ use std::sync::Arc;
 use clap::Args;
 use keyline_station::device_template::parse_profile;
 use keyline_station::provision::{provision_board, station_name, CancelToken, FirmwareKind, Observer, OutcomeKind, ProvisionEvent, ProvisionOutcome, ProvisionRequest, SystemClock};
-use keyline_station::{Error, ErrorReport, Station};
+use keyline_station::{Error, Station};
 
 use super::options_only::OptionsOnly;
 use super::output::emit;
-use super::{passphrase, CliResult, Context, Run};
+use super::{passphrase, CliError, CliResult, Context, Run};
 
 /// Options of `keyline provision`.
 #[derive(Args)]
@@ -42,14 +42,14 @@ pub struct RunArgs {
 pub type ProvisionCommand = OptionsOnly<ProvisionArgs>;
 
 /// Parses `--firmware`.
-pub fn parse_firmware(text: &str) -> Result<FirmwareKind, ErrorReport> {
+pub fn parse_firmware(text: &str) -> Result<FirmwareKind, CliError> {
     FirmwareKind::parse(text).ok_or_else(|| {
-        Error::InvalidInput { what: "firmware".into(), reason: format!("\"{text}\" is not one of rainbowtype, esp-helper") }.report()
+        Error::InvalidInput { what: "firmware".into(), reason: format!("\"{text}\" is not one of rainbowtype, esp-helper") }.into()
     })
 }
 
 /// Unlocks the CA for the firmware's profile (or `profile`).
-pub fn prepare_ca(station: &Station, ca: &str, firmware: FirmwareKind, profile: Option<&str>) -> Result<keyline_station::provision::ProvisioningCa, ErrorReport> {
+pub fn prepare_ca(station: &Station, ca: &str, firmware: FirmwareKind, profile: Option<&str>) -> Result<keyline_station::provision::ProvisioningCa, CliError> {
     let profile = parse_profile(profile.unwrap_or(firmware.profile_name()))?;
     passphrase::unlock_existing(station, ca)?;
     Ok(station.provisioning_ca(ca, profile)?)

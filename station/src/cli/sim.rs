@@ -3,7 +3,7 @@
 use clap::{ArgMatches, Args, Command, FromArgMatches};
 use keyline_sim::firmware::CertChain;
 use keyline_sim::{run_boards, FaultSpec, FirmwareKind, SimConfig, Timing};
-use keyline_station::ErrorReport;
+use keyline_station::{ErrorCode, ErrorReport};
 
 use super::output::emit;
 use super::{CliResult, Context, Run};
@@ -65,7 +65,7 @@ impl clap::Subcommand for SimCommand {
 
 fn invalid(error: keyline_sim::SimError) -> ErrorReport {
     ErrorReport {
-        code: "invalid_input".into(),
+        code: ErrorCode::InvalidInput,
         message: error.to_string(),
         hint: "see `keyline sim --help`".into(),
     }
@@ -92,7 +92,7 @@ impl Run for SimCommand {
         let handle = run_boards(config).map_err(|error| match error {
             keyline_sim::SimError::BadBoardCount(_) | keyline_sim::SimError::NoCertChain => invalid(error),
             other => ErrorReport {
-                code: "sim_failed".into(),
+                code: ErrorCode::SimFailed,
                 message: other.to_string(),
                 hint: "check that the data directory is writable and /dev/ptmx exists".into(),
             },

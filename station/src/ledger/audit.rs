@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::{now_utc, Ledger, LedgerError};
+use super::{Ledger, LedgerError};
 
 /// `prev_hash` of the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -47,7 +47,7 @@ fn entry_hash(prev: &str, seq: i64, at: &str, operation: &str, detail: &str) -> 
 }
 
 /// Appends an entry inside the caller's (immediate) transaction.
-pub(super) fn append(conn: &Connection, path: &Path, operation: &str, detail: &Value) -> Result<i64, LedgerError> {
+pub(super) fn append(conn: &Connection, path: &Path, at: &str, operation: &str, detail: &Value) -> Result<i64, LedgerError> {
     let last: Option<(i64, String)> = conn
         .query_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", [], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()
@@ -56,9 +56,8 @@ pub(super) fn append(conn: &Connection, path: &Path, operation: &str, detail: &V
         Some((seq, hash)) => (seq + 1, hash),
         None => (1, GENESIS.to_string()),
     };
-    let at = now_utc();
     let detail = detail.to_string();
-    let hash = entry_hash(&prev, seq, &at, operation, &detail);
+    let hash = entry_hash(&prev, seq, at, operation, &detail);
     conn.execute(
         "INSERT INTO audit_log (seq, at, operation, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![seq, at, operation, detail, prev, hash],

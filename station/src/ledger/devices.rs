@@ -5,7 +5,7 @@ use rusqlite::{params, OptionalExtension, Row, Transaction, TransactionBehavior}
 use serde::Serialize;
 use serde_json::json;
 
-use super::{certificate_id, events, now_utc, DeviceSerial, Ledger, LedgerError};
+use super::{certificate_id, events, DeviceSerial, Ledger, LedgerError};
 
 /// Status of a device whose certificate was issued but not yet written to a board.
 pub const DEVICE_STATUS_ISSUED: &str = "issued";
@@ -100,7 +100,7 @@ impl PendingRecord<'_> {
     }
 }
 
-const COLUMNS: &str = "serial, common_name, profile, ca_name, cert_id, cert_pem, public_key, issued_at, provisioned_at, status";
+pub(super) const COLUMNS: &str = "serial, common_name, profile, ca_name, cert_id, cert_pem, public_key, issued_at, provisioned_at, status";
 
 impl Ledger {
     /// Records a certificate issued to a device, with a `certificate_issued` (new device) or
@@ -112,6 +112,7 @@ impl Ledger {
     /// Like [`record_issued_cert`](Ledger::record_issued_cert), but nothing is written until the returned
     /// [`PendingRecord`] is committed.
     pub fn begin_record(&mut self, device: &NewDevice) -> Result<PendingRecord<'_>, LedgerError> {
+        let now = self.now();
         let path = self.path.as_path();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(LedgerError::db("lock", path))?;
         let cert_id = certificate_id(&device.cert_der);
@@ -126,7 +127,6 @@ impl Ledger {
             .query_row("SELECT cert_id FROM devices WHERE serial = ?1", [device.serial.as_str()], |row| row.get(0))
             .optional()
             .map_err(LedgerError::db("read", path))?;
-        let now = now_utc();
         let pem = keyline_certs::to_pem("CERTIFICATE", &device.cert_der);
         let values = params![
             device.serial.as_str(),
@@ -149,7 +149,7 @@ impl Ledger {
                 )
                 .map_err(LedgerError::db("write", path))?;
                 events::insert(&tx, path, &device.serial, &now, "certificate_issued", &detail)?;
-                audit_signing(&tx, path, device, &detail)?;
+                audit_signing(&tx, path, &now, device, &detail)?;
                 Recorded::New
             }
             Some(previous) if previous == cert_id => Recorded::Unchanged,
@@ -162,7 +162,7 @@ impl Ledger {
                 .map_err(LedgerError::db("write", path))?;
                 detail["previousCertId"] = json!(previous);
                 events::insert(&tx, path, &device.serial, &now, "certificate_replaced", &detail)?;
-                audit_signing(&tx, path, device, &detail)?;
+                audit_signing(&tx, path, &now, device, &detail)?;
                 Recorded::Replaced { previous_cert_id: previous }
             }
         };
@@ -207,14 +207,14 @@ impl Ledger {
 }
 
 /// The audit entry of a signed device certificate, in the transaction that records it.
-fn audit_signing(tx: &Transaction<'_>, path: &std::path::Path, device: &NewDevice, detail: &serde_json::Value) -> Result<i64, LedgerError> {
+fn audit_signing(tx: &Transaction<'_>, path: &std::path::Path, at: &str, device: &NewDevice, detail: &serde_json::Value) -> Result<i64, LedgerError> {
     let mut entry = detail.clone();
     entry["serial"] = json!(device.serial.as_str());
-    super::audit::append(tx, path, "device_certificate_signed", &entry)
+    super::audit::append(tx, path, at, "device_certificate_signed", &entry)
 }
 
 /// Reads one `devices` row; a serial or id that breaks the schema's promises is reported, not trusted.
-fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<Device, LedgerError>> {
+pub(super) fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<Device, LedgerError>> {
     let serial: String = row.get(0)?;
     let cert_id: String = row.get(4)?;
     let corrupt = |detail: String| Ok(Err(LedgerError::Corrupt { detail }));

@@ -32,6 +32,12 @@ pub enum LedgerError {
         /// Why.
         reason: String,
     },
+    /// A device search the ledger does not accept.
+    #[error("invalid device search: {reason}")]
+    InvalidSearch {
+        /// Why.
+        reason: String,
+    },
     /// The ledger file has a schema this build does not know.
     #[error("the device ledger {path} has schema version {found}; this Keyline knows versions up to {known}")]
     NewerSchema {
@@ -78,17 +84,28 @@ pub enum LedgerError {
 
 impl LedgerError {
     /// Stable machine-readable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> crate::ErrorCode {
+        use crate::ErrorCode;
         match self {
-            LedgerError::InvalidSerial { .. } => "invalid_serial",
-            LedgerError::DeviceNotFound { .. } => "device_not_found",
-            LedgerError::CertificateInUse { .. } => "certificate_in_use",
-            LedgerError::InvalidEvent { .. } => "invalid_event",
-            LedgerError::NewerSchema { .. } => "ledger_newer_schema",
-            LedgerError::Corrupt { .. } => "ledger_corrupt",
-            LedgerError::Database { .. } => "ledger_database",
-            LedgerError::Io { .. } => "ledger_io",
-            LedgerError::Export { .. } => "ledger_export",
+            LedgerError::InvalidSerial { .. } => ErrorCode::InvalidSerial,
+            LedgerError::DeviceNotFound { .. } => ErrorCode::DeviceNotFound,
+            LedgerError::CertificateInUse { .. } => ErrorCode::CertificateInUse,
+            LedgerError::InvalidEvent { .. } => ErrorCode::InvalidEvent,
+            LedgerError::InvalidSearch { .. } => ErrorCode::InvalidSearch,
+            LedgerError::NewerSchema { .. } => ErrorCode::LedgerNewerSchema,
+            LedgerError::Corrupt { .. } => ErrorCode::LedgerCorrupt,
+            LedgerError::Database { .. } => ErrorCode::LedgerDatabase,
+            LedgerError::Io { .. } => ErrorCode::LedgerIo,
+            LedgerError::Export { .. } => ErrorCode::LedgerExport,
+        }
+    }
+
+    /// The desktop window's hint where the CLI's names a command.
+    pub fn gui_hint(&self) -> Option<&'static str> {
+        match self {
+            LedgerError::InvalidSerial { .. } => Some("Use the chip serial as the Devices screen shows it (18 hex digits)."),
+            LedgerError::DeviceNotFound { .. } => Some("The Devices screen lists the devices this station has issued certificates to."),
+            _ => None,
         }
     }
 
@@ -99,6 +116,7 @@ impl LedgerError {
             LedgerError::DeviceNotFound { .. } => "Run `keyline devices list` to see the devices this station has issued certificates to.".into(),
             LedgerError::CertificateInUse { .. } => "A certificate names one device; check the serial and issue a new certificate for this chip.".into(),
             LedgerError::InvalidEvent { .. } => "This is a bug in the caller; please report it with the log file.".into(),
+            LedgerError::InvalidSearch { .. } => "Shorten the search text (at most 128 characters) and try again.".into(),
             LedgerError::NewerSchema { .. } => "Update Keyline to the version that wrote this data directory.".into(),
             LedgerError::Corrupt { .. } | LedgerError::Database { .. } | LedgerError::Io { .. } => {
                 "Check that the data directory is writable and not full; restore ledger.sqlite3 from a backup if it is damaged.".into()

@@ -6,7 +6,7 @@ use rusqlite::{params, Connection, TransactionBehavior};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{now_utc, DeviceSerial, Ledger, LedgerError};
+use super::{DeviceSerial, Ledger, LedgerError};
 
 /// Longest event kind.
 const MAX_KIND_LEN: usize = 64;
@@ -33,6 +33,7 @@ impl Ledger {
     /// Appends an event to a recorded device's timeline. `kind` is snake_case; `detail` a JSON object.
     pub fn add_event(&mut self, serial: &DeviceSerial, kind: &str, detail: &Value) -> Result<DeviceEvent, LedgerError> {
         let path = self.path.clone();
+        let now = self.now();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(LedgerError::db("lock", &path))?;
         let known: bool = tx
             .query_row("SELECT COUNT(*) FROM devices WHERE serial = ?1", [serial.as_str()], |row| row.get::<_, i64>(0))
@@ -41,7 +42,7 @@ impl Ledger {
         if !known {
             return Err(LedgerError::DeviceNotFound { serial: serial.to_string() });
         }
-        let event = insert(&tx, &path, serial, &now_utc(), kind, detail)?;
+        let event = insert(&tx, &path, serial, &now, kind, detail)?;
         tx.commit().map_err(LedgerError::db("write", &path))?;
         Ok(event)
     }

@@ -4,19 +4,20 @@ use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use super::{now_utc, LedgerError};
+use super::LedgerError;
 
-/// The migrations in order: (version, name, SQL). Version 1 is `schema.sql`, 2 `schema_v2.sql`.
+/// The migrations in order: (version, name, SQL). Version 1 is `schema.sql`, 2 `schema_v2.sql`, 3 `schema_v3.sql`.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "devices and device_events", include_str!("schema.sql")),
     (2, "provision_steps and audit_log", include_str!("schema_v2.sql")),
+    (3, "device search indexes", include_str!("schema_v3.sql")),
 ];
 
 /// The newest schema version this build knows.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 
 /// Applies every migration the ledger has not had yet; returns the versions applied now.
-pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<Vec<i64>, LedgerError> {
+pub(crate) fn migrate(conn: &mut Connection, path: &Path, now: &str) -> Result<Vec<i64>, LedgerError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(LedgerError::db("lock", path))?;
     let newest = newest_applied(&tx, path)?;
     if newest > SCHEMA_VERSION {
@@ -25,7 +26,7 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<Vec<i64>, Le
     let mut applied = Vec::new();
     for &(version, name, sql) in MIGRATIONS.iter().filter(|(version, _, _)| *version > newest) {
         tx.execute_batch(sql).map_err(LedgerError::db("create the schema of", path))?;
-        tx.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)", params![version, name, now_utc()])
+        tx.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)", params![version, name, now])
             .map_err(LedgerError::db("write", path))?;
         applied.push(version);
     }

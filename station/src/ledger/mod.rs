@@ -15,6 +15,7 @@ mod events;
 mod export;
 mod migrate;
 mod provisioning;
+mod search;
 mod ota_state;
 mod serial;
 #[cfg(test)]
@@ -23,7 +24,6 @@ mod tests;
 use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
-use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -34,9 +34,11 @@ pub use export::{export, ExportFormat};
 pub use migrate::SCHEMA_VERSION;
 pub use ota_state::OtaStateRow;
 pub use serial::DeviceSerial;
+pub use search::{DevicePage, DeviceQuery, MAX_PAGE};
 pub use audit::{AuditReport, BrokenLink};
 pub use provisioning::{StepRecord, DEVICE_STATUS_FAILED, DEVICE_STATUS_VERIFIED, DEVICE_STATUS_WRITTEN};
 
+use crate::clock::{SharedClock, SystemClock};
 use crate::Station;
 
 /// The ledger's file name in the data directory.
@@ -49,11 +51,17 @@ const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 pub struct Ledger {
     conn: Connection,
     path: PathBuf,
+    clock: SharedClock,
 }
 
 impl Ledger {
     /// Opens (creating 0600 if needed) `<data_dir>/ledger.sqlite3` and brings its schema up to date.
     pub fn open(data_dir: &Path) -> Result<Ledger, LedgerError> {
+        Self::open_with_clock(data_dir, SystemClock::shared())
+    }
+
+    /// [`open`](Self::open) with the clock its timestamps come from.
+    pub fn open_with_clock(data_dir: &Path, clock: SharedClock) -> Result<Ledger, LedgerError> {
         let path = data_dir.join(LEDGER_FILE);
         create_private_file(&path)?;
         let mut conn = Connection::open(&path).map_err(LedgerError::db("open", &path))?;
@@ -62,13 +70,18 @@ impl Ledger {
         // Write-ahead log: readers never block the provisioning writers, commits survive a killed process.
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(())).map_err(LedgerError::db("open", &path))?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(LedgerError::db("open", &path))?;
-        migrate::migrate(&mut conn, &path)?;
-        Ok(Ledger { conn, path })
+        migrate::migrate(&mut conn, &path, &ledger_time(clock.now()))?;
+        Ok(Ledger { conn, path, clock })
     }
 
     /// The ledger file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Now, as the ledger stores times.
+    fn now(&self) -> String {
+        ledger_time(self.clock.now())
     }
 
     /// The schema version the file is at.
@@ -82,18 +95,15 @@ impl Ledger {
 impl Station {
     /// Opens the device ledger of this data directory.
     pub fn ledger(&self) -> crate::Result<Ledger> {
-        Ok(Ledger::open(self.data_dir())?)
+        Ok(Ledger::open_with_clock(self.data_dir(), self.clock.clone())?)
     }
 }
 
 /// The certificate id AWS IoT gives a certificate: SHA-256 of the DER, lowercase hex.
-pub fn certificate_id(cert_der: &[u8]) -> String {
-    hex::encode(Sha256::digest(cert_der))
-}
+pub use keyline_certs::certificate_id;
 
-/// Now, as the ledger stores times: RFC 3339 UTC with whole seconds (`2026-11-22T07:34:39Z`).
-pub(crate) fn now_utc() -> String {
-    let now = OffsetDateTime::now_utc();
+/// A time as the ledger stores it: RFC 3339 UTC with whole seconds (`2026-11-22T07:34:39Z`).
+pub(crate) fn ledger_time(now: OffsetDateTime) -> String {
     now.replace_nanosecond(0).unwrap_or(now).format(&Rfc3339).expect("a UTC time always formats as RFC 3339")
 }
 

@@ -3,7 +3,7 @@
 
 use rusqlite::{params, OptionalExtension};
 
-use super::{now_utc, Ledger, LedgerError};
+use super::{Ledger, LedgerError};
 
 /// One row of `ota_device_state`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +53,7 @@ impl Ledger {
     /// Insert or replace the OTA state of `row.serial`; `seen` stamps the last-seen time now.
     pub fn save_ota_state(&self, row: &OtaStateRow, seen: bool) -> Result<(), LedgerError> {
         self.ota_table()?;
-        let now = now_utc();
+        let now = self.now();
         self.conn
             .execute(
                 "INSERT INTO ota_device_state (serial, request, data, keynum, state, last_seen, updated_at)

@@ -4,7 +4,7 @@ use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{events, now_utc, DeviceSerial, Ledger, LedgerError};
+use super::{events, DeviceSerial, Ledger, LedgerError};
 
 /// Certificates were sent to the board (and, where the firmware shows it, accepted).
 pub const DEVICE_STATUS_WRITTEN: &str = "written";
@@ -43,6 +43,7 @@ impl Ledger {
     /// Records one step of a run.
     pub fn record_step(&mut self, step: &StepRecord) -> Result<(), LedgerError> {
         let path = self.path.clone();
+        let now = self.now();
         self.conn
             .execute(
                 "INSERT INTO provision_steps (run_id, seq, serial, at, station, port, firmware, step, outcome, elapsed_ms, detail) \
@@ -51,7 +52,7 @@ impl Ledger {
                     step.run_id,
                     step.seq,
                     step.serial.as_ref().map(DeviceSerial::as_str),
-                    now_utc(),
+                    now,
                     step.station,
                     step.port,
                     step.firmware,
@@ -129,8 +130,8 @@ impl Ledger {
     /// Refuses (nothing changes) when the device's current certificate is another one.
     pub fn set_provisioning_status(&mut self, serial: &DeviceSerial, cert_id: &str, status: &str, detail: &Value) -> Result<(), LedgerError> {
         let path = self.path.clone();
+        let now = self.now();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(LedgerError::db("lock", &path))?;
-        let now = now_utc();
         let provisioned_at = (status == DEVICE_STATUS_VERIFIED).then(|| now.clone());
         let changed = tx
             .execute(

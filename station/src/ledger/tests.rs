@@ -160,7 +160,7 @@ fn migrations_run_once_and_reopening_keeps_the_data() {
         ledger.record_issued_cert(&device("0123abcdef01020304", b"one")).unwrap();
     }
     let mut ledger = Ledger::open(dir.path()).unwrap();
-    assert_eq!(migrate::migrate(&mut ledger.conn, dir.path()).unwrap(), Vec::<i64>::new(), "nothing left to apply");
+    assert_eq!(migrate::migrate(&mut ledger.conn, dir.path(), "2026-11-22T07:34:39Z").unwrap(), Vec::<i64>::new(), "nothing left to apply");
     let rows: i64 = ledger.conn.query_row("SELECT COUNT(*) FROM schema_migrations", [], |row| row.get(0)).unwrap();
     assert_eq!(rows, SCHEMA_VERSION);
     assert_eq!(ledger.list(&DeviceFilter::default()).unwrap().len(), 1);
@@ -222,4 +222,18 @@ fn the_audit_chain_reports_the_first_changed_entry() {
     assert_eq!(broken.seq, 2);
     ledger.conn.execute("DELETE FROM audit_log WHERE seq = 2", []).unwrap();
     assert_eq!(ledger.verify_audit().unwrap().first_broken.unwrap().seq, 3, "a removed entry breaks the next link");
+}
+
+#[test]
+fn times_come_from_the_clock_the_ledger_was_opened_with() {
+    use crate::clock::FixedClock;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = std::sync::Arc::new(FixedClock::new(time::OffsetDateTime::from_unix_timestamp_nanos(1_795_332_879_500_000_000).unwrap()));
+    let mut ledger = Ledger::open_with_clock(dir.path(), clock.clone()).unwrap();
+    ledger.record_issued_cert(&device("0123abcdef01020304", b"cert one")).unwrap();
+    let serial = DeviceSerial::parse("0123abcdef01020304").unwrap();
+    assert_eq!(ledger.require(&serial).unwrap().issued_at, "2026-11-22T07:34:39Z");
+    clock.advance(time::Duration::hours(1));
+    let event = ledger.add_event(&serial, "provisioned", &json!({})).unwrap();
+    assert_eq!(serde_json::to_value(&event).unwrap()["at"], "2026-11-22T08:34:39Z");
 }

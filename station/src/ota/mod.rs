@@ -34,3 +34,22 @@ pub fn hint(error: &keyline_ota::Error) -> String {
         E::Io { .. } => "Check that the path exists and is readable/writable.".into(),
     }
 }
+
+/// The station's [`ErrorCode`](crate::ErrorCode) for an OTA error.
+pub fn code(error: &keyline_ota::Error) -> crate::ErrorCode {
+    use crate::ErrorCode as C;
+    use keyline_ota::Error as E;
+    match error {
+        E::Image(_) => C::OtaBadImage,
+        E::Signature(_) => C::OtaBadSignature,
+        E::Key(_) => C::OtaKey,
+        E::Tls(_) => C::OtaTls,
+        E::Protocol(_) => C::OtaProtocol,
+        E::TooLarge { .. } => C::OtaTooLarge,
+        E::Connection { .. } => C::OtaConnection,
+        E::Timeout(_) => C::OtaTimeout,
+        E::Cancelled => C::Cancelled,
+        E::Store(_) => C::OtaStore,
+        E::Io { .. } => C::Io,
+    }
+}

@@ -94,7 +94,7 @@ fn a_corrupt_list_is_skipped_with_a_warning_and_real_ports_stay() {
     let warning = &list.warnings[0];
     assert!(warning.contains("boards.json") && warning.contains("delete the file"), "{warning}");
     let error = simulated_ports(&dir.path().join(SIM_BOARDS_FILE)).unwrap_err();
-    assert_eq!(crate::ErrorReport::from(error).code, "bad_sim_list");
+    assert_eq!(crate::Error::from(error).report().code, "bad_sim_list");
 }
 
 #[test]

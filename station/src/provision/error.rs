@@ -68,16 +68,17 @@ impl ProvisionError {
         }
     }
 
-    /// Stable snake_case code.
-    pub fn code(&self) -> String {
+    /// Stable code (one of the station's [`ErrorCode`](crate::ErrorCode)s).
+    pub fn code(&self) -> crate::ErrorCode {
+        use crate::ErrorCode as C;
         match self {
-            ProvisionError::Board { error, .. } => serde_json::to_value(error.code()).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_else(|| "board".into()),
-            ProvisionError::BadCsrSignature { .. } => "bad_csr_signature".into(),
-            ProvisionError::CsrKeyMismatch => "csr_key_mismatch".into(),
-            ProvisionError::BadPublicKey => "bad_public_key".into(),
-            ProvisionError::ConfigUnknown => "config_unknown".into(),
-            ProvisionError::Cancelled { .. } => "cancelled".into(),
-            ProvisionError::Station { error, .. } => error.code().into(),
+            ProvisionError::Board { error, .. } => board_code(error.code()),
+            ProvisionError::BadCsrSignature { .. } => C::BadCsrSignature,
+            ProvisionError::CsrKeyMismatch => C::CsrKeyMismatch,
+            ProvisionError::BadPublicKey => C::BadPublicKey,
+            ProvisionError::ConfigUnknown => C::ConfigUnknown,
+            ProvisionError::Cancelled { .. } => C::Cancelled,
+            ProvisionError::Station { error, .. } => error.code(),
         }
     }
 
@@ -97,5 +98,28 @@ impl ProvisionError {
     /// The `{code, message, hint}` form for `--json` and the UI.
     pub fn report(&self) -> crate::ErrorReport {
         crate::ErrorReport { code: self.code(), message: self.to_string(), hint: self.hint() }
+    }
+}
+
+/// The station's code for a board driver's code.
+pub(crate) fn board_code(code: keyline_board::BoardErrorCode) -> crate::ErrorCode {
+    use crate::ErrorCode as C;
+    use keyline_board::BoardErrorCode as B;
+    match code {
+        B::PortOpen => C::PortOpen,
+        B::NotASerialPort => C::NotASerialPort,
+        B::Timeout => C::Timeout,
+        B::Disconnected => C::Disconnected,
+        B::Cancelled => C::Cancelled,
+        B::WrongFirmware => C::WrongFirmware,
+        B::Malformed => C::Malformed,
+        B::ForeignConfig => C::ForeignConfig,
+        B::UnsupportedChip => C::UnsupportedChip,
+        B::FirmwareFailure => C::FirmwareFailure,
+        B::EchoMismatch => C::EchoMismatch,
+        B::TooLarge => C::TooLarge,
+        B::NeedsReset => C::NeedsReset,
+        B::Io => C::Io,
+        _ => C::FirmwareFailure,
     }
 }

@@ -101,7 +101,7 @@ pub enum ProvisionEvent {
         /// The step.
         step: Step,
         /// Stable error code.
-        code: String,
+        code: crate::ErrorCode,
         /// What went wrong.
         message: String,
         /// What to do.

@@ -3,10 +3,19 @@
 use serde::{Deserialize, Serialize};
 
 use super::{read_bounded, validate_name, Layout};
-use crate::ca::CaRole;
 use crate::{Error, Result};
 
 const METADATA_VERSION: u32 = 1;
+
+/// Whether a CA is a self-signed root or an intermediate (signer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CaRole {
+    /// Self-signed root CA.
+    Root,
+    /// Intermediate CA that signs device certificates.
+    Signer,
+}
 
 /// One CA in `cas.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -37,10 +37,10 @@ fn have(program: &str) -> bool {
 
 #[test]
 fn remember_use_and_forget_with_gnome_keyring() {
-    if !(have("dbus-run-session") && have("gnome-keyring-daemon")) {
-        eprintln!("skipped: dbus-run-session and gnome-keyring-daemon are needed (apt install dbus gnome-keyring)");
-        return;
-    }
+    assert!(
+        have("dbus-run-session") && have("gnome-keyring-daemon"),
+        "dbus-run-session and gnome-keyring-daemon are needed: apt install dbus gnome-keyring (scripts/keyline-dev.sh installs them)"
+    );
     let env = Env::new();
     env.create_root_and_signer();
     let keyline = env!("CARGO_BIN_EXE_keyline");

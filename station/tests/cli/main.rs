@@ -3,6 +3,7 @@
 mod ca_create;
 mod ca_errors;
 mod ca_import;
+mod cloud_credentials;
 mod keyring;
 mod no_plaintext_keys;
 mod support;

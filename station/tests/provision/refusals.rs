@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use keyline_board::{open_driver, CancelToken, FirmwareKind, SystemClock};
+use keyline_board::{open_driver, CancelToken, FirmwareKind, ResetStrategy, SystemClock};
 use keyline_sim::{run_boards, FirmwareKind as SimFirmware, SimConfig};
 use keyline_station::provision::{check_key_material, KeyMaterial, ProvisionError};
 
@@ -43,7 +43,9 @@ fn a_pre_provisioned_trust_and_go_part_is_refused_by_the_helper_flow() {
 fn chip_csr() -> KeyMaterial {
     let dir = tempfile::tempdir().unwrap();
     let sim = run_boards(SimConfig::new(1, SimFirmware::EspHelper, dir.path().to_path_buf())).unwrap();
-    let mut helper = open_driver(FirmwareKind::EspHelper, sim.ports()[0].path.to_str().unwrap(), Arc::new(SystemClock), CancelToken::new(), None).unwrap();
+    let port = &sim.ports()[0];
+    let reset = ResetStrategy::for_port(None, port.reset.as_deref());
+    let mut helper = open_driver(FirmwareKind::EspHelper, port.path.to_str().unwrap(), &reset, Arc::new(SystemClock), CancelToken::new(), None).unwrap();
     helper.handshake().unwrap();
     helper.configure_and_lock().unwrap();
     helper.public_key(None).unwrap()

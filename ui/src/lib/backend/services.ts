@@ -41,7 +41,6 @@ export const unlockCa = (name: string, passphrase: string, remember: boolean) =>
 export const lockCa = (name: string, forget: boolean) => call<CaSummary>("lock_ca", { name, forget });
 export const deviceTemplate = (ca: string, profile: string) => call<DeviceTemplate>("device_template", { ca, profile });
 export const saveTextFile = (path: string, contents: string) => call<void>("save_text_file", { path, contents });
-export const readTextFile = (path: string) => call<string>("read_pem_file", { path });
 
 /** Creates a CA, reporting each step to `onProgress`; resolves to the created CAs. */
 export function createCa(

@@ -1,4 +1,3 @@
-//! (In the station crate, which has both keyline-certs and keyline-cloud.)
 //! The JITP template against the subjects of device certificates Keyline issues (keyline-certs), for every
 //! profile: every certificate parameter the template declares without a default is one those certificates carry,
 //! so AWS IoT can provision each of them; the template Keyline used to send (subject serialNumber) is refused.
@@ -7,8 +6,8 @@ use keyline_certs::atcacert::profile::Profile;
 use keyline_certs::atcacert::AtcaDate;
 use keyline_certs::device::{issue_device_cert, issue_signer_cert, SignerSubject};
 use keyline_certs::{create_root_ca, CaSubject, EcKey, Validity};
-use keyline_station::cloud::keyline_cloud::jitp::{check_template, keyline_device_fields, subject_fields, template_body, SubjectField};
-use keyline_station::cloud::keyline_cloud::CloudError;
+use keyline_cloud::jitp::{check_template, keyline_device_fields, subject_fields, template_body, SubjectField};
+use keyline_cloud::CloudError;
 
 const CHIP: [u8; 9] = [0x01, 0x23, 0xAB, 0xCD, 0xEF, 0x01, 0x02, 0x03, 0xEE];
 
