@@ -1,46 +1,16 @@
 //! Image validation before flashing: each refusal with its reason, and good plans (separate and merged) accepted.
 
-use keyline_board::flash::{build_table, parse_image_arg, FlashImage, FlashPlan, ImageKind, ImageRefusal, TargetInfo};
-use keyline_ota::ImageBuilder;
+mod common;
 
-fn app(chip_id: u16, payload: usize) -> Vec<u8> {
-    ImageBuilder::new("keyline-test", "1.2.3").chip_id(chip_id).segment(0x3FFB_0000, vec![0x5A; payload]).build()
-}
-
-fn bootloader() -> Vec<u8> {
-    // An ESP image without an app descriptor stands in for the second-stage bootloader.
-    let mut image = app(0, 64);
-    image[24 + 8] = 0; // break the descriptor magic in the first segment...
-    refresh(&mut image);
-    image
-}
-
-/// Recompute checksum and SHA-256 after editing segment data.
-fn refresh(image: &mut [u8]) {
-    use sha2::{Digest, Sha256};
-    let parsed_len = image.len() - 32;
-    let count = image[1] as usize;
-    let (mut at, mut checksum) = (24usize, 0xEFu8);
-    for _ in 0..count {
-        let len = u32::from_le_bytes(image[at + 4..at + 8].try_into().unwrap()) as usize;
-        checksum = image[at + 8..at + 8 + len].iter().fold(checksum, |a, b| a ^ b);
-        at += 8 + len;
-    }
-    image[at | 15] = checksum;
-    let hash = Sha256::digest(&image[..parsed_len]);
-    image[parsed_len..].copy_from_slice(&hash);
-}
-
-fn table() -> Vec<u8> {
-    build_table(&[("nvs", 1, 2, 0x9000, 0x6000), ("phy_init", 1, 1, 0xF000, 0x1000), ("factory", 0, 0, 0x10000, 0x10000)])
-}
+use common::images::{app, bootloader, table};
+use keyline_board::flash::{parse_image_arg, FlashImage, FlashPlan, ImageKind, ImageRefusal, TargetInfo};
 
 fn img(name: &str, offset: u32, bytes: Vec<u8>) -> FlashImage {
     FlashImage { name: name.into(), offset, bytes }
 }
 
 fn esp32() -> TargetInfo {
-    TargetInfo { chip_id: Some(0), partition_table: None }
+    TargetInfo { chip_id: Some(0), partition_table: None, flash_bytes: None }
 }
 
 #[test]
@@ -106,7 +76,7 @@ fn oversize_image_is_refused() {
     assert_eq!(err.code(), "does_not_fit");
     assert!(err.to_string().contains("larger than partition factory"), "{err}");
     // The board's own table is used when the plan has none.
-    let target = TargetInfo { chip_id: Some(0), partition_table: Some(keyline_board::flash::PartitionTable::parse(&table()).unwrap()) };
+    let target = TargetInfo { chip_id: Some(0), partition_table: Some(keyline_board::flash::PartitionTable::parse(&table()).unwrap()), flash_bytes: None };
     let err = FlashPlan::validate(vec![img("app.bin", 0x10000, app(0, 0x10000))], &target).unwrap_err();
     assert_eq!(err.code(), "does_not_fit");
     // An app at an offset with no app partition.

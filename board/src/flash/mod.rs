@@ -5,14 +5,21 @@
 //! image parser), whose chip ID is not the connected chip's, that does not fit its partition, that
 //! sits at an offset that is not sector-aligned, or that overlaps another image. A merged image
 //! (bootloader, table and apps in one file from offset 0) is split and each part checked.
+//! [`RomSession`] then writes a validated plan (or RAM-loads a [`RamImage`]) through espflash.
 
+mod error;
 mod partition;
+mod ram;
+mod rom;
 
 use serde::Serialize;
 
 use keyline_ota::image::chip_name;
 use keyline_ota::AppImage;
+pub use error::FlashError;
 pub use partition::{build_table, Partition, PartitionTable, MAX_TABLE_BYTES, PARTITION_TABLE_OFFSET};
+pub use ram::{RamImage, RamSegment, MAX_RAM_IMAGE};
+pub use rom::{ChipInfo, ConnectOptions, FlashPhase, FlashProgress, RomSession, WriteSummary, FLASH_BLOCK, RAM_BLOCK};
 
 /// Flash sector size: every image offset must be a multiple.
 pub const SECTOR: u32 = 0x1000;
@@ -154,6 +161,8 @@ pub struct TargetInfo {
     pub chip_id: Option<u16>,
     /// The partition table on the board, when read (a table in the plan takes precedence).
     pub partition_table: Option<PartitionTable>,
+    /// Flash size of the board, when detected (else [`MAX_FLASH_BYTES`]).
+    pub flash_bytes: Option<u64>,
 }
 
 /// Parse an `IMAGE[@OFFSET]` argument; the offset is hex (`0x10000`) or decimal. Without an
@@ -198,12 +207,13 @@ impl FlashPlan {
     /// Validate `images` against `target`. Nothing here touches the board.
     pub fn validate(mut images: Vec<FlashImage>, target: &TargetInfo) -> Result<FlashPlan, ImageRefusal> {
         images.sort_by_key(|image| image.offset);
+        let flash_bytes = target.flash_bytes.unwrap_or(MAX_FLASH_BYTES).min(MAX_FLASH_BYTES);
         for image in &images {
             if image.offset % SECTOR != 0 {
                 return Err(ImageRefusal::Unaligned { name: image.name.clone(), offset: image.offset });
             }
-            if image.bytes.is_empty() || u64::from(image.offset) + image.bytes.len() as u64 > MAX_FLASH_BYTES {
-                let reason = format!("{} bytes do not fit {MAX_FLASH_BYTES}-byte flash", image.bytes.len());
+            if image.bytes.is_empty() || u64::from(image.offset) + image.bytes.len() as u64 > flash_bytes {
+                let reason = format!("{} bytes do not fit the {flash_bytes}-byte flash", image.bytes.len());
                 return Err(ImageRefusal::DoesNotFit { name: image.name.clone(), offset: image.offset, reason });
             }
         }
