@@ -18,7 +18,7 @@ use keyline_ota::image::chip_name;
 use keyline_ota::AppImage;
 pub use error::FlashError;
 pub use partition::{build_table, Partition, PartitionTable, MAX_TABLE_BYTES, PARTITION_TABLE_OFFSET};
-pub use ram::{RamImage, RamSegment, MAX_RAM_IMAGE};
+pub use ram::{flash_mapped, RamImage, RamSegment, MAX_RAM_IMAGE};
 pub use rom::{ChipInfo, ConnectOptions, FlashPhase, FlashProgress, RomSession, WriteSummary, FLASH_BLOCK, RAM_BLOCK};
 
 /// Flash sector size: every image offset must be a multiple.

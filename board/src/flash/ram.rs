@@ -81,8 +81,21 @@ impl RamImage {
         Ok(RamImage { name: name.into(), chip_id: image.chip_id, chip: chip_name(image.chip_id), entry: image.entry, segments, sha256: image.sha256 })
     }
 
+    /// Parses `bytes` with espflash's memory maps deciding what is flash-mapped.
+    pub fn parse_for_loader(name: &str, bytes: &[u8]) -> Result<RamImage, ImageRefusal> {
+        RamImage::parse(name, bytes, flash_mapped)
+    }
+
     /// Bytes to load.
     pub fn total_bytes(&self) -> u64 {
         self.segments.iter().map(|s| s.len as u64).sum()
     }
+}
+
+/// Whether `addr` is flash-mapped on the chip with image chip ID `chip_id` (espflash's tables);
+/// an unknown chip maps nothing, and is refused later by the chip check.
+pub fn flash_mapped(chip_id: u16, addr: u32) -> bool {
+    use espflash::target::Chip;
+    let chips = [Chip::Esp32, Chip::Esp32c2, Chip::Esp32c3, Chip::Esp32c5, Chip::Esp32c6, Chip::Esp32c61, Chip::Esp32h2, Chip::Esp32p4, Chip::Esp32s2, Chip::Esp32s3];
+    chips.iter().find(|chip| chip.id() == chip_id).is_some_and(|chip| chip.addr_is_flash(addr))
 }
