@@ -21,7 +21,7 @@ fn a_chip_locked_with_another_configuration_is_refused_and_nothing_is_signed() {
         chip.write_config_zone(&config).unwrap();
         chip.lock_zone(keyline_sim::atecc::Zone::Config).unwrap();
     }
-    let sim = run_boards(SimConfig::new(1, SimFirmware::Rainbowtype, state)).unwrap();
+    let sim = run_boards(env.sim_config(1, SimFirmware::Rainbowtype)).unwrap();
     let error = env.json_error(&["provision", "--port", sim.ports()[0].path.to_str().unwrap(), "--firmware", "rainbowtype", "--ca", "signer"]);
     assert_eq!(error["code"], "foreign_config", "{error}");
     assert!(error["hint"].as_str().unwrap().contains("Set this chip aside"));

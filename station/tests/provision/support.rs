@@ -65,6 +65,34 @@ impl Env {
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
+
+    /// The rainbowtype build's compiled certificate templates for CA `signer`, as `keyline template
+    /// cert-chain` generates them, in the directory `keyline sim --cert-chain` reads (signer.der, device.der).
+    /// Boards built with it refuse certificates that do not fit their one compiled `cert_chain.c`.
+    pub fn cert_chain_dir(&self) -> PathBuf {
+        let dir = self.path("cert-chain");
+        if !dir.join("device.der").exists() {
+            let template = self.json(&["template", "cert-chain", "--ca", "signer", "--profile", "rainbowtype"]);
+            std::fs::create_dir_all(&dir).unwrap();
+            for (name, field) in [("signer", "signerTemplateHex"), ("device", "deviceTemplateHex")] {
+                let hex = template[field].as_str().unwrap_or_else(|| panic!("template cert-chain --json has no {field}: {template}"));
+                std::fs::write(dir.join(format!("{name}.der")), hex_bytes(hex)).unwrap();
+            }
+        }
+        dir
+    }
+
+    /// A simulator configuration for `boards` boards of `firmware` built with [`Env::cert_chain_dir`].
+    pub fn sim_config(&self, boards: usize, firmware: keyline_sim::FirmwareKind) -> keyline_sim::SimConfig {
+        let mut config = keyline_sim::SimConfig::new(boards, firmware, self.data.join("sim"));
+        config.cert_chain = Some(std::sync::Arc::new(keyline_sim::firmware::CertChain::from_dir(&self.cert_chain_dir()).unwrap()));
+        config
+    }
+}
+
+fn hex_bytes(hex: &str) -> Vec<u8> {
+    assert!(hex.len() % 2 == 0 && hex.is_ascii(), "not hex: {hex}");
+    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
 }
 
 pub fn pem_der(text: &str) -> Vec<u8> {
@@ -80,7 +108,9 @@ pub struct Sim {
 
 impl Sim {
     pub fn start(env: &Env, firmware: &str, boards: usize, extra: &[&str]) -> Sim {
-        let mut args = vec!["sim", "--boards", &*Box::leak(boards.to_string().into_boxed_str()), "--firmware", firmware, "--derive-templates", "--json"];
+        let cert_chain = env.cert_chain_dir();
+        let mut args = vec!["sim", "--boards", &*Box::leak(boards.to_string().into_boxed_str()), "--firmware", firmware, "--json"];
+        args.extend(["--cert-chain", &*Box::leak(cert_chain.to_string_lossy().into_owned().into_boxed_str())]);
         args.extend_from_slice(extra);
         let mut child = env.command(&args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
