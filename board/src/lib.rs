@@ -27,7 +27,7 @@ mod reset;
 pub use clock::{CancelToken, Clock, SystemClock};
 pub use error::{BoardError, BoardErrorCode};
 pub use esp_helper::{EspHelper, EspHelperTimeouts, HELPER_VERSION};
-pub use firmware::{open_driver, CertUpload, ChipLock, FirmwareKind, Hello, KeyMaterial, ProvisioningFirmware, Verification, WriteReport};
+pub use firmware::{driver_on, open_driver, CertUpload, ChipLock, FirmwareKind, Hello, KeyMaterial, ProvisioningFirmware, Verification, WriteReport};
 pub use link::{ByteLog, Direction, LinkStats, SerialLink, DEFAULT_BAUD};
 pub use reset::{BootMode, ResetStrategy, USB_JTAG_ID};
 pub use rainbowtype::{Pacing, Rainbowtype, RainbowtypeTimeouts, RAINBOWTYPE_CONFIG};

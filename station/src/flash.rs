@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use keyline_board::flash::{parse_image_arg, ConnectOptions, FlashError, FlashImage, FlashPlan, PartitionTable, RamImage, RomSession, TargetInfo};
-use keyline_board::{CancelToken, Clock};
+use keyline_board::{CancelToken, Clock, SerialLink};
 use serde::Serialize;
 
 pub use keyline_board::flash::{CheckedImage, ChipInfo, FlashPhase, FlashProgress, ImageKind};
@@ -142,20 +142,28 @@ pub fn read_ram_image(path: &Path) -> Result<RamImage> {
 /// acknowledged; the program then boots and talks at 115200 (the port is closed on return, so the
 /// next host must open it within the program's start-up window). Blocking.
 pub fn ram_load(data_dir: &Path, port: &str, baud: u32, helper: &Path, progress: &mut dyn FnMut(&FlashProgress), cancel: &CancelToken, clock: Arc<dyn Clock>) -> Result<RamLoadOutcome> {
+    let (link, outcome) = ram_load_link(data_dir, port, baud, helper, progress, cancel, clock)?;
+    drop(link);
+    Ok(outcome)
+}
+
+/// Like [`ram_load`], and keeps the port open: the link is at 115200, ready for the started program.
+pub fn ram_load_link(data_dir: &Path, port: &str, baud: u32, helper: &Path, progress: &mut dyn FnMut(&FlashProgress), cancel: &CancelToken, clock: Arc<dyn Clock>) -> Result<(SerialLink, RamLoadOutcome)> {
     let image = read_ram_image(helper)?;
     let start = Instant::now();
-    let session = connect(data_dir, port, baud, cancel, clock)?;
+    let session = connect(data_dir, port, baud, cancel, clock.clone())?;
     let chip = session.info().clone();
     let serial = session.load_ram(&image, progress)?;
-    drop(serial);
-    Ok(RamLoadOutcome {
+    let link = SerialLink::from_port(Box::new(serial), port, clock, cancel.clone());
+    let outcome = RamLoadOutcome {
         port: port.into(),
         chip,
         bytes: image.total_bytes(),
         image,
         elapsed_ms: start.elapsed().as_millis() as u64,
         program_baud: keyline_board::DEFAULT_BAUD,
-    })
+    };
+    Ok((link, outcome))
 }
 
 /// Error code of a flashing failure.

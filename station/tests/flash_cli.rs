@@ -1,7 +1,7 @@
 //! `keyline flash` end to end against `keyline sim` boards in another process: images written and verified
 //! (the simulated flash equals them), refusals that write nothing, and the published Espressif helper
-//! RAM-loaded with `keyline flash --ram` (the board then runs it: `board/tests/flash_rom.rs` shakes hands
-//! with it in-process; provisioning it from a second process is not done yet, see below).
+//! RAM-loaded with `keyline flash --ram`, and by `keyline provision --ram-load`, which then provisions the
+//! board through it on the same open port.
 #![cfg(feature = "sim")]
 
 #[path = "provision/support.rs"]
@@ -95,7 +95,7 @@ fn refused_images_and_bad_input_write_nothing_and_say_why() {
 }
 
 #[test]
-fn the_published_helper_is_ram_loaded_from_the_cli() {
+fn the_published_helper_is_ram_loaded_and_the_board_provisioned_through_it() {
     let helper = helper_bin::esp32_helper();
     let env = Env::with_cas();
     let sim = Sim::start(&env, "rom", 1, &[]);
@@ -109,7 +109,10 @@ fn the_published_helper_is_ram_loaded_from_the_cli() {
     // A second load: the helper is running, so the FIFO reset brings the ROM loader back first.
     let again = env.json(&["flash", "--port", &port, "--ram", helper.to_str().unwrap(), "--baud", "115200"]);
     assert_eq!(again["bytes"], 202_840, "{again}");
-    // Not yet: `keyline provision --firmware esp-helper` from another process right after. The helper
-    // waits ~1.4 s (board time) for its handshake and the provisioning run resets the board and unlocks
-    // the CA first, so it misses the window; this needs the pipeline's RAM-load step (one process).
+    // `keyline provision --ram-load` loads it and provisions on the same open port, in the helper's window.
+    let outcome = env.json(&["provision", "--port", &port, "--ram-load", helper.to_str().unwrap(), "--firmware", "esp-helper", "--ca", "signer"]);
+    assert_eq!(outcome["outcome"], "verified", "{outcome}");
+    let shown = env.json(&["devices", "show", outcome["serial"].as_str().unwrap()]);
+    let device = if shown["device"].is_object() { &shown["device"] } else { &shown };
+    assert_eq!(device["status"], "verified", "{shown}");
 }
