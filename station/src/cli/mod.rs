@@ -5,6 +5,8 @@
 
 mod audit;
 mod bench;
+#[cfg(feature = "sim")]
+mod bench_flash;
 mod ca;
 mod cert;
 mod cert_sign;
@@ -115,7 +117,7 @@ command_groups! {
     Flash => flash::FlashCommand,
     /// Run a shift: provision boards on several ports at once as they appear; live table and counters.
     Station => shift::ShiftCommand,
-    /// Benchmarks: `keyline bench issue`, `keyline bench station` (ratios to the goals).
+    /// Benchmarks: `keyline bench issue`, `keyline bench station`, `keyline bench flash` (ratios to the goals).
     Bench => bench::BenchCommand,
     /// The hash-chained audit log of signing operations: `keyline audit verify`.
     Audit => audit::AuditCommand,
