@@ -209,7 +209,7 @@ impl FlashPlan {
         images.sort_by_key(|image| image.offset);
         let flash_bytes = target.flash_bytes.unwrap_or(MAX_FLASH_BYTES).min(MAX_FLASH_BYTES);
         for image in &images {
-            if image.offset % SECTOR != 0 {
+            if !image.offset.is_multiple_of(SECTOR) {
                 return Err(ImageRefusal::Unaligned { name: image.name.clone(), offset: image.offset });
             }
             if image.bytes.is_empty() || u64::from(image.offset) + image.bytes.len() as u64 > flash_bytes {

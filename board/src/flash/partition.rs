@@ -87,7 +87,7 @@ impl PartitionTable {
                 .to_string();
             let partition = Partition { label, kind: entry[2], subtype: entry[3], offset: u32_at(entry, 4), size: u32_at(entry, 8) };
             let align = if partition.kind == 0 { 0x10000 } else { 0x1000 };
-            if partition.offset % align != 0 || partition.size == 0 {
+            if !partition.offset.is_multiple_of(align) || partition.size == 0 {
                 return Err(bad(format!("partition {} at {:#x} (size {:#x}) is not {align:#x}-aligned or is empty", partition.label, partition.offset, partition.size)));
             }
             partitions.push(partition);
