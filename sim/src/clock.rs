@@ -68,6 +68,8 @@ pub fn uart_time(bytes: usize, baud: u32) -> Duration {
 #[derive(Debug, Clone)]
 pub struct SimClock {
     nanos: Arc<AtomicU64>,
+    /// The part of `nanos` that was charged (bytes and chip work), not idle time.
+    charged: Arc<AtomicU64>,
     timing: Timing,
     realtime: bool,
 }
@@ -75,7 +77,7 @@ pub struct SimClock {
 impl SimClock {
     /// A clock at zero using `timing`.
     pub fn new(timing: Timing) -> Self {
-        SimClock { nanos: Arc::new(AtomicU64::new(0)), timing, realtime: false }
+        SimClock { nanos: Arc::new(AtomicU64::new(0)), charged: Arc::new(AtomicU64::new(0)), timing, realtime: false }
     }
 
     /// Also sleep for every charged interval (practice mode realism). Tests leave this off.
@@ -94,12 +96,19 @@ impl SimClock {
         Duration::from_nanos(self.nanos.load(Ordering::Relaxed))
     }
 
+    /// The time charged so far (UART bytes, chip commands, handler work), without idle time: what a
+    /// host that never waited more than it must would have spent.
+    pub fn charged(&self) -> Duration {
+        Duration::from_nanos(self.charged.load(Ordering::Relaxed))
+    }
+
     /// Adds `interval` when the datasheet model is active.
     pub fn charge(&self, interval: Duration) {
         if self.timing == Timing::Instant {
             return;
         }
         self.nanos.fetch_add(interval.as_nanos() as u64, Ordering::Relaxed);
+        self.charged.fetch_add(interval.as_nanos() as u64, Ordering::Relaxed);
         if self.realtime {
             std::thread::sleep(interval);
         }

@@ -9,17 +9,48 @@ use serde_json::Value;
 
 pub const PASS: &str = "correct horse battery staple";
 
+/// Simulated boards live on wall time: a starved simulator thread merges writes that a board's UART
+/// would have taken as separate events. So at most this many tests of this binary drive boards at once.
+const BOARD_TESTS_AT_ONCE: usize = 2;
+
+static RUNNING: (std::sync::Mutex<usize>, std::sync::Condvar) = (std::sync::Mutex::new(0), std::sync::Condvar::new());
+
+/// One of the [`BOARD_TESTS_AT_ONCE`] turns, given back on drop.
+pub struct Turn(());
+
+impl Turn {
+    fn take() -> Turn {
+        let (count, freed) = &RUNNING;
+        let mut running = count.lock().unwrap_or_else(|e| e.into_inner());
+        while *running >= BOARD_TESTS_AT_ONCE {
+            running = freed.wait(running).unwrap_or_else(|e| e.into_inner());
+        }
+        *running += 1;
+        Turn(())
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let (count, freed) = &RUNNING;
+        *count.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        freed.notify_one();
+    }
+}
+
 pub struct Env {
     pub dir: tempfile::TempDir,
     pub data: PathBuf,
+    _turn: Turn,
 }
 
 impl Env {
-    /// A data directory with root CA `root` and signer CA `signer`.
+    /// A data directory with root CA `root` and signer CA `signer`; waits for a turn to drive boards.
     pub fn with_cas() -> Env {
+        let _turn = Turn::take();
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
-        let env = Env { dir, data };
+        let env = Env { dir, data, _turn };
         env.ok(&["ca", "create", "--name", "root", "--org", "Acme Corp", "--signer", "signer"]);
         env
     }
