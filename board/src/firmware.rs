@@ -145,8 +145,14 @@ pub fn open_driver(kind: FirmwareKind, port: &str, reset: &crate::ResetStrategy,
     if kind == FirmwareKind::Rainbowtype {
         reset.reset(&mut link, crate::BootMode::Flash)?;
     }
-    Ok(match kind {
+    Ok(driver_on(kind, link))
+}
+
+/// The driver for `kind` on a link that is already open (e.g. the port a RAM load left open, so
+/// the started helper's prompt is not missed).
+pub fn driver_on(kind: FirmwareKind, link: SerialLink) -> Box<dyn ProvisioningFirmware> {
+    match kind {
         FirmwareKind::Rainbowtype => Box::new(Rainbowtype::new(link)),
         FirmwareKind::EspHelper => Box::new(EspHelper::new(link)),
-    })
+    }
 }

@@ -80,6 +80,11 @@ impl SerialLink {
         Ok(SerialLink { port, name: path.into(), rx: Vec::new(), log: None, clock, cancel, stats: LinkStats::default() })
     }
 
+    /// Wraps a port that is already open (e.g. a clone of the port a flasher holds, to reset the board).
+    pub fn from_port(port: Box<dyn serialport::SerialPort>, name: &str, clock: Arc<dyn Clock>, cancel: CancelToken) -> Self {
+        SerialLink { port, name: name.into(), rx: Vec::new(), log: None, clock, cancel, stats: LinkStats::default() }
+    }
+
     /// Sends every byte in both directions to `log` from now on.
     pub fn set_log(&mut self, log: ByteLog) {
         self.log = Some(log);

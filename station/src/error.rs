@@ -161,6 +161,9 @@ pub enum Error {
     /// OTA: an image, signing key, signature or device-management exchange failed (its own code).
     #[error(transparent)]
     Ota(#[from] keyline_ota::Error),
+    /// Flashing or RAM-loading a board failed, or an image was refused (its own code).
+    #[error(transparent)]
+    Flash(#[from] keyline_board::flash::FlashError),
     /// File-system failure.
     #[error("{action} {path}: {source}")]
     Io {
@@ -216,6 +219,7 @@ impl Error {
             Error::Ports(error) => error.code(),
             Error::Ota(error) => crate::ota::code(error),
             Error::Ledger(error) => error.code(),
+            Error::Flash(error) => crate::flash::code(error),
         }
     }
 
@@ -274,6 +278,7 @@ impl Error {
             Error::TaskFailed { .. } => "Try again; if it keeps failing, download the log panel's lines and report them.".into(),
             Error::Ledger(error) => error.hint(),
             Error::Ota(error) => crate::ota::hint(error),
+            Error::Flash(error) => crate::flash::hint(error),
         }
     }
 

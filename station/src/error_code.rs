@@ -199,6 +199,27 @@ error_codes! {
     OtaTimeout = "ota_timeout",
     /// The OTA store failed.
     OtaStore = "ota_store",
+    // Flashing.
+    /// A firmware image to flash is not valid (header, segments, checksum, SHA-256, app descriptor).
+    FlashBadImage = "flash_bad_image",
+    /// A partition table is not valid.
+    FlashBadPartitionTable = "flash_bad_partition_table",
+    /// An image is built for another chip than the connected one.
+    FlashWrongChip = "flash_wrong_chip",
+    /// An image does not fit its partition or the flash.
+    FlashDoesNotFit = "flash_does_not_fit",
+    /// An image offset is not sector-aligned.
+    FlashUnalignedOffset = "flash_unaligned_offset",
+    /// Two images overlap.
+    FlashOverlappingImages = "flash_overlapping_images",
+    /// An image file cannot be read.
+    FlashFileUnreadable = "flash_file_unreadable",
+    /// The port is not an ESP ROM loader.
+    FlashNotRomLoader = "flash_not_rom_loader",
+    /// The ROM loader refused a command or stopped answering.
+    FlashLoaderFailed = "flash_loader_failed",
+    /// The flash read back differs from the image.
+    FlashVerifyFailed = "flash_verify_failed",
     // The front ends.
     /// An exported file could not be written.
     WriteFailed = "write_failed",

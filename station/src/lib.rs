@@ -25,6 +25,7 @@ pub mod cloud_test;
 pub mod cloud_wizard;
 pub mod device_template;
 pub mod device_view;
+pub mod flash;
 pub mod line;
 mod error;
 mod error_code;

@@ -81,6 +81,7 @@ impl LineSession {
             reprovision: self.config.reprovision,
             station_name: self.config.station_name.clone(),
             stop_before_issue: Some(self.stop.clone()),
+            ram_load: None,
         };
         let (station, ca, observer, abort) = (self.station.clone(), self.ca.clone(), self.observer.clone(), self.abort.clone());
         std::thread::spawn(move || {

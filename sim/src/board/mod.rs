@@ -276,7 +276,8 @@ impl Board {
                     self.running = firmware::start_ram_loaded_helper();
                     self.running_kind = Some(FirmwareKind::EspHelper);
                     self.hw.booted_at = self.hw.clock.now();
-                    self.hw.baud = 115_200;
+                    // The MEM_END reply still goes out at the loader's rate; 115200 applies after it.
+                    self.hw.next_baud = Some(115_200);
                     self.start_at = Some(self.hw.clock.now() + HELPER_BOOT_TIME);
                 }
                 Next::BootFlash => raw.extend(self.boot_flash()),

@@ -32,7 +32,9 @@ pub const MAX_RAM_BLOCK: usize = 0x1800;
 const SECTOR_ERASE: std::time::Duration = std::time::Duration::from_millis(45);
 /// ESP32 RAM a loaded image may occupy (esptool `ESP32ROM.MEMORY_MAP`): DRAM, IRAM, RTC fast/slow.
 const DRAM: (u32, u32) = (0x3FFA_E000, 0x4000_0000);
-const IRAM: (u32, u32) = (0x4008_0000, 0x400A_0000);
+/// IRAM (0x40080000) continues into DIRAM_IRAM (SRAM1 seen as instruction RAM, up to 0x400BFFFC):
+/// the published helper's code segment (0x24220 bytes at 0x40080000) runs past 0x400A0000.
+const IRAM: (u32, u32) = (0x4008_0000, 0x400B_FFFC);
 const RTC_REGIONS: [(u32, u32); 3] = [(0x3FF8_0000, 0x3FF8_2000), (0x400C_0000, 0x400C_2000), (0x5000_0000, 0x5000_2000)];
 
 // ROM error codes.

@@ -32,6 +32,16 @@ pub enum BenchCommand {
         #[arg(long)]
         firmware: String,
     },
+    /// Write an image to a simulated ROM loader with Keyline and with the pinned esptool --no-stub; bytes/s and ratio to the line rate.
+    #[cfg(feature = "sim")]
+    Flash {
+        /// Image size (`1MiB`, `256KiB`, bytes).
+        #[arg(long, default_value = "1MiB", value_parser = super::bench_flash::parse_size)]
+        size: u64,
+        /// Line rate of the transfer (esptool 4.8.1 loses the simulated loader after CHANGE_BAUDRATE, so 115200 by default).
+        #[arg(long, default_value_t = 115_200)]
+        baud: u32,
+    },
 }
 
 fn scratch() -> Result<tempfile::TempDir, CliError> {
@@ -63,6 +73,13 @@ impl Run for BenchCommand {
                 let one = station_round(firmware, 1)?;
                 let many = station_round(firmware, boards)?;
                 let report = StationBench { firmware: firmware.as_str().into(), one_port: one, n_ports: many, includes: LIMIT_INCLUDES.into() };
+                emit(ctx.json, &report, || report.text());
+                Ok(())
+            }
+            #[cfg(feature = "sim")]
+            BenchCommand::Flash { size, baud } => {
+                let dir = scratch()?;
+                let report = super::bench_flash::bench_flash(size, baud, dir.path())?;
                 emit(ctx.json, &report, || report.text());
                 Ok(())
             }

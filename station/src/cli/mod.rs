@@ -5,10 +5,13 @@
 
 mod audit;
 mod bench;
+#[cfg(feature = "sim")]
+mod bench_flash;
 mod ca;
 mod cert;
 mod cert_sign;
 mod devices;
+mod flash;
 #[cfg(feature = "cloud")]
 mod cloud_devices;
 #[cfg(feature = "cloud")]
@@ -110,9 +113,11 @@ command_groups! {
     Devices => devices::DevicesCommand,
     /// Provision one board: lock the chip, issue, write and verify its certificate.
     Provision => provision::ProvisionCommand,
+    /// Write firmware images at their offsets (validated before, verified after), or `--ram` load the provisioning helper.
+    Flash => flash::FlashCommand,
     /// Run a shift: provision boards on several ports at once as they appear; live table and counters.
     Station => shift::ShiftCommand,
-    /// Benchmarks: `keyline bench issue`, `keyline bench station` (ratios to the goals).
+    /// Benchmarks: `keyline bench issue`, `keyline bench station`, `keyline bench flash` (ratios to the goals).
     Bench => bench::BenchCommand,
     /// The hash-chained audit log of signing operations: `keyline audit verify`.
     Audit => audit::AuditCommand,

@@ -17,6 +17,9 @@ pub struct ProvisionArgs {
     /// Serial port of the board (e.g. /dev/ttyUSB0, or a simulated board's /dev/pts/N).
     #[arg(long, value_name = "PATH")]
     port: String,
+    /// First RAM-load this esptool .bin (the Espressif helper, e.g. secure_cert_mfg_esp32.bin) through the ROM loader.
+    #[arg(long, value_name = "HELPER.bin")]
+    ram_load: Option<std::path::PathBuf>,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -99,6 +102,7 @@ impl Run for ProvisionCommand {
             reprovision: args.run.reprovision,
             station_name: station_name(),
             stop_before_issue: None,
+            ram_load: args.ram_load.clone(),
         };
         let json = ctx.json;
         let observer: Observer = Arc::new(move |event: &ProvisionEvent| {

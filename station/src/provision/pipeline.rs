@@ -33,6 +33,9 @@ pub struct ProvisionRequest {
     /// A soft stop: checked only before steps up to the issue step, so a board that already has
     /// its certificate is finished (the shift runner's Ctrl-C).
     pub stop_before_issue: Option<CancelToken>,
+    /// RAM-load this esptool `.bin` (the esp-helper) through the ROM loader in the open step, then
+    /// provision on the same open port (the helper's handshake window is too short for a reopen).
+    pub ram_load: Option<std::path::PathBuf>,
 }
 
 /// How a run ended well.
@@ -253,6 +256,13 @@ fn run_steps(run: &mut Run<'_>, data_dir: &std::path::Path, ledger: &mut Ledger,
     let (cancel, clock) = (run.cancel.clone(), run.clock.clone());
     let mut driver: Box<dyn ProvisioningFirmware> = run.step(ledger, Step::Open, |_| {
         let reset = crate::ports::reset_strategy_for(data_dir, &port);
+        if let Some(helper) = &request.ram_load {
+            let (mut link, loaded) = crate::flash::ram_load_link(data_dir, &port, crate::flash::DEFAULT_FLASH_BAUD, helper, &mut |_| {}, &cancel, clock.clone())
+                .map_err(|e| ProvisionError::station(Step::Open, e))?;
+            link.set_log(log);
+            let detail = json!({ "baud": keyline_board::DEFAULT_BAUD, "reset": reset.name(), "ramLoaded": loaded.image.name, "ramBytes": loaded.bytes });
+            return Ok((keyline_board::driver_on(request.firmware, link), detail));
+        }
         let driver = open_driver(request.firmware, &port, &reset, clock.clone(), cancel.clone(), Some(log)).map_err(|e| ProvisionError::board(Step::Open, e))?;
         Ok((driver, json!({ "baud": keyline_board::DEFAULT_BAUD, "reset": reset.name() })))
     })?;

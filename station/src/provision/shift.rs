@@ -138,6 +138,7 @@ pub fn run_shift(
                         reprovision: config.reprovision,
                         station_name: config.station_name.clone(),
                         stop_before_issue: Some(stop.clone()),
+                        ram_load: None,
                     };
                     let (observer, counters, ports, clock, abort) = (observer.clone(), counters.clone(), ports.clone(), clock.clone(), abort.clone());
                     let serial_log = config.serial_log;

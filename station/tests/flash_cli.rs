@@ -1,0 +1,118 @@
+//! `keyline flash` end to end against `keyline sim` boards in another process: images written and verified
+//! (the simulated flash equals them), refusals that write nothing, and the published Espressif helper
+//! RAM-loaded with `keyline flash --ram`, and by `keyline provision --ram-load`, which then provisions the
+//! board through it on the same open port.
+#![cfg(feature = "sim")]
+
+#[path = "provision/support.rs"]
+#[allow(dead_code)]
+mod support;
+
+#[path = "../../board/tests/common/helper_bin.rs"]
+mod helper_bin;
+
+use keyline_ota::ImageBuilder;
+use support::{Env, Sim};
+
+fn app(chip_id: u16, payload: usize) -> Vec<u8> {
+    ImageBuilder::new("keyline-product", "2.0.1").chip_id(chip_id).segment(0x3FFB_0000, vec![0xA5; payload]).build()
+}
+
+/// An ESP image without an app descriptor (a second-stage bootloader stand-in).
+fn bootloader() -> Vec<u8> {
+    ImageBuilder::new("x", "1").chip_id(0).segment(0x3FFF_0000, vec![0x11; 64]).build()
+}
+
+fn table() -> Vec<u8> {
+    keyline_board::flash::build_table(&[("nvs", 1, 2, 0x9000, 0x6000), ("phy_init", 1, 1, 0xF000, 0x1000), ("factory", 0, 0, 0x10000, 0x40000)])
+}
+
+fn flash_of(sim: &Sim, offset: usize, len: usize) -> Vec<u8> {
+    let config = keyline_sim::BoardConfig { state_dir: Some(sim.state_dir.join("board-0")), derive_templates: true, ..Default::default() };
+    keyline_sim::Board::new(config).unwrap().hardware().flash.read(offset, len).unwrap().to_vec()
+}
+
+fn write(env: &Env, name: &str, bytes: &[u8]) -> String {
+    let path = env.path(name);
+    std::fs::write(&path, bytes).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn images_are_written_verified_and_in_the_simulated_flash() {
+    let env = Env::with_cas();
+    let mut sim = Sim::start(&env, "rom", 1, &[]);
+    let images = [("bl.bin", 0x1000usize, bootloader()), ("pt.bin", 0x8000, table()), ("app.bin", 0x10000, app(0, 100_000))];
+    let mut args = vec!["flash".to_string(), "--port".into(), sim.ports[0].clone(), "--baud".into(), "921600".into()];
+    for (name, offset, bytes) in &images {
+        args.push(format!("{}@{offset:#x}", write(&env, name, bytes)));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let outcome = env.json(&args);
+    let total: usize = images.iter().map(|i| i.2.len()).sum();
+    assert_eq!(outcome["bytes"], total, "{outcome}");
+    assert_eq!(outcome["chip"]["chip"], "esp32");
+    assert_eq!(outcome["images"][2]["kind"], "app");
+    assert_eq!(outcome["images"][2]["version"], "2.0.1");
+    assert_eq!(outcome["md5"].as_array().unwrap().len(), 3);
+    sim.stop();
+    for (name, offset, bytes) in &images {
+        assert_eq!(&flash_of(&sim, *offset, bytes.len()), bytes, "{name} at {offset:#x}");
+    }
+}
+
+#[test]
+fn refused_images_and_bad_input_write_nothing_and_say_why() {
+    let env = Env::with_cas();
+    let mut sim = Sim::start(&env, "rom", 1, &[]);
+    let port = sim.ports[0].clone();
+    let pt = format!("{}@0x8000", write(&env, "pt.bin", &table()));
+    let mut bad_magic = app(0, 1000);
+    bad_magic[0] = 0xE8;
+    let mut bad_sha = app(0, 1000);
+    let last = bad_sha.len() - 1;
+    bad_sha[last] ^= 0x40;
+    let cases: Vec<(Vec<String>, &str, &str)> = vec![
+        (vec![pt.clone(), format!("{}@0x10000", write(&env, "m.bin", &bad_magic))], "flash_bad_image", "magic byte is 0xE8"),
+        (vec![pt.clone(), format!("{}@0x10000", write(&env, "s.bin", &bad_sha))], "flash_bad_image", "SHA-256"),
+        (vec![pt.clone(), format!("{}@0x10000", write(&env, "c.bin", &app(9, 1000)))], "flash_wrong_chip", "esp32s3"),
+        (vec![pt.clone(), format!("{}@0x10000", write(&env, "big.bin", &app(0, 0x40000)))], "flash_does_not_fit", "larger than partition factory"),
+        (vec![format!("{}@0x10800", write(&env, "u.bin", &[1; 64]))], "flash_unaligned_offset", "0x10800"),
+        (vec![format!("{}@0x20000", write(&env, "a.bin", &[1; 0x2000])), format!("{}@0x21000", write(&env, "b.bin", &[2; 16]))], "flash_overlapping_images", "overlaps"),
+        (vec![format!("{}@0x10000", env.path("missing.bin").display())], "flash_file_unreadable", "missing.bin"),
+    ];
+    for (images, code, text) in cases {
+        let mut args = vec!["flash", "--port", &port];
+        args.extend(images.iter().map(String::as_str));
+        let error = env.json_error(&args);
+        assert_eq!(error["code"], code, "{error}");
+        assert!(error["message"].as_str().unwrap().contains(text), "{error}");
+    }
+    let error = env.json_error(&["flash", "--port", &write(&env, "not-a-port", b"x"), &pt]);
+    assert_eq!(error["code"], "port_open", "{error}");
+    sim.stop();
+    assert!(flash_of(&sim, 0, 4 * 1024 * 1024).iter().all(|&b| b == 0xFF), "nothing reached the board");
+}
+
+#[test]
+fn the_published_helper_is_ram_loaded_and_the_board_provisioned_through_it() {
+    let helper = helper_bin::esp32_helper();
+    let env = Env::with_cas();
+    let sim = Sim::start(&env, "rom", 1, &[]);
+    let port = sim.ports[0].clone();
+    let loaded = env.json(&["flash", "--port", &port, "--ram", helper.to_str().unwrap()]);
+    assert_eq!(loaded["image"]["entry"], 0x4008_21A8u32, "{loaded}");
+    assert_eq!(loaded["image"]["segments"].as_array().unwrap().len(), 4, "{loaded}");
+    assert_eq!(loaded["bytes"], 202_840, "{loaded}");
+    assert_eq!(loaded["chip"]["chip"], "esp32");
+    assert_eq!(loaded["programBaud"], 115_200);
+    // A second load: the helper is running, so the FIFO reset brings the ROM loader back first.
+    let again = env.json(&["flash", "--port", &port, "--ram", helper.to_str().unwrap(), "--baud", "115200"]);
+    assert_eq!(again["bytes"], 202_840, "{again}");
+    // `keyline provision --ram-load` loads it and provisions on the same open port, in the helper's window.
+    let outcome = env.json(&["provision", "--port", &port, "--ram-load", helper.to_str().unwrap(), "--firmware", "esp-helper", "--ca", "signer"]);
+    assert_eq!(outcome["outcome"], "verified", "{outcome}");
+    let shown = env.json(&["devices", "show", outcome["serial"].as_str().unwrap()]);
+    let device = if shown["device"].is_object() { &shown["device"] } else { &shown };
+    assert_eq!(device["status"], "verified", "{shown}");
+}
