@@ -1,7 +1,7 @@
 //! The `devices` table: recording an issued certificate (both-or-neither with the caller's own step), and
 //! reading devices by serial, by certificate id or by filter.
 
-use rusqlite::{params, OptionalExtension, Row, Transaction, TransactionBehavior};
+use rusqlite::{params, OptionalExtension, Row, Transaction};
 use serde::Serialize;
 use serde_json::json;
 
@@ -114,7 +114,7 @@ impl Ledger {
     pub fn begin_record(&mut self, device: &NewDevice) -> Result<PendingRecord<'_>, LedgerError> {
         let now = self.now();
         let path = self.path.as_path();
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(LedgerError::db("lock", path))?;
+        let tx = self.begin_write()?;
         let cert_id = certificate_id(&device.cert_der);
         let owner: Option<String> = tx
             .query_row("SELECT serial FROM devices WHERE cert_id = ?1", [&cert_id], |row| row.get(0))
