@@ -6,6 +6,7 @@
 
 pub mod commands;
 pub mod error;
+pub mod file_dialog;
 pub mod launch;
 pub mod log_panel;
 pub mod practice;
@@ -26,10 +27,11 @@ use crate::log_panel::{LogBuffer, UiLogLayer, DEFAULT_CAPACITY, LOG_EVENT};
 use crate::practice::Practice;
 use crate::state::AppState;
 
-/// Adds the managed state and every command to a builder (also used by the IPC tests).
-pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri::Builder<R> {
+/// Adds the managed state and every command to a builder (also used by the IPC tests, which pass scripted
+/// [`FileDialogs`](file_dialog::FileDialogs) where the app passes the native ones).
+pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>, state: AppState, dialogs: file_dialog::FileDialogs) -> tauri::Builder<R> {
     let practice = practice::Practice::new(state.station.data_dir().to_path_buf(), state.practice, state.emulator_source.clone());
-    builder.manage(state).manage(practice).manage(commands::cloud_test::RunningTests::default()).manage(Arc::new(commands::line::LineState::default())).invoke_handler(tauri::generate_handler![
+    builder.manage(state).manage(Arc::new(dialogs)).manage(practice).manage(commands::cloud_test::RunningTests::default()).manage(Arc::new(commands::line::LineState::default())).invoke_handler(tauri::generate_handler![
         commands::app::app_info,
         commands::app::keyring_status,
         commands::app::get_logs,
@@ -102,7 +104,7 @@ pub fn run() {
             shutdown::exit_on_signal(app.handle().clone());
             Ok(())
         });
-    with_commands(builder, state)
+    with_commands(builder, state, file_dialog::FileDialogs::Native)
         .build(tauri::generate_context!())
         .unwrap_or_else(|error| exit_with(&format!("the window could not start: {error}"), 1))
         .run(|app, event| {
