@@ -7,6 +7,9 @@ use keyline_station::DATA_DIR_ENV;
 
 /// Environment variable that turns on practice mode (`1`, `true`, `yes`, `on`).
 pub const PRACTICE_ENV: &str = "KEYLINE_PRACTICE";
+/// The folder of the data directory practice mode keeps everything in (store, ledger, logs; keyring entries are
+/// named after it), so practice never touches the production CAs, ledger or remembered passphrases.
+pub const PRACTICE_DIR: &str = "practice";
 
 /// What the app was started with.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -59,6 +62,16 @@ impl LaunchOptions {
         }
         Ok(options)
     }
+
+    /// The station's data directory under `base` (the chosen or default data directory): `base/practice` in practice
+    /// mode, else `base`.
+    pub fn station_dir(&self, base: PathBuf) -> PathBuf {
+        if self.practice {
+            base.join(PRACTICE_DIR)
+        } else {
+            base
+        }
+    }
 }
 
 fn is_truthy(value: &OsString) -> bool {
@@ -71,6 +84,14 @@ mod tests {
 
     fn args(list: &[&str]) -> Vec<OsString> {
         list.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn practice_mode_keeps_its_own_data_directory() {
+        let practice = LaunchOptions::parse(args(&["--practice"]), |_| None).unwrap();
+        assert_eq!(practice.station_dir(PathBuf::from("/data")), PathBuf::from("/data/practice"));
+        let production = LaunchOptions::parse(args(&[]), |_| None).unwrap();
+        assert_eq!(production.station_dir(PathBuf::from("/data")), PathBuf::from("/data"));
     }
 
     #[test]

@@ -76,10 +76,12 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>, state: AppState, di
 /// Builds and runs the Keyline window; exits with a message when the data directory is unusable.
 pub fn run() {
     let launch = LaunchOptions::from_env().unwrap_or_else(|error| exit_with(&error.to_string(), 2));
-    let data_dir = match launch.data_dir.clone() {
+    let base_dir = match launch.data_dir.clone() {
         Some(dir) => dir,
         None => Station::default_data_dir().unwrap_or_else(|error| exit_with(&report_line(&error), 1)),
     };
+    // Practice mode never opens the production store, ledger or keyring entries.
+    let data_dir = launch.station_dir(base_dir);
     let station = Station::open(data_dir.clone()).unwrap_or_else(|error| exit_with(&report_line(&error), 1));
 
     let logs = LogBuffer::new(DEFAULT_CAPACITY);
