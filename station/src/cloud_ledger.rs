@@ -7,7 +7,7 @@ use keyline_cloud::waiting::{self, ActivatedDevice};
 use keyline_cloud::CloudContext;
 use serde::Serialize;
 
-use crate::ledger::{Device, DeviceFilter, DeviceSerial, Ledger};
+use crate::ledger::{Device, DeviceFilter, DeviceSerial, Ledger, DEVICE_STATUS_TEST};
 use crate::{Error, Result, Station};
 
 /// Ledger status of a device taken out of service; it is not pushed to the allow-list.
@@ -76,7 +76,7 @@ impl Station {
         let mut names: Vec<String> = ledger
             .list(&DeviceFilter::default())?
             .into_iter()
-            .filter(|device| device.status != RETIRED_STATUS && device.ca_name == ca)
+            .filter(|device| device.status != RETIRED_STATUS && device.status != DEVICE_STATUS_TEST && device.ca_name == ca)
             .map(|device| device.common_name)
             .collect();
         if names.is_empty() {

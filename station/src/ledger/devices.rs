@@ -9,6 +9,8 @@ use super::{certificate_id, events, DeviceSerial, Ledger, LedgerError};
 
 /// Status of a device whose certificate was issued but not yet written to a board.
 pub const DEVICE_STATUS_ISSUED: &str = "issued";
+/// Status of a throwaway certificate the cloud connection test signed (never a board; not pushed to allow-lists).
+pub const DEVICE_STATUS_TEST: &str = "test";
 
 /// A device as the ledger holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -107,6 +109,17 @@ impl Ledger {
     /// `certificate_replaced` (known device, new certificate) event.
     pub fn record_issued_cert(&mut self, device: &NewDevice) -> Result<Recorded, LedgerError> {
         self.begin_record(device)?.commit()
+    }
+
+    /// Records a connection-test certificate as a test device (status [`DEVICE_STATUS_TEST`]), with its
+    /// `certificate_issued` event and audit entry like any signed certificate.
+    pub fn record_test_device(&mut self, device: &NewDevice) -> Result<Recorded, LedgerError> {
+        let pending = self.begin_record(device)?;
+        pending
+            .tx
+            .execute("UPDATE devices SET status = ?2 WHERE serial = ?1", params![device.serial.as_str(), DEVICE_STATUS_TEST])
+            .map_err(LedgerError::db("write", pending.path))?;
+        pending.commit()
     }
 
     /// Like [`record_issued_cert`](Ledger::record_issued_cert), but nothing is written until the returned

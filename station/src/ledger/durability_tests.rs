@@ -168,3 +168,13 @@ fn check_finds_a_damaged_index_and_a_changed_audit_entry() {
     let check = Ledger::open_read_only(dir.path()).unwrap().check().unwrap();
     assert!(!check.problems.is_empty(), "integrity_check found nothing: {check:?}");
 }
+
+#[test]
+fn a_connection_test_certificate_is_a_test_device_with_its_audit_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::open(dir.path()).unwrap();
+    assert_eq!(ledger.record_test_device(&device("0123aabbccddeeff00", b"test cert")).unwrap(), Recorded::New);
+    let recorded = ledger.require(&DeviceSerial::parse("0123aabbccddeeff00").unwrap()).unwrap();
+    assert_eq!(recorded.status, DEVICE_STATUS_TEST);
+    assert_eq!(ledger.verify_audit().unwrap().entries, 1, "signed, so audited");
+}

@@ -33,7 +33,7 @@ use rusqlite::Connection;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-pub use devices::{Device, DeviceFilter, NewDevice, PendingRecord, Recorded, DEVICE_STATUS_ISSUED};
+pub use devices::{Device, DeviceFilter, NewDevice, PendingRecord, Recorded, DEVICE_STATUS_ISSUED, DEVICE_STATUS_TEST};
 pub use error::LedgerError;
 pub use events::DeviceEvent;
 pub use export::{export, ExportFormat};
