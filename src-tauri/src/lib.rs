@@ -83,6 +83,7 @@ pub fn run() {
     // Practice mode never opens the production store, ledger or keyring entries.
     let data_dir = launch.station_dir(base_dir);
     let station = Station::open(data_dir.clone()).unwrap_or_else(|error| exit_with(&report_line(&error), 1));
+    station.set_idle_lock(launch.idle_lock());
 
     let logs = LogBuffer::new(DEFAULT_CAPACITY);
     let mut log_options = LogOptions::new(data_dir);
@@ -93,7 +94,9 @@ pub fn run() {
     tracing::info!(data_dir = %station.data_dir().display(), practice = launch.practice, "Keyline started");
 
     let emulator_source = practice::emulator::EmulatorSource::from_env();
-    let state = AppState { station: Arc::new(station), logs: logs.clone(), practice: launch.practice, emulator_source };
+    let station = Arc::new(station);
+    lock_idle_cas_periodically(station.clone());
+    let state = AppState { station, logs: logs.clone(), practice: launch.practice, emulator_source };
     let builder = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_clipboard_manager::init())
@@ -114,6 +117,18 @@ pub fn run() {
                 app.state::<Arc<Practice>>().shutdown();
             }
         });
+}
+
+/// Locks unlocked CAs that have gone unused for the idle-lock time, checking every 30 s (a CA also locks when it is
+/// next asked for after that time).
+fn lock_idle_cas_periodically(station: Arc<Station>) {
+    let spawned = std::thread::Builder::new().name("idle-lock".into()).spawn(move || loop {
+        std::thread::sleep(std::time::Duration::from_secs(30));
+        station.lock_idle_cas();
+    });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "cannot start the idle-lock thread; CAs still lock when next used after the idle time");
+    }
 }
 
 fn report_line(error: &keyline_station::Error) -> String {
