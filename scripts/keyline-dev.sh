@@ -2,7 +2,8 @@
 # Keyline developer entry point for a fresh Debian/Ubuntu machine.
 #   keyline-dev.sh setup   install system packages, the Python tools, npm packages and build everything
 #   keyline-dev.sh start   setup, then open the desktop app in practice mode
-#   keyline-dev.sh test    setup, then run the whole test suite (what CI runs)
+#   keyline-dev.sh test    setup, then run the whole test suite (what CI runs), with a 5 s smoke run of each fuzz target
+#   keyline-dev.sh fuzz [SECONDS]   run every fuzz target for SECONDS each (default 60) on stable (scripts/fuzz.sh)
 # Run as root (or with sudo): it installs apt packages, and the AWS emulator tests need `unshare -n`.
 set -euo pipefail
 
@@ -88,6 +89,8 @@ run_tests() {
   bash "$ROOT/tests/e2e/cloud.sh"
   log "test: a Factory line shift on simulated boards and the Devices screen in the real window"
   bash "$ROOT/tests/e2e/line.sh"
+  log "test: a 5 s smoke run of every fuzz target (stable, coverage-guided)"
+  bash "$ROOT/scripts/fuzz.sh" 5
   log "all tests passed in $((SECONDS - started)) s"
 }
 
@@ -95,5 +98,6 @@ case "${1:-}" in
   setup) setup ;;
   start) start ;;
   test) run_tests ;;
-  *) echo "usage: $0 setup|start|test" >&2; exit 2 ;;
+  fuzz) install_rust; bash "$ROOT/scripts/fuzz.sh" "${2:-60}" ;;
+  *) echo "usage: $0 setup|start|test|fuzz [SECONDS]" >&2; exit 2 ;;
 esac

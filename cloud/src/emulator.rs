@@ -1,8 +1,9 @@
 //! Practice mode: start the pinned ministack (a local AWS emulator with IoT, JITR, Lambda and DynamoDB) from the
 //! project's Python environment, on loopback, and point the cloud settings at it.
 //!
-//! ministack's HTTP API binds 127.0.0.1, but its MQTT-over-TLS listener binds every interface whatever it is
-//! told; run practice mode on a trusted machine, or inside a loopback-only network namespace as the tests do.
+//! ministack's HTTP API binds 127.0.0.1 when told; its MQTT-over-TLS listener binds every interface whatever it is
+//! told, so Keyline starts it with `loopback_sitecustomize.py` on PYTHONPATH, which turns every wildcard bind of the
+//! process (and of the Lambda workers it starts) into a loopback bind.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -32,6 +33,18 @@ pub fn default_endpoint_url() -> String {
 pub fn default_mqtt_endpoint() -> String {
     format!("127.0.0.1:{MQTT_PORT}")
 }
+/// Makes every wildcard bind of a Python process a loopback bind (see the file's docstring).
+const LOOPBACK_SITECUSTOMIZE: &str = include_str!("loopback_sitecustomize.py");
+
+/// Writes `<workdir>/loopback/sitecustomize.py`; the folder goes first on ministack's PYTHONPATH.
+fn write_loopback_hook(workdir: &Path) -> Result<PathBuf> {
+    let dir = workdir.join("loopback");
+    std::fs::create_dir_all(&dir).map_err(|e| emulator_error(format!("{}: {e}", dir.display())))?;
+    let file = dir.join("sitecustomize.py");
+    std::fs::write(&file, LOOPBACK_SITECUSTOMIZE).map_err(|e| emulator_error(format!("{}: {e}", file.display())))?;
+    Ok(dir)
+}
+
 /// Largest admin response read (the Local CA PEM, health JSON).
 const MAX_RESPONSE: usize = 256 * 1024;
 
@@ -42,7 +55,7 @@ pub struct EmulatorConfig {
     pub binary: PathBuf,
     /// HTTP API port on 127.0.0.1 (all services).
     pub api_port: u16,
-    /// MQTT-over-TLS port (binds every interface).
+    /// MQTT-over-TLS port on 127.0.0.1.
     pub mqtt_port: u16,
     /// Working directory; its `ministack.log` receives the output.
     pub workdir: PathBuf,
@@ -92,10 +105,12 @@ impl Emulator {
         let log_path = config.workdir.join("ministack.log");
         let log = std::fs::File::create(&log_path).map_err(|e| emulator_error(format!("{}: {e}", log_path.display())))?;
         let log_err = log.try_clone().map_err(|e| emulator_error(e.to_string()))?;
+        let loopback = write_loopback_hook(&config.workdir)?;
         let child = Command::new(&config.binary)
             .current_dir(&config.workdir)
             .env("GATEWAY_PORT", config.api_port.to_string())
             .env("BIND_HOST", "127.0.0.1")
+            .env("PYTHONPATH", &loopback)
             .env("IOT_MTLS_PORT", config.mqtt_port.to_string())
             .env("MINISTACK_HOST", "localhost")
             .env("MINISTACK_REGION", REGION)
@@ -107,7 +122,6 @@ impl Emulator {
             .stderr(log_err)
             .spawn()
             .map_err(|e| emulator_error(format!("cannot start {}: {e}", config.binary.display())))?;
-        tracing::warn!(port = config.mqtt_port, "ministack's MQTT listener binds every interface; use practice mode on a trusted network");
         let emulator = Self { child, config };
         emulator.wait_ready(Duration::from_secs(60)).await?;
         Ok(emulator)

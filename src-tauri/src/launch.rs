@@ -7,6 +7,11 @@ use keyline_station::DATA_DIR_ENV;
 
 /// Environment variable that turns on practice mode (`1`, `true`, `yes`, `on`).
 pub const PRACTICE_ENV: &str = "KEYLINE_PRACTICE";
+/// The folder of the data directory practice mode keeps everything in (store, ledger, logs; keyring entries are
+/// named after it), so practice never touches the production CAs, ledger or remembered passphrases.
+pub const PRACTICE_DIR: &str = "practice";
+/// Environment variable with the idle-lock time in minutes (`0`: unlocked CAs never lock themselves).
+pub const IDLE_LOCK_ENV: &str = "KEYLINE_IDLE_LOCK_MINUTES";
 
 /// What the app was started with.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -15,6 +20,9 @@ pub struct LaunchOptions {
     pub data_dir: Option<PathBuf>,
     /// `--practice` or `KEYLINE_PRACTICE=1`: simulated boards and a local AWS emulator.
     pub practice: bool,
+    /// `--idle-lock-minutes N` or `KEYLINE_IDLE_LOCK_MINUTES`: minutes an unlocked CA may go unused before it locks
+    /// itself; `Some(0)` never; `None` the default (15).
+    pub idle_lock_minutes: Option<u64>,
 }
 
 /// Errors in the command line; the message says how to start the app correctly.
@@ -23,6 +31,9 @@ pub enum LaunchError {
     /// `--data-dir` was given without a directory.
     #[error("--data-dir needs a directory: start keyline-app with `--data-dir /path/to/dir`")]
     MissingDataDir,
+    /// The idle-lock time is not a number of minutes.
+    #[error("the idle-lock time must be whole minutes (0 for never), e.g. `--idle-lock-minutes 15` or KEYLINE_IDLE_LOCK_MINUTES=15")]
+    BadIdleLock,
 }
 
 impl LaunchOptions {
@@ -41,12 +52,15 @@ impl LaunchOptions {
         let mut options = LaunchOptions {
             data_dir: env(DATA_DIR_ENV).filter(|v| !v.is_empty()).map(PathBuf::from),
             practice: env(PRACTICE_ENV).is_some_and(|v| is_truthy(&v)),
+            idle_lock_minutes: env(IDLE_LOCK_ENV).filter(|v| !v.is_empty()).map(|v| minutes(&v)).transpose()?,
         };
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             let text = arg.to_string_lossy();
             if text == "--practice" {
                 options.practice = true;
+            } else if text == "--idle-lock-minutes" {
+                options.idle_lock_minutes = Some(minutes(&args.next().ok_or(LaunchError::BadIdleLock)?)?);
             } else if text == "--data-dir" {
                 let dir = args.next().filter(|v| !v.is_empty()).ok_or(LaunchError::MissingDataDir)?;
                 options.data_dir = Some(PathBuf::from(dir));
@@ -59,6 +73,29 @@ impl LaunchOptions {
         }
         Ok(options)
     }
+
+    /// The idle-lock time for the station (`None`: never).
+    pub fn idle_lock(&self) -> Option<std::time::Duration> {
+        match self.idle_lock_minutes {
+            Some(0) => None,
+            Some(minutes) => Some(std::time::Duration::from_secs(minutes.saturating_mul(60))),
+            None => Some(keyline_station::ca::DEFAULT_IDLE_LOCK),
+        }
+    }
+
+    /// The station's data directory under `base` (the chosen or default data directory): `base/practice` in practice
+    /// mode, else `base`.
+    pub fn station_dir(&self, base: PathBuf) -> PathBuf {
+        if self.practice {
+            base.join(PRACTICE_DIR)
+        } else {
+            base
+        }
+    }
+}
+
+fn minutes(value: &OsString) -> Result<u64, LaunchError> {
+    value.to_str().and_then(|text| text.trim().parse().ok()).filter(|m| *m <= 7 * 24 * 60).ok_or(LaunchError::BadIdleLock)
 }
 
 fn is_truthy(value: &OsString) -> bool {
@@ -71,6 +108,25 @@ mod tests {
 
     fn args(list: &[&str]) -> Vec<OsString> {
         list.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn the_idle_lock_is_15_minutes_unless_the_user_sets_it() {
+        let default = LaunchOptions::parse(args(&[]), |_| None).unwrap();
+        assert_eq!(default.idle_lock(), Some(std::time::Duration::from_secs(15 * 60)));
+        let set = LaunchOptions::parse(args(&["--idle-lock-minutes", "5"]), |_| None).unwrap();
+        assert_eq!(set.idle_lock(), Some(std::time::Duration::from_secs(300)));
+        let never = LaunchOptions::parse(args(&[]), |k| (k == IDLE_LOCK_ENV).then(|| OsString::from("0"))).unwrap();
+        assert_eq!(never.idle_lock(), None);
+        assert_eq!(LaunchOptions::parse(args(&["--idle-lock-minutes", "soon"]), |_| None), Err(LaunchError::BadIdleLock));
+    }
+
+    #[test]
+    fn practice_mode_keeps_its_own_data_directory() {
+        let practice = LaunchOptions::parse(args(&["--practice"]), |_| None).unwrap();
+        assert_eq!(practice.station_dir(PathBuf::from("/data")), PathBuf::from("/data/practice"));
+        let production = LaunchOptions::parse(args(&[]), |_| None).unwrap();
+        assert_eq!(production.station_dir(PathBuf::from("/data")), PathBuf::from("/data"));
     }
 
     #[test]
@@ -92,7 +148,7 @@ mod tests {
             _ => None,
         };
         let parsed = LaunchOptions::parse(args(&["--unknown-gtk-flag"]), env).unwrap();
-        assert_eq!(parsed, LaunchOptions { data_dir: Some(PathBuf::from("/data")), practice: true });
+        assert_eq!(parsed, LaunchOptions { data_dir: Some(PathBuf::from("/data")), practice: true, idle_lock_minutes: None });
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod commands;
 pub mod error;
+pub mod file_dialog;
 pub mod launch;
 pub mod log_panel;
 pub mod practice;
@@ -26,10 +27,11 @@ use crate::log_panel::{LogBuffer, UiLogLayer, DEFAULT_CAPACITY, LOG_EVENT};
 use crate::practice::Practice;
 use crate::state::AppState;
 
-/// Adds the managed state and every command to a builder (also used by the IPC tests).
-pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri::Builder<R> {
+/// Adds the managed state and every command to a builder (also used by the IPC tests, which pass scripted
+/// [`FileDialogs`](file_dialog::FileDialogs) where the app passes the native ones).
+pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>, state: AppState, dialogs: file_dialog::FileDialogs) -> tauri::Builder<R> {
     let practice = practice::Practice::new(state.station.data_dir().to_path_buf(), state.practice, state.emulator_source.clone());
-    builder.manage(state).manage(practice).manage(commands::cloud_test::RunningTests::default()).manage(Arc::new(commands::line::LineState::default())).invoke_handler(tauri::generate_handler![
+    builder.manage(state).manage(Arc::new(dialogs)).manage(practice).manage(commands::cloud_test::RunningTests::default()).manage(Arc::new(commands::line::LineState::default())).invoke_handler(tauri::generate_handler![
         commands::app::app_info,
         commands::app::keyring_status,
         commands::app::get_logs,
@@ -74,11 +76,14 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>, state: AppState) ->
 /// Builds and runs the Keyline window; exits with a message when the data directory is unusable.
 pub fn run() {
     let launch = LaunchOptions::from_env().unwrap_or_else(|error| exit_with(&error.to_string(), 2));
-    let data_dir = match launch.data_dir.clone() {
+    let base_dir = match launch.data_dir.clone() {
         Some(dir) => dir,
         None => Station::default_data_dir().unwrap_or_else(|error| exit_with(&report_line(&error), 1)),
     };
+    // Practice mode never opens the production store, ledger or keyring entries.
+    let data_dir = launch.station_dir(base_dir);
     let station = Station::open(data_dir.clone()).unwrap_or_else(|error| exit_with(&report_line(&error), 1));
+    station.set_idle_lock(launch.idle_lock());
 
     let logs = LogBuffer::new(DEFAULT_CAPACITY);
     let mut log_options = LogOptions::new(data_dir);
@@ -89,7 +94,9 @@ pub fn run() {
     tracing::info!(data_dir = %station.data_dir().display(), practice = launch.practice, "Keyline started");
 
     let emulator_source = practice::emulator::EmulatorSource::from_env();
-    let state = AppState { station: Arc::new(station), logs: logs.clone(), practice: launch.practice, emulator_source };
+    let station = Arc::new(station);
+    lock_idle_cas_periodically(station.clone());
+    let state = AppState { station, logs: logs.clone(), practice: launch.practice, emulator_source };
     let builder = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_clipboard_manager::init())
@@ -102,7 +109,7 @@ pub fn run() {
             shutdown::exit_on_signal(app.handle().clone());
             Ok(())
         });
-    with_commands(builder, state)
+    with_commands(builder, state, file_dialog::FileDialogs::Native)
         .build(tauri::generate_context!())
         .unwrap_or_else(|error| exit_with(&format!("the window could not start: {error}"), 1))
         .run(|app, event| {
@@ -110,6 +117,18 @@ pub fn run() {
                 app.state::<Arc<Practice>>().shutdown();
             }
         });
+}
+
+/// Locks unlocked CAs that have gone unused for the idle-lock time, checking every 30 s (a CA also locks when it is
+/// next asked for after that time).
+fn lock_idle_cas_periodically(station: Arc<Station>) {
+    let spawned = std::thread::Builder::new().name("idle-lock".into()).spawn(move || loop {
+        std::thread::sleep(std::time::Duration::from_secs(30));
+        station.lock_idle_cas();
+    });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "cannot start the idle-lock thread; CAs still lock when next used after the idle time");
+    }
 }
 
 fn report_line(error: &keyline_station::Error) -> String {

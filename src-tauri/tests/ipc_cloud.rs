@@ -9,7 +9,9 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
-use common::{invoke, window_over, Harness};
+use common::{invoke, window_with_dialogs, Harness};
+use keyline_app_lib::file_dialog::FileDialogs;
+use keyline_app_lib::practice::emulator::EmulatorSource;
 use keyline_app_lib::commands::cloud_test::{run_connection_test, TestRequest};
 use keyline_station::ca::CreateCa;
 use keyline_station::cloud_ops::{CloudSettings, Emulator, EmulatorConfig};
@@ -20,11 +22,13 @@ use tauri::ipc::{Channel, InvokeResponseBody};
 
 const NETNS_MARKER: &str = "KEYLINE_IN_NETNS";
 
-/// A practice-mode window over a store in `data/` of a fresh temporary directory (the emulator's files go beside it).
+/// A practice-mode window over a store in `data/` of a fresh temporary directory (the emulator's files go beside it);
+/// its open dialog picks `serials.txt` there.
 fn harness() -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    window_over(dir, data, true)
+    let serials = dir.path().join("serials.txt");
+    window_with_dialogs(dir, data, true, EmulatorSource::default(), FileDialogs::scripted([Some(serials)]))
 }
 
 fn assert_report(error: &Value, code: &str, message_has: &str) {
@@ -120,7 +124,7 @@ fn the_wizard_takes_a_fresh_signer_to_a_green_connection_test_against_ministack(
 
     let serials_file = h.dir.path().join("serials.txt");
     std::fs::write(&serials_file, "# line 7\n0123456789ABCDEF01\n0123456789ABCDEF02\n").unwrap();
-    let synced = invoke(&h, "cloud_allow_list_sync", json!({ "settings": settings, "ca": "acme-signer", "path": serials_file })).unwrap();
+    let synced = invoke(&h, "cloud_allow_list_sync", json!({ "settings": settings, "ca": "acme-signer" })).unwrap();
     assert_eq!(synced["written"], 2);
     let empty_ledger = invoke(&h, "cloud_allow_list_sync_ledger", json!({ "settings": settings, "ca": "acme-signer" })).unwrap_err();
     assert_report(&empty_ledger, "invalid_input", "has no devices");

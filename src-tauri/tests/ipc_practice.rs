@@ -115,8 +115,9 @@ fn a_missing_ministack_is_reported_with_how_to_install_it() {
     assert!(h.app.state::<Arc<Practice>>().emulator().settings().is_none());
 }
 
-/// ministack's MQTT listener binds every interface, so the live test runs in its own loopback-only network
-/// namespace (`unshare -n`, as root) when it can; otherwise on the host if port 4566 is free; else it fails saying so.
+/// The live test runs in its own loopback-only network namespace (`unshare -n`, as root) when it can, where every
+/// listening socket is practice mode's, and `ss` shows each bound to loopback; otherwise on the host if port 4566
+/// is free (then only the emulator's ports are checked); else it fails saying so.
 /// A missing ministack is a failure that says how to install it.
 #[test]
 fn ministack_starts_on_loopback_and_stops() {
@@ -161,6 +162,12 @@ fn ministack_starts_on_loopback_and_stops() {
     assert_eq!(status["emulator"]["endpointUrl"], "http://127.0.0.1:4566");
     assert_eq!(status["emulator"]["mqttAddress"], "127.0.0.1:8883");
     assert!(TcpStream::connect(("127.0.0.1", 4566)).is_ok(), "the API answers on loopback");
+    let listening = listening_sockets();
+    let ours: Vec<&(String, u16)> = listening.iter().filter(|(_, port)| inside || [4566, 8883].contains(port)).collect();
+    assert!(ours.iter().any(|(_, port)| *port == 8883) && ours.iter().any(|(_, port)| *port == 4566), "{listening:?}");
+    for (address, port) in ours {
+        assert!(address.starts_with("127.") || address == "[::1]", "port {port} listens on {address}, reachable from other machines: {listening:?}");
+    }
     let settings = h.app.state::<Arc<Practice>>().emulator().settings().expect("settings point at the running emulator");
     assert!(settings.emulator && settings.endpoint_url.as_deref() == Some("http://127.0.0.1:4566"));
 
@@ -171,4 +178,19 @@ fn ministack_starts_on_loopback_and_stops() {
         assert!(Instant::now() < deadline, "ministack still listens after stop");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Every listening TCP socket and bound UDP socket, as `ss` shows them: (address, port).
+fn listening_sockets() -> Vec<(String, u16)> {
+    let output = Command::new("ss").args(["-H", "-l", "-n", "-t", "-u"]).output().expect("ss (iproute2) is installed");
+    assert!(output.status.success(), "ss failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|line| line.split_whitespace().nth(4))
+        .map(|local| {
+            let (address, port) = local.rsplit_once(':').expect("ADDRESS:PORT");
+            (address.split('%').next().unwrap().to_string(), port.parse().unwrap_or(0))
+        })
+        .collect()
 }

@@ -1,5 +1,5 @@
 //! IPC tests of the Device template screen's commands: a CA made through the station, then
-//! `device_template` and `save_text_file` over Tauri's mock runtime.
+//! `device_template` over Tauri's mock runtime (saving is in `ipc_files.rs`).
 
 mod common;
 
@@ -65,25 +65,4 @@ fn device_template_refusals_are_coded_reports() {
     let unknown_ca = invoke(&h, "device_template", json!({ "ca": "missing", "profile": "trustflex" })).unwrap_err();
     assert_eq!(unknown_ca["code"], "not_found");
     assert!(unknown_ca["message"].as_str().unwrap().contains("missing"));
-}
-
-#[test]
-fn save_text_file_writes_the_generated_source_and_refuses_a_missing_folder() {
-    let h = harness_with_cas();
-    let template = invoke(&h, "device_template", json!({ "ca": "signer", "profile": "esp-cryptoauthlib" })).unwrap();
-    let source = template["certChainC"].as_str().unwrap();
-    let path = h.dir.path().join("cert_chain.c");
-    invoke(&h, "save_text_file", json!({ "path": path, "contents": source })).unwrap();
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), source);
-
-    let nowhere = h.dir.path().join("no-such-folder").join("cert_chain.c");
-    let error = invoke(&h, "save_text_file", json!({ "path": nowhere, "contents": source })).unwrap_err();
-    assert_eq!(error["code"], "write_failed");
-    assert!(error["message"].as_str().unwrap().contains("no-such-folder"));
-
-    let huge = "x".repeat(keyline_app_lib::commands::files::MAX_SAVED_TEXT_BYTES + 1);
-    let big = h.dir.path().join("big.c");
-    let error = invoke(&h, "save_text_file", json!({ "path": big, "contents": huge })).unwrap_err();
-    assert_eq!(error["code"], "too_large");
-    assert!(!big.exists(), "nothing is written when the text is too large");
 }

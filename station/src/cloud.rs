@@ -5,6 +5,7 @@
 use keyline_cloud::ca::{CaMode, CaRegistration, RegisterCaRequest};
 use keyline_cloud::mqtt::DeviceIdentity;
 use keyline_cloud::{CloudContext, CloudSettings};
+use p256::elliptic_curve::sec1::ToEncodedPoint;
 use p256::pkcs8::EncodePrivateKey;
 use serde::Serialize;
 
@@ -108,6 +109,30 @@ impl Station {
             .map_err(|e| Error::Issue { detail: format!("the signer key is not a P-256 scalar: {e}") })?;
         let pkcs8 = secret.to_pkcs8_der().map_err(|e| Error::Issue { detail: format!("cannot encode the signer key: {e}") })?;
         let serial = serial.map(str::to_owned).unwrap_or_else(keyline_cloud::mqtt::random_serial);
-        Ok(keyline_cloud::mqtt::issue_device_identity(&cert.pem(), pkcs8.as_bytes(), &serial)?)
+        // Everything signed is recorded: a serial the ledger cannot hold is refused before signing.
+        let ledger_serial = crate::ledger::DeviceSerial::from_user(&serial)?;
+        let identity = keyline_cloud::mqtt::issue_device_identity(&cert.pem(), pkcs8.as_bytes(), &serial)?;
+        self.record_test_device(signer, ledger_serial, &identity)?;
+        Ok(identity)
+    }
+
+    /// Records the connection test's certificate in the ledger as a test device; the identity is used only after.
+    fn record_test_device(&self, signer: &str, serial: crate::ledger::DeviceSerial, identity: &DeviceIdentity) -> Result<()> {
+        let info = keyline_certs::CertInfo::from_pem(&identity.cert_pem)
+            .map_err(|e| Error::Issue { detail: format!("cannot read the test certificate back: {e}") })?;
+        let point = info.p256_public_key.as_ref().map(|key| key.to_encoded_point(false));
+        let Some(public_key) = point.as_ref().and_then(|p| <[u8; 64]>::try_from(&p.as_bytes()[1..]).ok()) else {
+            return Err(Error::Issue { detail: "the test certificate has no P-256 key".into() });
+        };
+        let device = crate::ledger::NewDevice {
+            serial,
+            common_name: identity.serial.clone(),
+            profile: "connection-test".into(),
+            ca_name: signer.to_owned(),
+            cert_der: info.der.clone(),
+            public_key,
+        };
+        self.ledger()?.record_test_device(&device)?;
+        Ok(())
     }
 }

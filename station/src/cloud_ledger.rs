@@ -7,7 +7,7 @@ use keyline_cloud::waiting::{self, ActivatedDevice};
 use keyline_cloud::CloudContext;
 use serde::Serialize;
 
-use crate::ledger::{Device, DeviceFilter, DeviceSerial, Ledger};
+use crate::ledger::{Device, DeviceFilter, DeviceSerial, Ledger, DEVICE_STATUS_TEST};
 use crate::{Error, Result, Station};
 
 /// Ledger status of a device taken out of service; it is not pushed to the allow-list.
@@ -72,11 +72,11 @@ impl Station {
     /// The allow-list entries of every ledger device signed by CA `ca` that is not retired: their certificate CNs,
     /// which the JITR Lambda reads as the serial. Refuses an empty ledger (a sync would push nothing, a prune delete everything).
     pub fn ledger_allow_list(&self, ca: &str) -> Result<Vec<String>> {
-        let ledger = self.ledger()?;
+        let ledger = self.ledger_reader()?;
         let mut names: Vec<String> = ledger
             .list(&DeviceFilter::default())?
             .into_iter()
-            .filter(|device| device.status != RETIRED_STATUS && device.ca_name == ca)
+            .filter(|device| device.status != RETIRED_STATUS && device.status != DEVICE_STATUS_TEST && device.ca_name == ca)
             .map(|device| device.common_name)
             .collect();
         if names.is_empty() {
@@ -108,7 +108,7 @@ impl Station {
 
     /// Joins listed cloud certificates with the ledger.
     pub fn join_cloud_summaries(&self, summaries: Vec<DeviceSummary>) -> Result<Vec<JoinedSummary>> {
-        let ledger = self.ledger()?;
+        let ledger = self.ledger_reader()?;
         summaries
             .into_iter()
             .map(|cloud| Ok(JoinedSummary { ledger: ledger_match(&ledger, &cloud.certificate_id)?, cloud }))
@@ -117,14 +117,14 @@ impl Station {
 
     /// Joins one cloud certificate with the ledger.
     pub fn join_cloud_device(&self, cloud: DeviceCert) -> Result<JoinedDevice> {
-        let ledger = self.ledger()?;
+        let ledger = self.ledger_reader()?;
         Ok(JoinedDevice { ledger: ledger_match(&ledger, &cloud.certificate_id)?, cloud })
     }
 
     /// The certificate id of the ledger device `query` names (a chip serial in any case), if it is one.
     pub fn ledger_cert_id(&self, query: &str) -> Result<Option<String>> {
         let Ok(serial) = DeviceSerial::from_user(query) else { return Ok(None) };
-        Ok(self.ledger()?.get(&serial)?.map(|device| device.cert_id))
+        Ok(self.ledger_reader()?.get(&serial)?.map(|device| device.cert_id))
     }
 }
 

@@ -69,13 +69,13 @@ fn fields(info: &CertInfo) -> CertFields {
 impl Station {
     /// One page of the ledger's devices matching `query`.
     pub fn search_devices(&self, query: &DeviceQuery) -> Result<DevicePage> {
-        Ok(self.ledger()?.search(query)?)
+        Ok(self.ledger_reader()?.search(query)?)
     }
 
     /// One device with its decoded certificate, chain and timeline.
     pub fn device_detail(&self, serial: &str) -> Result<DeviceDetail> {
         let serial = DeviceSerial::from_user(serial)?;
-        let ledger = self.ledger()?;
+        let ledger = self.ledger_reader()?;
         let device = ledger.require(&serial)?;
         let events = ledger.events(&serial)?;
         let (cert, cert_error) = match CertInfo::from_pem(&device.cert_pem) {
@@ -89,7 +89,7 @@ impl Station {
 
     /// Every device matching `query` (paging ignored) as CSV or JSON bytes.
     pub fn export_devices(&self, query: &DeviceQuery, format: ExportFormat) -> Result<Vec<u8>> {
-        let devices = self.ledger()?.search_all(query)?;
+        let devices = self.ledger_reader()?.search_all(query)?;
         Ok(export(&devices, format)?)
     }
 }

@@ -85,12 +85,16 @@ error_codes! {
     LedgerCorrupt = "ledger_corrupt",
     /// The ledger's audit chain does not verify (an entry was changed or removed).
     AuditBroken = "audit_broken",
+    /// Another process kept the ledger's write lock longer than Keyline waits.
+    LedgerBusy = "ledger_busy",
     /// SQLite failed.
     LedgerDatabase = "ledger_database",
     /// The ledger file could not be read or written.
     LedgerIo = "ledger_io",
     /// An export failed.
     LedgerExport = "ledger_export",
+    /// A ledger backup failed.
+    LedgerBackup = "ledger_backup",
     // AWS IoT.
     /// No usable AWS credentials.
     CloudNoCredentials = "cloud_no_credentials",

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::store::Layout;
-use crate::{Error, Passphrase, Result};
+use crate::{Error, Result};
 
 /// Environment variable that selects the data directory (the CLI's `--data-dir`).
 pub const DATA_DIR_ENV: &str = "KEYLINE_DATA_DIR";
@@ -16,8 +16,10 @@ pub const DATA_DIR_ENV: &str = "KEYLINE_DATA_DIR";
 /// `Station` is `Send + Sync`; the desktop shell keeps one in its managed state.
 pub struct Station {
     pub(crate) layout: Layout,
-    /// CA name -> passphrase, for CAs unlocked in this process.
-    pub(crate) unlocked: Mutex<HashMap<String, Passphrase>>,
+    /// CA name -> passphrase and last use, for CAs unlocked in this process.
+    pub(crate) unlocked: Mutex<HashMap<String, crate::ca::Held>>,
+    /// How long an unlocked CA may go unused before it locks itself (`None`: never).
+    pub(crate) idle_lock: Mutex<Option<std::time::Duration>>,
     /// Where "now" comes from (validity periods, ledger times, expiry).
     pub(crate) clock: SharedClock,
 }
@@ -31,7 +33,7 @@ impl Station {
     /// [`open`](Self::open) with the given clock instead of the system's.
     pub fn open_with_clock(data_dir: PathBuf, clock: SharedClock) -> Result<Station> {
         let layout = Layout::create(data_dir)?;
-        Ok(Station { layout, unlocked: Mutex::new(HashMap::new()), clock })
+        Ok(Station { layout, unlocked: Mutex::new(HashMap::new()), idle_lock: Mutex::new(Some(crate::ca::DEFAULT_IDLE_LOCK)), clock })
     }
 
     /// The clock this station reads the time from.

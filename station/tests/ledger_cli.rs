@@ -138,3 +138,76 @@ fn devices_show_refuses_a_malformed_serial_and_reports_an_unknown_one() {
     let stderr = failed_with(env.keyline(&["devices", "show", SERIAL, "--json"]), "device_not_found");
     assert!(stderr.contains("keyline devices list"), "{stderr}");
 }
+
+/// A second connection holding the ledger's write lock, as another `keyline` writing does.
+fn hold_write_lock(env: &Env) -> rusqlite::Connection {
+    let other = rusqlite::Connection::open(env.data_path("ledger.sqlite3")).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    other
+}
+
+#[test]
+fn read_commands_run_while_another_process_writes_and_a_writer_waits_for_it_saying_so() {
+    let env = Env::new();
+    env.create_root_and_signer();
+    let csr = openssl_csr(&env, SERIAL);
+    env.json(&["cert", "sign", "--ca", "signer", "--csr", &csr, "--profile", "rainbowtype"]);
+
+    let writer = hold_write_lock(&env);
+    let started = std::time::Instant::now();
+    assert_eq!(env.json(&["devices", "list"]).as_array().unwrap().len(), 1);
+    assert_eq!(env.json(&["devices", "show", SERIAL])["serial"], SERIAL);
+    assert_eq!(env.json(&["audit", "verify"])["entries"], 1);
+    assert_eq!(env.json(&["ledger", "check"])["problems"], Value::Array(vec![]));
+    assert!(started.elapsed() < std::time::Duration::from_secs(8), "read commands waited for the write lock: {:?}", started.elapsed());
+
+    // The writer says it waits; once the other process commits, it records.
+    let csr = openssl_csr(&env, "0123abcdef010203ef");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keyline"))
+        .args(["cert", "sign", "--ca", "signer", "--csr", &csr, "--profile", "rainbowtype", "--json"])
+        .env("KEYLINE_DATA_DIR", &env.data)
+        .env("KEYLINE_CA_PASSPHRASE", support::PASS)
+        .env_remove("KEYLINE_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut said = String::new();
+    while !said.contains("waiting up to") {
+        let mut line = String::new();
+        assert!(std::io::BufRead::read_line(&mut stderr, &mut line).unwrap() > 0, "the writer ended without waiting: {said}");
+        said.push_str(&line);
+    }
+    assert!(said.contains("being written by another Keyline process"), "{said}");
+    writer.execute_batch("COMMIT").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "the writer failed instead of waiting: {said}");
+    assert_eq!(env.json(&["devices", "list"]).as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn ledger_backup_copies_a_checked_ledger_and_ledger_check_finds_a_changed_audit_entry() {
+    let env = Env::new();
+    env.create_root_and_signer();
+    let csr = openssl_csr(&env, SERIAL);
+    let signed = env.json(&["cert", "sign", "--ca", "signer", "--csr", &csr, "--profile", "rainbowtype"]);
+    let check = env.json(&["ledger", "check"]);
+    assert_eq!((check["problems"].clone(), check["audit"]["entries"].clone()), (Value::Array(vec![]), Value::from(1)));
+
+    let backup = env.path("ledger-backup.sqlite3");
+    let report = env.json(&["ledger", "backup", "-o", backup.to_str().unwrap()]);
+    assert_eq!(report["devices"], 1, "{report}");
+    let copy = rusqlite::Connection::open(&backup).unwrap();
+    let cert_id: String = copy.query_row("SELECT cert_id FROM devices WHERE serial = ?1", [SERIAL], |row| row.get(0)).unwrap();
+    assert_eq!(cert_id, signed["certificateId"].as_str().unwrap());
+    failed_with(env.keyline(&["ledger", "backup", "-o", backup.to_str().unwrap(), "--json"]), "ledger_backup");
+    env.json(&["ledger", "backup", "-o", backup.to_str().unwrap(), "--force"]);
+
+    let live = rusqlite::Connection::open(env.data_path("ledger.sqlite3")).unwrap();
+    live.execute("UPDATE audit_log SET detail = replace(detail, 'signer', 'forged')", []).unwrap();
+    drop(live);
+    let stderr = failed_with(env.keyline(&["ledger", "check", "--json"]), "audit_broken");
+    assert!(stderr.contains("entry 1"), "{stderr}");
+}

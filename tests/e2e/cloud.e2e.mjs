@@ -47,7 +47,8 @@ async function main() {
   console.log(`data dir ${dataDir}\napp ${app}`);
   await runner.test("the CLI creates a root and a signer CA", async () => {
     const env = { ...appEnv, KEYLINE_CA_PASSPHRASE: PASSPHRASE };
-    await keylineJson(cli, ["ca", "create", "--name", "acme-root", "--org", "Acme", "--signer", "acme-signer", "--years", "5", "--data-dir", dataDir], env);
+    // Practice mode keeps its own store in <data dir>/practice.
+    await keylineJson(cli, ["ca", "create", "--name", "acme-root", "--org", "Acme", "--signer", "acme-signer", "--years", "5", "--data-dir", path.join(dataDir, "practice")], env);
   });
 
   const driver = await startDriver({ driver: driverBin, port: 4450, nativePort: 4451, env: appEnv, logFile: path.join(logs, "tauri-driver-cloud.log") });

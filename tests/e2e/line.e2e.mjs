@@ -33,7 +33,8 @@ async function main() {
   console.log(`data dir ${dataDir}\napp ${app}`);
   await runner.test("the CLI creates a root and a signer CA", async () => {
     const env = { ...appEnv, KEYLINE_CA_PASSPHRASE: PASSPHRASE };
-    await keylineJson(cli, ["ca", "create", "--name", "line-root", "--org", "Acme", "--signer", "line-signer", "--years", "5", "--data-dir", dataDir], env);
+    // Practice mode keeps its own store in <data dir>/practice.
+    await keylineJson(cli, ["ca", "create", "--name", "line-root", "--org", "Acme", "--signer", "line-signer", "--years", "5", "--data-dir", path.join(dataDir, "practice")], env);
   });
   const driver = await startDriver({ driver: driverBin, port: 4460, nativePort: 4461, env: appEnv, logFile: path.join(logs, "tauri-driver-line.log") });
   try {

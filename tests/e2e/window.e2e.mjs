@@ -76,7 +76,8 @@ async function main() {
       });
       await runner.test("practice mode shows the persistent banner", async () => {
         const banner = await session.text('[data-testid="practice-banner"]');
-        assertEqual(banner.trim(), "Practice mode: simulated boards, local AWS emulator", "banner text");
+        const practiceDir = path.join(dataDir, "practice");
+        assertEqual(banner.trim(), `Practice mode: simulated boards, local AWS emulator; separate data in ${practiceDir}`, "banner text");
         await session.click('[data-testid="nav-settings"]');
         assert((await session.text('[data-testid="settings-practice"]')).includes("On"), "settings say practice is on");
         await screenshot(session, shots, "practice-mode");

@@ -1,16 +1,18 @@
 //! Certificate-authority commands: list, show, export, create, import, unlock, lock.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use keyline_station::ca::{CaDetails, CaStep, CaSummary, CreateCa, ImportCa};
 use keyline_station::Passphrase;
 use tauri::ipc::Channel;
-use tauri::State;
+use tauri::{AppHandle, Runtime, State};
 use tracing::info;
 
 use super::files::write_text_file;
 use super::on_station;
 use crate::error::CommandResult;
+use crate::file_dialog::{suggested_name, FileDialogs, FileRequest};
 use crate::progress::{ProgressEvent, StepReporter};
 use crate::state::AppState;
 
@@ -32,14 +34,23 @@ pub async fn export_ca_pem(state: State<'_, AppState>, name: String) -> CommandR
     on_station(&state, "export CA", move |station| Ok(station.export_ca_pem(&name)?)).await
 }
 
-/// Writes the exported PEM to `path`, which the user picked in the native save dialog.
+/// Opens the save dialog and writes the exported PEM where the user picked; the path, or `null` if cancelled.
 #[tauri::command]
-pub async fn save_ca_pem(state: State<'_, AppState>, name: String, path: PathBuf) -> CommandResult<()> {
+pub async fn save_ca_pem<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    dialogs: State<'_, Arc<FileDialogs>>,
+    name: String,
+) -> CommandResult<Option<PathBuf>> {
+    let dialogs = dialogs.inner().clone();
     on_station(&state, "save CA certificate", move |station| {
         let pem = station.export_ca_pem(&name)?;
+        let file_name = suggested_name(&format!("{name}.crt"), "ca.crt");
+        let request = FileRequest { title: "Save CA certificate", file_name, filter: "PEM certificate", extensions: vec!["crt".into(), "pem".into()] };
+        let Some(path) = dialogs.save_path(&app, request) else { return Ok(None) };
         write_text_file(&path, &pem)?;
         info!(ca = %name, path = %path.display(), "CA certificate saved");
-        Ok(())
+        Ok(Some(path))
     })
     .await
 }

@@ -3,7 +3,6 @@
 //! Each is one call into `keyline_station` (its `cloud_ops` facade); failures take the shell's one error path and
 //! reach the UI as `ErrorReport`s whose message says what happened, whose code is stable, and whose hint says what to do.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use keyline_station::cloud_ops::{
@@ -12,9 +11,11 @@ use keyline_station::cloud_ops::{
 };
 use keyline_station::cloud_wizard::{CloudCaState, VerificationPreview};
 use serde::{Deserialize, Serialize};
-use tauri::State;
+use tauri::{AppHandle, Runtime, State};
 
+use super::files::off_main;
 use crate::error::CommandResult;
+use crate::file_dialog::{FileDialogs, FileRequest};
 use crate::practice::Practice;
 use crate::state::AppState;
 
@@ -140,15 +141,28 @@ pub async fn cloud_allow_list_add(state: State<'_, AppState>, settings: CloudSet
     Ok(state.station.cloud_allow_list_add_all(&ctx, &ca, &serials).await?)
 }
 
-/// Pushes the serials of a file (one per line, `#` comments) to CA `ca`'s allow-list in batches, then activates
-/// the CA's devices that were waiting for it.
+/// Opens the open dialog; pushes the serials of the file the user picked (one per line, `#` comments) to CA
+/// `ca`'s allow-list in batches, then activates the CA's devices that were waiting for it. `null` if cancelled.
 #[tauri::command]
-pub async fn cloud_allow_list_sync(state: State<'_, AppState>, settings: CloudSettings, ca: String, path: PathBuf) -> CommandResult<AllowListSync> {
-    let serials = cloud_ops::read_serials_file(&path)?;
+pub async fn cloud_allow_list_sync<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    dialogs: State<'_, Arc<FileDialogs>>,
+    settings: CloudSettings,
+    ca: String,
+) -> CommandResult<Option<AllowListSync>> {
+    let dialogs = dialogs.inner().clone();
+    let picked = off_main("pick serials file", move || {
+        let request = FileRequest { title: "Serials to allow", file_name: String::new(), filter: "Serials", extensions: vec!["txt".into(), "csv".into(), "list".into()] };
+        let Some(path) = dialogs.open_path(&app, request) else { return Ok(None) };
+        Ok(Some((cloud_ops::read_serials_file(&path)?, path)))
+    })
+    .await?;
+    let Some((serials, path)) = picked else { return Ok(None) };
     let ctx = connect_normalised(settings).await?;
     let synced = state.station.cloud_allow_list_sync(&ctx, &ca, Some(serials), false).await?;
     tracing::info!(path = %path.display(), written = synced.report.written, activated = synced.activated.len(), "synced the allow-list");
-    Ok(synced)
+    Ok(Some(synced))
 }
 
 /// Pushes the serials of CA `ca`'s devices in the station's ledger to its allow-list, then activates waiting devices.

@@ -1,14 +1,16 @@
 //! Devices screen commands: a page of the ledger, one device, and an export of the current search.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use keyline_station::device_view::DeviceDetail;
 use keyline_station::ledger::{DevicePage, DeviceQuery, ExportFormat};
-use tauri::State;
+use tauri::{AppHandle, Runtime, State};
 use tracing::info;
 
 use super::on_station;
 use crate::error::{CommandResult, ShellError};
+use crate::file_dialog::{FileDialogs, FileRequest};
 use crate::state::AppState;
 
 /// One page of the devices matching `query`.
@@ -23,14 +25,38 @@ pub async fn device_detail(state: State<'_, AppState>, serial: String) -> Comman
     on_station(&state, "show device", move |station| Ok(station.device_detail(&serial)?)).await
 }
 
-/// Writes every device matching `query` as CSV or JSON to `path` (picked in the save dialog); returns the bytes written.
+/// Opens the save dialog and writes every device matching `query` as CSV or JSON where the user picked; the path
+/// and the bytes written, or `null` if cancelled.
 #[tauri::command]
-pub async fn export_devices(state: State<'_, AppState>, query: DeviceQuery, format: ExportFormat, path: PathBuf) -> CommandResult<usize> {
+pub async fn export_devices<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    dialogs: State<'_, Arc<FileDialogs>>,
+    query: DeviceQuery,
+    format: ExportFormat,
+) -> CommandResult<Option<ExportedFile>> {
+    let dialogs = dialogs.inner().clone();
     on_station(&state, "export devices", move |station| {
+        let (extension, filter) = match format {
+            ExportFormat::Csv => ("csv", "CSV"),
+            ExportFormat::Json => ("json", "JSON"),
+        };
+        let request = FileRequest { title: "Export devices", file_name: format!("devices.{extension}"), filter, extensions: vec![extension.into()] };
+        let Some(path) = dialogs.save_path(&app, request) else { return Ok(None) };
         let bytes = station.export_devices(&query, format)?;
         std::fs::write(&path, &bytes).map_err(|source| ShellError::Write { path: path.clone(), source })?;
         info!(path = %path.display(), bytes = bytes.len(), "devices exported");
-        Ok(bytes.len())
+        Ok(Some(ExportedFile { path, bytes: bytes.len() }))
     })
     .await
+}
+
+/// A file written where the user picked.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportedFile {
+    /// Where.
+    pub path: PathBuf,
+    /// Bytes written.
+    pub bytes: usize,
 }

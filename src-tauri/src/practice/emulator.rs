@@ -231,7 +231,7 @@ fn locate(workdir: PathBuf, source: &EmulatorSource) -> Result<EmulatorConfig, (
         (Some(venv), _) => venv.clone(),
         (None, Some(project)) => project.join(".venv"),
         (None, None) => {
-            return Err((None, not_installed("no Keyline checkout with a .venv was found next to the app or the working directory")))
+            return Err((None, not_installed("no .venv was found where Keyline is installed; set KEYLINE_VENV or KEYLINE_PROJECT_DIR")))
         }
     };
     let mut config = EmulatorConfig { binary: venv.join("bin/ministack"), ..EmulatorConfig::in_project(&venv, workdir) };
@@ -301,15 +301,14 @@ fn not_installed(why: &str) -> ErrorReport {
     }
 }
 
-/// The Keyline checkout: `KEYLINE_PROJECT_DIR`, else the nearest ancestor of the executable, then of the working
-/// directory, that holds a `.venv`.
+/// The Keyline checkout or install: `KEYLINE_PROJECT_DIR` (configured), else the nearest ancestor of the
+/// executable that holds a `.venv` (where Keyline is installed or built). Never the working directory: a `.venv`
+/// planted in a folder the app happens to be started from must not choose the program practice mode runs.
 pub fn project_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os(PROJECT_DIR_ENV).filter(|v| !v.is_empty()) {
         return Some(PathBuf::from(dir));
     }
-    let exe = std::env::current_exe().ok();
-    let cwd = std::env::current_dir().ok();
-    [exe, cwd].into_iter().flatten().find_map(|start| ancestor_with_venv(&start))
+    std::env::current_exe().ok().and_then(|exe| ancestor_with_venv(&exe))
 }
 
 fn ancestor_with_venv(start: &Path) -> Option<PathBuf> {

@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use keyline_app_lib::file_dialog::{FileDialogs, FileRequest};
 use keyline_app_lib::log_panel::LogBuffer;
 use keyline_app_lib::practice::emulator::EmulatorSource;
 use keyline_app_lib::state::AppState;
@@ -41,12 +42,30 @@ pub fn window_over(dir: tempfile::TempDir, data: PathBuf, practice: bool) -> Har
 
 /// A window over `data` whose practice mode looks for ministack where `source` says.
 pub fn window_with(dir: tempfile::TempDir, data: PathBuf, practice: bool, emulator_source: EmulatorSource) -> Harness {
+    window_with_dialogs(dir, data, practice, emulator_source, FileDialogs::scripted([]))
+}
+
+/// A window over a new store whose file dialogs answer `answers` in order (`None`: the user cancels).
+pub fn harness_answering(answers: impl IntoIterator<Item = Option<PathBuf>>) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_path_buf();
+    window_with_dialogs(dir, data, false, EmulatorSource::default(), FileDialogs::scripted(answers))
+}
+
+/// The requests the window's file dialogs were asked, in order.
+pub fn dialogs_asked(h: &Harness) -> Vec<FileRequest> {
+    use tauri::Manager;
+    h.app.state::<Arc<FileDialogs>>().asked()
+}
+
+/// A window over `data` with `dialogs` for the save and open dialogs.
+pub fn window_with_dialogs(dir: tempfile::TempDir, data: PathBuf, practice: bool, emulator_source: EmulatorSource, dialogs: FileDialogs) -> Harness {
     let station = Arc::new(Station::open(data).unwrap());
     let logs = LogBuffer::new(16);
     let state = AppState { station: station.clone(), logs: logs.clone(), practice, emulator_source };
     let channel_messages = Arc::new(Mutex::new(Vec::new()));
     let sink = channel_messages.clone();
-    let app = keyline_app_lib::with_commands(mock_builder(), state)
+    let app = keyline_app_lib::with_commands(mock_builder(), state, dialogs)
         .channel_interceptor(move |_webview, channel, _index, body| {
             if let InvokeResponseBody::Json(text) = body {
                 sink.lock().unwrap().push((channel.0, serde_json::from_str(text).unwrap()));

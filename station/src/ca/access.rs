@@ -70,21 +70,6 @@ impl Station {
         Ok(key)
     }
 
-    /// The passphrase of `name` held by this process, if unlocked.
-    pub(crate) fn held_passphrase(&self, name: &str) -> Option<Passphrase> {
-        self.unlocked.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(name).cloned()
-    }
-
-    /// Keep `passphrase` for `name` in this process.
-    pub(crate) fn hold_passphrase(&self, name: &str, passphrase: &Passphrase) {
-        self.unlocked.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(name.to_owned(), passphrase.clone());
-    }
-
-    /// Drop the passphrase of `name` from this process.
-    pub(crate) fn release_passphrase(&self, name: &str) {
-        self.unlocked.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(name);
-    }
-
     /// The usable key of CA `name`: with the passphrase held by this process, else the one
     /// remembered in the keyring, else `passphrase_required`. Also returns the passphrase.
     pub(crate) fn unlocked_key(&self, record: &CaRecord, cert: &CertInfo) -> Result<(EcKey, Passphrase)> {

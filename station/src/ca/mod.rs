@@ -6,6 +6,7 @@
 
 mod access;
 mod create;
+mod idle;
 mod profile_signer;
 mod progress;
 mod query;
@@ -14,6 +15,8 @@ mod unlock;
 mod verification;
 
 pub(crate) use access::certs_error;
+pub(crate) use idle::Held;
+pub use idle::DEFAULT_IDLE_LOCK;
 pub use progress::CaStep;
 pub use types::*;
 

@@ -60,7 +60,7 @@ impl Station {
     pub(crate) fn key_status(&self, record: &CaRecord) -> KeyStatus {
         if record.remembered {
             KeyStatus::Remembered
-        } else if self.held_passphrase(&record.name).is_some() {
+        } else if self.is_unlocked(&record.name) {
             KeyStatus::Unlocked
         } else {
             KeyStatus::Locked

@@ -304,7 +304,7 @@ pub struct EmulatorArgs {
     /// HTTP API port on 127.0.0.1.
     #[arg(long, default_value_t = EMULATOR_API_PORT)]
     api_port: u16,
-    /// MQTT-over-TLS port (binds every interface).
+    /// MQTT-over-TLS port (on loopback).
     #[arg(long, default_value_t = EMULATOR_MQTT_PORT)]
     mqtt_port: u16,
 }

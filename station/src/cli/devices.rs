@@ -62,7 +62,7 @@ struct DeviceWithEvents {
 impl Run for DevicesCommand {
     fn run(self, ctx: &Context) -> CliResult {
         let station = ctx.station()?;
-        let ledger = station.ledger()?;
+        let ledger = station.ledger_reader()?;
         match self {
             DevicesCommand::List { ca, profile, status } => {
                 let devices = ledger.list(&DeviceFilter { ca_name: ca, profile, status }).map_err(Error::from)?;

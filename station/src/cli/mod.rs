@@ -12,6 +12,7 @@ mod cert;
 mod cert_sign;
 mod devices;
 mod flash;
+mod ledger;
 #[cfg(feature = "cloud")]
 mod cloud_devices;
 #[cfg(feature = "cloud")]
@@ -121,6 +122,8 @@ command_groups! {
     Bench => bench::BenchCommand,
     /// The hash-chained audit log of signing operations: `keyline audit verify`.
     Audit => audit::AuditCommand,
+    /// The ledger file itself: `keyline ledger backup -o FILE` (online, consistent) and `keyline ledger check`.
+    Ledger => ledger::LedgerCommand,
     /// OTA: inspect and sign firmware images, the signing key, push images through a device-management server.
     Ota => ota::OtaCommand,
     /// Serial ports a board can be on (real ports and simulated boards): `keyline ports --json`.

@@ -69,36 +69,41 @@ pub(super) fn append(conn: &Connection, path: &Path, at: &str, operation: &str, 
 impl Ledger {
     /// Recomputes the whole chain; reports the first broken link.
     pub fn verify_audit(&self) -> Result<AuditReport, LedgerError> {
-        let db = LedgerError::db("read", &self.path);
-        let mut statement =
-            self.conn.prepare("SELECT seq, at, operation, detail, prev_hash, hash FROM audit_log ORDER BY seq").map_err(LedgerError::db("read", &self.path))?;
-        let mut rows = statement.query([]).map_err(db)?;
-        let mut expected_prev = GENESIS.to_string();
-        let mut expected_seq = 1i64;
-        let mut entries = 0u64;
-        while let Some(row) = rows.next().map_err(LedgerError::db("read", &self.path))? {
-            let get = |i: usize| row.get::<_, String>(i).map_err(LedgerError::db("read", &self.path));
-            let seq: i64 = row.get(0).map_err(LedgerError::db("read", &self.path))?;
-            let (at, operation, detail, prev, hash) = (get(1)?, get(2)?, get(3)?, get(4)?, get(5)?);
-            entries += 1;
-            let broken = |reason: String| Ok(AuditReport { entries, first_broken: Some(BrokenLink { seq, reason }) });
-            if seq != expected_seq {
-                return broken(format!("expected entry {expected_seq}; entries are missing or reordered"));
-            }
-            if prev != expected_prev {
-                return broken("its previous-hash does not match the entry before it".into());
-            }
-            if entry_hash(&prev, seq, &at, &operation, &detail) != hash {
-                return broken("its contents do not match its hash (the entry was changed)".into());
-            }
-            expected_prev = hash;
-            expected_seq += 1;
-        }
-        Ok(AuditReport { entries, first_broken: None })
+        verify(&self.conn, &self.path)
     }
 
     /// Number of audit entries.
     pub fn audit_len(&self) -> Result<i64, LedgerError> {
         self.conn.query_row("SELECT COUNT(*) FROM audit_log", [], |row| row.get(0)).map_err(LedgerError::db("read", &self.path))
     }
+}
+
+/// Recomputes the chain of the ledger open on `conn` (the file `path`).
+pub(super) fn verify(conn: &Connection, path: &Path) -> Result<AuditReport, LedgerError> {
+    let db = LedgerError::db("read", path);
+    let mut statement =
+        conn.prepare("SELECT seq, at, operation, detail, prev_hash, hash FROM audit_log ORDER BY seq").map_err(LedgerError::db("read", path))?;
+    let mut rows = statement.query([]).map_err(db)?;
+    let mut expected_prev = GENESIS.to_string();
+    let mut expected_seq = 1i64;
+    let mut entries = 0u64;
+    while let Some(row) = rows.next().map_err(LedgerError::db("read", path))? {
+        let get = |i: usize| row.get::<_, String>(i).map_err(LedgerError::db("read", path));
+        let seq: i64 = row.get(0).map_err(LedgerError::db("read", path))?;
+        let (at, operation, detail, prev, hash) = (get(1)?, get(2)?, get(3)?, get(4)?, get(5)?);
+        entries += 1;
+        let broken = |reason: String| Ok(AuditReport { entries, first_broken: Some(BrokenLink { seq, reason }) });
+        if seq != expected_seq {
+            return broken(format!("expected entry {expected_seq}; entries are missing or reordered"));
+        }
+        if prev != expected_prev {
+            return broken("its previous-hash does not match the entry before it".into());
+        }
+        if entry_hash(&prev, seq, &at, &operation, &detail) != hash {
+            return broken("its contents do not match its hash (the entry was changed)".into());
+        }
+        expected_prev = hash;
+        expected_seq += 1;
+    }
+    Ok(AuditReport { entries, first_broken: None })
 }

@@ -1,7 +1,7 @@
 //! The `devices` table: recording an issued certificate (both-or-neither with the caller's own step), and
 //! reading devices by serial, by certificate id or by filter.
 
-use rusqlite::{params, OptionalExtension, Row, Transaction, TransactionBehavior};
+use rusqlite::{params, OptionalExtension, Row, Transaction};
 use serde::Serialize;
 use serde_json::json;
 
@@ -9,6 +9,8 @@ use super::{certificate_id, events, DeviceSerial, Ledger, LedgerError};
 
 /// Status of a device whose certificate was issued but not yet written to a board.
 pub const DEVICE_STATUS_ISSUED: &str = "issued";
+/// Status of a throwaway certificate the cloud connection test signed (never a board; not pushed to allow-lists).
+pub const DEVICE_STATUS_TEST: &str = "test";
 
 /// A device as the ledger holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -109,12 +111,23 @@ impl Ledger {
         self.begin_record(device)?.commit()
     }
 
+    /// Records a connection-test certificate as a test device (status [`DEVICE_STATUS_TEST`]), with its
+    /// `certificate_issued` event and audit entry like any signed certificate.
+    pub fn record_test_device(&mut self, device: &NewDevice) -> Result<Recorded, LedgerError> {
+        let pending = self.begin_record(device)?;
+        pending
+            .tx
+            .execute("UPDATE devices SET status = ?2 WHERE serial = ?1", params![device.serial.as_str(), DEVICE_STATUS_TEST])
+            .map_err(LedgerError::db("write", pending.path))?;
+        pending.commit()
+    }
+
     /// Like [`record_issued_cert`](Ledger::record_issued_cert), but nothing is written until the returned
     /// [`PendingRecord`] is committed.
     pub fn begin_record(&mut self, device: &NewDevice) -> Result<PendingRecord<'_>, LedgerError> {
         let now = self.now();
         let path = self.path.as_path();
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(LedgerError::db("lock", path))?;
+        let tx = self.begin_write()?;
         let cert_id = certificate_id(&device.cert_der);
         let owner: Option<String> = tx
             .query_row("SELECT serial FROM devices WHERE cert_id = ?1", [&cert_id], |row| row.get(0))

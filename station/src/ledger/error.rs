@@ -54,6 +54,14 @@ pub enum LedgerError {
         /// What is wrong.
         detail: String,
     },
+    /// Another process kept the write lock longer than this one waits.
+    #[error("the device ledger {path} stayed locked by another Keyline process for more than {waited_secs} s")]
+    Busy {
+        /// The ledger file.
+        path: PathBuf,
+        /// How long this process waited.
+        waited_secs: f32,
+    },
     /// SQLite failed.
     #[error("cannot {action} the device ledger {path}: {source}")]
     Database {
@@ -73,6 +81,14 @@ pub enum LedgerError {
         /// The OS error.
         #[source]
         source: std::io::Error,
+    },
+    /// A backup could not be made.
+    #[error("cannot back up the device ledger to {path}: {detail}")]
+    Backup {
+        /// The backup file.
+        path: PathBuf,
+        /// What failed.
+        detail: String,
     },
     /// An export could not be written.
     #[error("cannot export the device ledger: {detail}")]
@@ -94,9 +110,11 @@ impl LedgerError {
             LedgerError::InvalidSearch { .. } => ErrorCode::InvalidSearch,
             LedgerError::NewerSchema { .. } => ErrorCode::LedgerNewerSchema,
             LedgerError::Corrupt { .. } => ErrorCode::LedgerCorrupt,
+            LedgerError::Busy { .. } => ErrorCode::LedgerBusy,
             LedgerError::Database { .. } => ErrorCode::LedgerDatabase,
             LedgerError::Io { .. } => ErrorCode::LedgerIo,
             LedgerError::Export { .. } => ErrorCode::LedgerExport,
+            LedgerError::Backup { .. } => ErrorCode::LedgerBackup,
         }
     }
 
@@ -121,11 +139,21 @@ impl LedgerError {
             LedgerError::Corrupt { .. } | LedgerError::Database { .. } | LedgerError::Io { .. } => {
                 "Check that the data directory is writable and not full; restore ledger.sqlite3 from a backup if it is damaged.".into()
             }
+            LedgerError::Busy { .. } => "Another Keyline (the desktop app or a `keyline` command on this data directory) is writing the ledger; \
+                 let it finish or close it, then retry. Nothing was recorded by this attempt."
+                .into(),
+            LedgerError::Backup { .. } => "Check that the backup's folder is writable and has room, then back up again.".into(),
             LedgerError::Export { .. } => "Check that the output path is writable, then export again.".into(),
         }
     }
 
     pub(crate) fn db<'a>(action: &'static str, path: &'a std::path::Path) -> impl FnOnce(rusqlite::Error) -> LedgerError + 'a {
-        move |source| LedgerError::Database { action, path: path.to_path_buf(), source }
+        move |source| {
+            if super::access::is_busy(&source) {
+                LedgerError::Busy { path: path.to_path_buf(), waited_secs: super::access::BUSY_WAIT.as_secs_f32() }
+            } else {
+                LedgerError::Database { action, path: path.to_path_buf(), source }
+            }
+        }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use rusqlite::{params, Connection, TransactionBehavior};
+use rusqlite::{params, Connection};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -34,7 +34,7 @@ impl Ledger {
     pub fn add_event(&mut self, serial: &DeviceSerial, kind: &str, detail: &Value) -> Result<DeviceEvent, LedgerError> {
         let path = self.path.clone();
         let now = self.now();
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(LedgerError::db("lock", &path))?;
+        let tx = self.begin_write()?;
         let known: bool = tx
             .query_row("SELECT COUNT(*) FROM devices WHERE serial = ?1", [serial.as_str()], |row| row.get::<_, i64>(0))
             .map_err(LedgerError::db("read", &path))?

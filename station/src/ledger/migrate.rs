@@ -38,7 +38,7 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path, now: &str) -> Result<V
 }
 
 /// The newest applied version, 0 for a new file.
-fn newest_applied(conn: &Connection, path: &Path) -> Result<i64, LedgerError> {
+pub(super) fn newest_applied(conn: &Connection, path: &Path) -> Result<i64, LedgerError> {
     let has_table: Option<String> = conn
         .query_row("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'", [], |row| row.get(0))
         .optional()

@@ -1,6 +1,6 @@
 //! Provisioning states of a device (`issued` → `written` → `verified`, or `failed`) and the per-step table `provision_steps`.
 
-use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -44,8 +44,8 @@ impl Ledger {
     pub fn record_step(&mut self, step: &StepRecord) -> Result<(), LedgerError> {
         let path = self.path.clone();
         let now = self.now();
-        self.conn
-            .execute(
+        let tx = self.begin_write()?;
+        tx.execute(
                 "INSERT INTO provision_steps (run_id, seq, serial, at, station, port, firmware, step, outcome, elapsed_ms, detail) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
@@ -63,7 +63,7 @@ impl Ledger {
                 ],
             )
             .map_err(LedgerError::db("write", &path))?;
-        Ok(())
+        tx.commit().map_err(LedgerError::db("write", &path))
     }
 
     /// Steps recorded for a chip, oldest first.
@@ -131,7 +131,7 @@ impl Ledger {
     pub fn set_provisioning_status(&mut self, serial: &DeviceSerial, cert_id: &str, status: &str, detail: &Value) -> Result<(), LedgerError> {
         let path = self.path.clone();
         let now = self.now();
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(LedgerError::db("lock", &path))?;
+        let tx = self.begin_write()?;
         let provisioned_at = (status == DEVICE_STATUS_VERIFIED).then(|| now.clone());
         let changed = tx
             .execute(

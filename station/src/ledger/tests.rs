@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::*;
 
-fn device(serial: &str, der: &[u8]) -> NewDevice {
+pub(super) fn device(serial: &str, der: &[u8]) -> NewDevice {
     NewDevice {
         serial: DeviceSerial::parse(serial).unwrap(),
         common_name: serial.to_ascii_uppercase(),

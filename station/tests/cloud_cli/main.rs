@@ -169,7 +169,8 @@ async fn ledger_device_is_joined_with_its_cloud_certificate(data_dir: &Path, dev
     let ours = entries.iter().find(|d| d["certificateId"] == device.cert_id.as_str()).unwrap_or_else(|| panic!("not listed: {listed}"));
     assert_eq!(ours["ledger"]["serial"], device.serial.as_str(), "{listed}");
     assert_eq!(ours["ledger"]["profile"], "rainbowtype", "{listed}");
-    assert!(entries.iter().any(|d| d["ledger"].is_null()), "the throwaway test-connect device is not in the ledger: {listed}");
+    let test_device = entries.iter().find(|d| d["ledger"]["profile"] == "connection-test").unwrap_or_else(|| panic!("the test-connect certificate is not in the ledger: {listed}"));
+    assert_eq!(test_device["ledger"]["status"], "test", "recorded as a test device: {test_device}");
 
     let shown = json_ok(data_dir, &["devices", "show", &device.serial]);
     assert_eq!(shown["certificateId"], device.cert_id.as_str(), "a ledger serial finds its certificate: {shown}");

@@ -68,11 +68,12 @@ function mockShell(savePath: string | null = "/tmp/out/cert_chain.c"): Calls {
       case "plugin:clipboard-manager|write_text":
         calls.clipboard.push(a.text as string);
         return null;
-      case "plugin:dialog|save":
-        return savePath;
       case "save_text_file":
-        calls.saved.push({ path: a.path as string, contents: a.contents as string });
-        return null;
+        // The shell opens the save dialog; the page only suggests a name.
+        expect(a.path).toBeUndefined();
+        if (savePath === null) return null;
+        calls.saved.push({ path: savePath, contents: a.contents as string });
+        return savePath;
       default:
         throw new Error(`unexpected command ${cmd}`);
     }

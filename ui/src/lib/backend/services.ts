@@ -35,12 +35,15 @@ export function onLog(handler: (entry: LogEntry) => void): Promise<UnlistenFn> {
 export const listCas = () => call<CaSummary[]>("list_cas");
 export const showCa = (name: string) => call<CaDetails>("show_ca", { name });
 export const exportCaPem = (name: string) => call<string>("export_ca_pem", { name });
-export const saveCaPem = (name: string, path: string) => call<void>("save_ca_pem", { name, path });
+/** Opens the save dialog (in the shell) and writes the CA certificate there; the path, or null if cancelled. */
+export const saveCaPem = (name: string) => call<string | null>("save_ca_pem", { name });
 export const unlockCa = (name: string, passphrase: string, remember: boolean) =>
   call<CaSummary>("unlock_ca", { name, passphrase, remember });
 export const lockCa = (name: string, forget: boolean) => call<CaSummary>("lock_ca", { name, forget });
 export const deviceTemplate = (ca: string, profile: string) => call<DeviceTemplate>("device_template", { ca, profile });
-export const saveTextFile = (path: string, contents: string) => call<void>("save_text_file", { path, contents });
+/** Opens the save dialog (in the shell) offering `suggestedName`; the path written, or null if cancelled. */
+export const saveTextFile = (suggestedName: string, contents: string) =>
+  call<string | null>("save_text_file", { suggestedName, contents });
 
 /** Creates a CA, reporting each step to `onProgress`; resolves to the created CAs. */
 export function createCa(

@@ -1,6 +1,5 @@
-// Export and copy of a CA certificate: native save dialog + a shell write, and the clipboard plugin.
+// Export and copy of a CA certificate: the shell's save dialog and write, and the clipboard plugin.
 import { writeText } from "@tauri-apps/plugin-clipboard-manager";
-import { save } from "@tauri-apps/plugin-dialog";
 import { exportCaPem, saveCaPem } from "../backend/services";
 
 /** Copies the CA's certificate PEM to the clipboard. */
@@ -10,11 +9,5 @@ export async function copyPem(name: string): Promise<void> {
 
 /** Asks where to save the certificate and writes it there; resolves to the path, or null if cancelled. */
 export async function savePemAs(name: string): Promise<string | null> {
-  const path = await save({
-    defaultPath: `${name}.crt`,
-    filters: [{ name: "PEM certificate", extensions: ["crt", "pem"] }],
-  });
-  if (!path) return null;
-  await saveCaPem(name, path);
-  return path;
+  return saveCaPem(name);
 }

@@ -30,8 +30,9 @@ export const cloudStackStatus = (settings: CloudSettings, ca: string) => call<St
 export const cloudAllowList = (settings: CloudSettings, ca: string) => call<string[]>("cloud_allow_list", { settings, ca });
 export const cloudAllowListAdd = (settings: CloudSettings, ca: string, serials: string[]) =>
   call<string[]>("cloud_allow_list_add", { settings, ca, serials });
-export const cloudAllowListSync = (settings: CloudSettings, ca: string, path: string) =>
-  call<SyncReport>("cloud_allow_list_sync", { settings, ca, path });
+/** The shell asks for the serials file (open dialog); null if the user cancelled. */
+export const cloudAllowListSync = (settings: CloudSettings, ca: string) =>
+  call<SyncReport | null>("cloud_allow_list_sync", { settings, ca });
 export const cloudAllowListSyncLedger = (settings: CloudSettings, ca: string) =>
   call<SyncReport>("cloud_allow_list_sync_ledger", { settings, ca });
 export const cloudCancelTest = () => call<void>("cloud_cancel_test");

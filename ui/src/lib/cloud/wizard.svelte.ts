@@ -249,9 +249,11 @@ export class CloudWizard {
     });
   }
 
-  syncFile(path: string): Promise<boolean> {
+  syncFile(): Promise<boolean> {
     return this.run("allowList", async () => {
-      this.syncReport = await cloudAllowListSync(this.settings(), this.requireCa(), path);
+      const report = await cloudAllowListSync(this.settings(), this.requireCa());
+      if (report === null) return;
+      this.syncReport = report;
       this.serials = await cloudAllowList(this.settings(), this.requireCa());
     });
   }

@@ -5,6 +5,7 @@ export const en = {
     name: "Keyline",
     tagline: "Provisioning station",
     practiceBanner: "Practice mode: simulated boards, local AWS emulator",
+    practiceData: "separate data in",
     loading: "Loading…",
   },
   nav: {

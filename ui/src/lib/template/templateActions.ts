@@ -1,6 +1,5 @@
-// Copy and save of the generated files: the clipboard plugin, the native save dialog + a shell write.
+// Copy and save of the generated files: the clipboard plugin, and the shell's save dialog and write.
 import { writeText } from "@tauri-apps/plugin-clipboard-manager";
-import { save } from "@tauri-apps/plugin-dialog";
 import { saveTextFile } from "../backend/services";
 import type { DeviceTemplate } from "../backend/types";
 
@@ -23,11 +22,5 @@ export async function copyFile(template: DeviceTemplate, file: TemplateFile): Pr
 
 /** Asks where to save the file and writes it; resolves to the path, or null if cancelled. */
 export async function saveFileAs(template: DeviceTemplate, file: TemplateFile): Promise<string | null> {
-  const path = await save({
-    defaultPath: FILE_NAMES[file],
-    filters: [{ name: file === "source" ? "C source" : "C header", extensions: [file === "source" ? "c" : "h"] }],
-  });
-  if (!path) return null;
-  await saveTextFile(path, fileText(template, file));
-  return path;
+  return saveTextFile(FILE_NAMES[file], fileText(template, file));
 }
