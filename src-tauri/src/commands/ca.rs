@@ -56,13 +56,9 @@ pub async fn create_ca(
     on_event: Channel<ProgressEvent>,
 ) -> CommandResult<Vec<CaSummary>> {
     on_station(&state, "create CA", move |station| {
-        let plan = with_remembering(CaStep::create_plan(request.signer.is_some()), remember);
+        let plan = CaStep::create_plan_remembering(request.signer.is_some(), remember);
         let mut progress = StepReporter::new(on_event, plan.len());
-        let mut created = station.create_ca_with_progress(request, &passphrase, &mut |step| progress.step(step.id()))?;
-        if remember {
-            progress.step(CaStep::Remembering.id());
-            created = remember_all(station, &created, &passphrase)?;
-        }
+        let created = station.create_ca_remembering(request, &passphrase, remember, &mut |step| progress.step(step.id()))?;
         progress.finish(created.iter().map(|ca| ca.name.clone()).collect());
         Ok(created)
     })
@@ -80,13 +76,9 @@ pub async fn import_ca(
     on_event: Channel<ProgressEvent>,
 ) -> CommandResult<Vec<CaSummary>> {
     on_station(&state, "import CA", move |station| {
-        let plan = with_remembering(CaStep::import_plan(), remember);
+        let plan = CaStep::import_plan_remembering(remember);
         let mut progress = StepReporter::new(on_event, plan.len());
-        let mut imported = vec![station.import_ca_with_progress(request, &passphrase, &mut |step| progress.step(step.id()))?];
-        if remember {
-            progress.step(CaStep::Remembering.id());
-            imported = remember_all(station, &imported, &passphrase)?;
-        }
+        let imported = station.import_ca_remembering(request, &passphrase, remember, &mut |step| progress.step(step.id()))?;
         progress.finish(imported.iter().map(|ca| ca.name.clone()).collect());
         Ok(imported)
     })
@@ -111,20 +103,4 @@ pub async fn lock_ca(state: State<'_, AppState>, name: String, forget: bool) -> 
         Ok(if forget { station.forget_passphrase(&name)? } else { station.lock_ca(&name)? })
     })
     .await
-}
-
-/// The station's plan, plus the keyring step the shell runs after it when `remember` is set.
-fn with_remembering(mut plan: Vec<CaStep>, remember: bool) -> Vec<CaStep> {
-    if remember {
-        plan.push(CaStep::Remembering);
-    }
-    plan
-}
-
-fn remember_all(
-    station: &keyline_station::Station,
-    cas: &[CaSummary],
-    passphrase: &Passphrase,
-) -> CommandResult<Vec<CaSummary>> {
-    cas.iter().map(|ca| Ok(station.unlock_ca(&ca.name, passphrase, true)?)).collect()
 }

@@ -9,6 +9,7 @@ mod create;
 mod profile_signer;
 mod progress;
 mod query;
+mod remember;
 mod types;
 mod unlock;
 mod verification;
