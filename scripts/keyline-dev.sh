@@ -86,6 +86,8 @@ run_tests() {
   bash "$ROOT/tests/e2e/run.sh"
   log "test: the Cloud connecting wizard in the real window against ministack"
   bash "$ROOT/tests/e2e/cloud.sh"
+  log "test: a Factory line shift on simulated boards and the Devices screen in the real window"
+  bash "$ROOT/tests/e2e/line.sh"
   log "all tests passed in $((SECONDS - started)) s"
 }
 

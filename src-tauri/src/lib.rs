@@ -29,7 +29,7 @@ use crate::state::AppState;
 /// Adds the managed state and every command to a builder (also used by the IPC tests).
 pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri::Builder<R> {
     let practice = practice::Practice::new(state.station.data_dir().to_path_buf(), state.practice, state.emulator_source.clone());
-    builder.manage(state).manage(practice).manage(commands::cloud_test::RunningTests::default()).invoke_handler(tauri::generate_handler![
+    builder.manage(state).manage(practice).manage(commands::cloud_test::RunningTests::default()).manage(Arc::new(commands::line::LineState::default())).invoke_handler(tauri::generate_handler![
         commands::app::app_info,
         commands::app::keyring_status,
         commands::app::get_logs,
@@ -54,7 +54,13 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>, state: AppState) ->
         commands::cloud::cloud_allow_list_sync_ledger,
         commands::cloud_test::cloud_test_connect,
         commands::cloud_test::cloud_cancel_test,
+        commands::devices::search_devices,
+        commands::devices::device_detail,
+        commands::devices::export_devices,
         commands::files::save_text_file,
+        commands::line::start_line,
+        commands::line::stop_line,
+        commands::line::retry_board,
         commands::ports::list_ports,
         commands::practice::practice_status,
         commands::practice::start_sim_boards,

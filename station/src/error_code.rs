@@ -77,6 +77,8 @@ error_codes! {
     CertificateInUse = "certificate_in_use",
     /// An event the ledger does not accept.
     InvalidEvent = "invalid_event",
+    /// A device search the ledger does not accept.
+    InvalidSearch = "invalid_search",
     /// The ledger was written by a newer Keyline.
     LedgerNewerSchema = "ledger_newer_schema",
     /// The ledger is damaged.

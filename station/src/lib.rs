@@ -24,6 +24,8 @@ pub mod cloud_test;
 #[cfg(feature = "cloud")]
 pub mod cloud_wizard;
 pub mod device_template;
+pub mod device_view;
+pub mod line;
 mod error;
 mod error_code;
 pub mod issuance;

@@ -152,6 +152,7 @@ fn station_round(firmware: FirmwareKind, boards: usize) -> Result<Round, CliErro
         station_name: "bench".into(),
         poll: Duration::from_millis(5),
         until_idle: true,
+        serial_log: false,
     };
     let writes = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let counter = writes.clone();

@@ -79,7 +79,7 @@ impl Run for ShiftCommand {
             "auto" => PortSource::Auto,
             list => PortSource::List(list.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect()),
         };
-        let config = ShiftConfig { source, firmware, reprovision: args.run.reprovision, station_name: station_name(), poll: Duration::from_millis(200), until_idle: args.until_idle };
+        let config = ShiftConfig { source, firmware, reprovision: args.run.reprovision, station_name: station_name(), poll: Duration::from_millis(200), until_idle: args.until_idle, serial_log: false };
         let (stop, abort) = (CancelToken::new(), CancelToken::new());
         watch_interrupts(stop.clone(), abort.clone());
         let json = ctx.json;

@@ -100,7 +100,7 @@ impl PendingRecord<'_> {
     }
 }
 
-const COLUMNS: &str = "serial, common_name, profile, ca_name, cert_id, cert_pem, public_key, issued_at, provisioned_at, status";
+pub(super) const COLUMNS: &str = "serial, common_name, profile, ca_name, cert_id, cert_pem, public_key, issued_at, provisioned_at, status";
 
 impl Ledger {
     /// Records a certificate issued to a device, with a `certificate_issued` (new device) or
@@ -214,7 +214,7 @@ fn audit_signing(tx: &Transaction<'_>, path: &std::path::Path, at: &str, device:
 }
 
 /// Reads one `devices` row; a serial or id that breaks the schema's promises is reported, not trusted.
-fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<Device, LedgerError>> {
+pub(super) fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<Device, LedgerError>> {
     let serial: String = row.get(0)?;
     let cert_id: String = row.get(4)?;
     let corrupt = |detail: String| Ok(Err(LedgerError::Corrupt { detail }));

@@ -32,6 +32,12 @@ pub enum LedgerError {
         /// Why.
         reason: String,
     },
+    /// A device search the ledger does not accept.
+    #[error("invalid device search: {reason}")]
+    InvalidSearch {
+        /// Why.
+        reason: String,
+    },
     /// The ledger file has a schema this build does not know.
     #[error("the device ledger {path} has schema version {found}; this Keyline knows versions up to {known}")]
     NewerSchema {
@@ -85,6 +91,7 @@ impl LedgerError {
             LedgerError::DeviceNotFound { .. } => ErrorCode::DeviceNotFound,
             LedgerError::CertificateInUse { .. } => ErrorCode::CertificateInUse,
             LedgerError::InvalidEvent { .. } => ErrorCode::InvalidEvent,
+            LedgerError::InvalidSearch { .. } => ErrorCode::InvalidSearch,
             LedgerError::NewerSchema { .. } => ErrorCode::LedgerNewerSchema,
             LedgerError::Corrupt { .. } => ErrorCode::LedgerCorrupt,
             LedgerError::Database { .. } => ErrorCode::LedgerDatabase,
@@ -109,6 +116,7 @@ impl LedgerError {
             LedgerError::DeviceNotFound { .. } => "Run `keyline devices list` to see the devices this station has issued certificates to.".into(),
             LedgerError::CertificateInUse { .. } => "A certificate names one device; check the serial and issue a new certificate for this chip.".into(),
             LedgerError::InvalidEvent { .. } => "This is a bug in the caller; please report it with the log file.".into(),
+            LedgerError::InvalidSearch { .. } => "Shorten the search text (at most 128 characters) and try again.".into(),
             LedgerError::NewerSchema { .. } => "Update Keyline to the version that wrote this data directory.".into(),
             LedgerError::Corrupt { .. } | LedgerError::Database { .. } | LedgerError::Io { .. } => {
                 "Check that the data directory is writable and not full; restore ledger.sqlite3 from a backup if it is damaged.".into()

@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::{Device, LedgerError};
 
 /// Export format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ExportFormat {
     /// RFC 4180 CSV with a header row; the PEM column keeps its line breaks inside quotes.

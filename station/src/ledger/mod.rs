@@ -15,6 +15,7 @@ mod events;
 mod export;
 mod migrate;
 mod provisioning;
+mod search;
 mod ota_state;
 mod serial;
 #[cfg(test)]
@@ -33,6 +34,7 @@ pub use export::{export, ExportFormat};
 pub use migrate::SCHEMA_VERSION;
 pub use ota_state::OtaStateRow;
 pub use serial::DeviceSerial;
+pub use search::{DevicePage, DeviceQuery, MAX_PAGE};
 pub use audit::{AuditReport, BrokenLink};
 pub use provisioning::{StepRecord, DEVICE_STATUS_FAILED, DEVICE_STATUS_VERIFIED, DEVICE_STATUS_WRITTEN};
 

@@ -37,6 +37,8 @@ pub struct ShiftConfig {
     pub poll: Duration,
     /// End when every port seen has finished and no run is in flight (tests, benches).
     pub until_idle: bool,
+    /// Pass the bytes on the wire (`SerialBytes`) to the observer (the desktop's per-port serial log).
+    pub serial_log: bool,
 }
 
 /// PASS/FAIL counters of a shift.
@@ -138,10 +140,11 @@ pub fn run_shift(
                         stop_before_issue: Some(stop.clone()),
                     };
                     let (observer, counters, ports, clock, abort) = (observer.clone(), counters.clone(), ports.clone(), clock.clone(), abort.clone());
+                    let serial_log = config.serial_log;
                     scope.spawn(move || {
                         let inner_observer = observer.clone();
                         let board_observer: super::Observer = Arc::new(move |event: &ProvisionEvent| {
-                            if !matches!(event, ProvisionEvent::SerialBytes { .. }) {
+                            if serial_log || !matches!(event, ProvisionEvent::SerialBytes { .. }) {
                                 inner_observer(&ShiftEvent::Board { inner: event.clone() });
                             }
                         });

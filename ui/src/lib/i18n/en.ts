@@ -23,7 +23,6 @@ export const en = {
     notYet: "Not available in this window yet",
     willShow: "What this screen will show",
     cliNow: "Available today from the command line",
-    noCli: "No command-line equivalent yet.",
   },
   screens: {
     factory: {
@@ -39,7 +38,7 @@ export const en = {
     ota: {
       coming:
         "The OTA server (embedded or remote) with its live device list, an image inspector (chip, version, signed or not) and pushes with byte progress until each device reports completion.",
-      cli: null as string | null,
+      cli: "keyline ota inspect <image>\nkeyline ota serve <image>" as string | null,
     },
     devices: {
       coming:
@@ -58,7 +57,9 @@ export const en = {
     practiceOff: "Off: real boards and AWS",
     practiceHint: "Start Keyline with --practice (or KEYLINE_PRACTICE=1) to practise without hardware.",
     version: "Version",
-    comingLater: "Serial defaults (baud rate, reset strategy) and the language choice come with the factory line.",
+    comingLater: "The language choice comes later. Serial timings follow each firmware's protocol and are not set here.",
+    stationName: "Station name",
+    stationNameHint: "Recorded in the ledger with each board this station provisions; the host name when empty.",
   },
   keyring: {
     available: "Available",

@@ -1,0 +1,119 @@
+//! The desktop's factory line: a shift started from chosen settings, stopped softly or aborted, with
+//! a failed board retried on the same port. The provisioning itself is [`run_shift`] and [`provision_board`].
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::device_template::parse_profile;
+use crate::provision::{
+    provision_board, run_shift, CancelToken, FirmwareKind, PortSource, ProvisionEvent, ProvisionRequest, ProvisioningCa, ShiftConfig,
+    ShiftCounters, ShiftEvent, ShiftObserver, SystemClock,
+};
+use crate::{Error, Result, Station};
+
+/// What the operator chose for a shift.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LineSettings {
+    /// `rainbowtype` or `esp-helper`.
+    pub firmware: String,
+    /// The signer CA (unlocked on the CAs screen or remembered in the keyring).
+    pub ca: String,
+    /// Certificate profile; the firmware's when unset.
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// These ports only; every ESP32 bridge and simulated board when unset or empty.
+    #[serde(default)]
+    pub ports: Option<Vec<String>>,
+    /// Write again to boards the ledger has as verified.
+    #[serde(default)]
+    pub reprovision: bool,
+    /// The station name recorded in the ledger; the host name when unset.
+    #[serde(default)]
+    pub station_name: Option<String>,
+}
+
+/// A running shift.
+pub struct LineSession {
+    station: Arc<Station>,
+    ca: Arc<ProvisioningCa>,
+    config: ShiftConfig,
+    observer: ShiftObserver,
+    stop: CancelToken,
+    abort: CancelToken,
+    shift: Option<JoinHandle<ShiftCounters>>,
+}
+
+impl LineSession {
+    /// Unlocks the CA for the profile and starts watching ports; every event goes to `observer`.
+    pub fn start(station: Arc<Station>, settings: &LineSettings, observer: ShiftObserver) -> Result<LineSession> {
+        let firmware = FirmwareKind::parse(&settings.firmware).ok_or_else(|| Error::InvalidInput {
+            what: "firmware".into(),
+            reason: format!("\"{}\" is not one of rainbowtype, esp-helper", settings.firmware),
+        })?;
+        let profile = parse_profile(settings.profile.as_deref().filter(|p| !p.is_empty()).unwrap_or(firmware.profile_name()))?;
+        let ca = Arc::new(station.provisioning_ca(&settings.ca, profile)?);
+        let source = match settings.ports.as_deref() {
+            Some(list) if !list.is_empty() => PortSource::List(list.to_vec()),
+            _ => PortSource::Auto,
+        };
+        let station_name = settings.station_name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(crate::provision::station_name);
+        let config = ShiftConfig { source, firmware, reprovision: settings.reprovision, station_name, poll: Duration::from_millis(250), until_idle: false, serial_log: true };
+        let (stop, abort) = (CancelToken::new(), CancelToken::new());
+        let shift = {
+            let (station, ca, config, observer, stop, abort) = (station.clone(), ca.clone(), config.clone(), observer.clone(), stop.clone(), abort.clone());
+            std::thread::Builder::new()
+                .name("keyline-shift".into())
+                .spawn(move || run_shift(&station, &ca, &config, observer, &stop, &abort, Arc::new(SystemClock)))
+                .map_err(|error| Error::InvalidInput { what: "shift".into(), reason: format!("the shift thread could not start: {error}") })?
+        };
+        Ok(LineSession { station, ca, config, observer, stop, abort, shift: Some(shift) })
+    }
+
+    /// Runs the board on `port` again (it resumes from what the ledger and the chip already hold).
+    pub fn retry(&self, port: &str) {
+        let request = ProvisionRequest {
+            port: port.to_owned(),
+            firmware: self.config.firmware,
+            reprovision: self.config.reprovision,
+            station_name: self.config.station_name.clone(),
+            stop_before_issue: Some(self.stop.clone()),
+        };
+        let (station, ca, observer, abort) = (self.station.clone(), self.ca.clone(), self.observer.clone(), self.abort.clone());
+        std::thread::spawn(move || {
+            observer(&ShiftEvent::PortAppeared { port: request.port.clone() });
+            let inner = observer.clone();
+            let board: crate::provision::Observer = Arc::new(move |event: &ProvisionEvent| inner(&ShiftEvent::Board { inner: event.clone() }));
+            let result = provision_board(&station, &ca, &request, board, &abort, Arc::new(SystemClock));
+            let (outcome, error) = match result {
+                Ok(outcome) => (Some(outcome), None),
+                Err(error) => (None, Some(error.report())),
+            };
+            observer(&ShiftEvent::BoardFinished { port: request.port, outcome, error, counters: ShiftCounters::default() });
+        });
+    }
+
+    /// Soft stop: boards that already hold a certificate finish, the others stop before signing.
+    /// Blocks until the shift has ended and returns its counters.
+    pub fn stop(mut self) -> ShiftCounters {
+        self.stop.cancel();
+        self.shift.take().and_then(|shift| shift.join().ok()).unwrap_or_default()
+    }
+
+    /// Cancels every run at its next wait.
+    pub fn abort(mut self) -> ShiftCounters {
+        self.stop.cancel();
+        self.abort.cancel();
+        self.shift.take().and_then(|shift| shift.join().ok()).unwrap_or_default()
+    }
+}
+
+impl Drop for LineSession {
+    fn drop(&mut self) {
+        self.stop.cancel();
+        self.abort.cancel();
+    }
+}

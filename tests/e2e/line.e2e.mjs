@@ -1,0 +1,114 @@
+// End-to-end test of the Factory line and Devices screens in the real window (tauri-driver + WebKitWebDriver under
+// Xvfb), in practice mode: a shift on the simulated boards, every card reaches PASS, then the devices are found on
+// the Devices screen and one device page is opened. Run it through tests/e2e/line.sh. Screenshots go to
+// tests/artifacts/screenshots/line-*.png and, for the README, docs/screenshots/.
+import { copyFileSync, mkdirSync, mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Session, waitFor } from "./webdriver.mjs";
+import { Runner, assert, assertEqual, keylineJson, screenshot, startDriver, e2ePaths } from "./harness.mjs";
+
+const { root, app, cli, driverBin, shots, logs } = e2ePaths();
+const PASSPHRASE = "factory line e2e passphrase";
+const docs = path.join(root, "docs/screenshots");
+
+const dataDir = mkdtempSync(path.join(os.tmpdir(), "keyline-line-e2e-"));
+const appEnv = { ...process.env, KEYLINE_DATA_DIR: dataDir, KEYLINE_PROJECT_DIR: root, WEBKIT_DISABLE_COMPOSITING_MODE: "1", WEBKIT_DISABLE_DMABUF_RENDERER: "1" };
+delete appEnv.KEYLINE_CA_PASSPHRASE;
+const runner = new Runner();
+const item = (name) => `[data-testid="ca-item"][data-ca-name="${name}"]`;
+
+async function shot(session, name) {
+  const file = await screenshot(session, shots, name);
+  mkdirSync(docs, { recursive: true });
+  copyFileSync(file, path.join(docs, `${name}.png`));
+}
+
+async function cardStates(session) {
+  const cards = await session.findAll('[data-testid="board-card"]');
+  return Promise.all(cards.map((card) => card.attribute("data-status")));
+}
+
+async function main() {
+  console.log(`data dir ${dataDir}\napp ${app}`);
+  await runner.test("the CLI creates a root and a signer CA", async () => {
+    const env = { ...appEnv, KEYLINE_CA_PASSPHRASE: PASSPHRASE };
+    await keylineJson(cli, ["ca", "create", "--name", "line-root", "--org", "Acme", "--signer", "line-signer", "--years", "5", "--data-dir", dataDir], env);
+  });
+  const driver = await startDriver({ driver: driverBin, port: 4460, nativePort: 4461, env: appEnv, logFile: path.join(logs, "tauri-driver-line.log") });
+  try {
+    const session = await Session.start(driver.url, app, ["--practice"]);
+    try {
+      await shift(session);
+    } finally {
+      await session.end().catch(() => {});
+    }
+  } finally {
+    await driver.stop();
+  }
+  process.exit(runner.summary() ? 0 : 1);
+}
+
+async function shift(session) {
+  await runner.test("the signer CA is unlocked in the window", async () => {
+    await session.waitFor(item("line-signer"), 30000);
+    await session.click(`${item("line-signer")} > article [data-testid="ca-unlock"]`);
+    await session.type('[data-testid="unlock-passphrase"]', PASSPHRASE);
+    await session.click('[data-testid="unlock-submit"]');
+    await session.waitGone('[data-testid="unlock-dialog"]', 30000);
+  });
+
+  let ports = 0;
+  await runner.test("each simulated board gets a card, and a shift takes every card to PASS", async () => {
+    await session.click('[data-testid="nav-factory"]');
+    await session.waitFor('[data-testid="screen-factory"]');
+    await waitFor("cards for the simulated boards", async () => (await cardStates(session)).length > 0, { timeoutMs: 60000, intervalMs: 500 });
+    ports = (await cardStates(session)).length;
+    assert((await cardStates(session)).every((s) => s === "waiting"), "cards wait before the shift");
+    assert((await session.text('[data-testid="board-card"]')).includes("Simulated"), "a simulated board says so");
+    await session.click('[data-testid="start-shift"]');
+    await session.waitFor('[data-testid="shift-summary"]');
+    assert((await session.text('[data-testid="shift-summary"]')).includes("line-signer"), "the summary bar shows the locked CA");
+    await waitFor("a card at work", async () => (await cardStates(session)).some((s) => s === "working" || s === "pass"), { timeoutMs: 30000, intervalMs: 100 });
+    await shot(session, "line-factory-mid-shift");
+    await waitFor("every card PASS", async () => {
+      const states = await cardStates(session);
+      if (states.includes("fail")) throw new Error(`a board failed: ${await session.text('[data-testid="card-failure"]')}`);
+      return states.length === ports && states.every((s) => s === "pass");
+    }, { timeoutMs: 180000, intervalMs: 500 });
+    assertEqual((await session.text('[data-testid="count-passed"]')).trim(), String(ports), "passed counter");
+    assertEqual((await session.text('[data-testid="count-failed"]')).trim(), "0", "failed counter");
+    await shot(session, "line-factory-passed");
+  });
+
+  await runner.test("a card's serial log shows both directions", async () => {
+    await session.click('[data-testid="open-log"]');
+    const log = await session.text('[data-testid="serial-log"]');
+    assert(log.includes("→") && log.includes("←"), "both directions in the log");
+    await session.click('[data-testid="serial-log"] button.primary');
+    await session.click('[data-testid="stop-shift"]');
+  });
+
+  let serial = "";
+  await runner.test("the provisioned devices are on the Devices screen, and a device page shows its certificate", async () => {
+    serial = (await session.text('[data-testid="card-serial"]')).trim();
+    await session.click('[data-testid="nav-devices"]');
+    await session.waitFor('[data-testid="screen-devices"]');
+    await waitFor("the devices", async () => (await session.text('[data-testid="device-total"]')).startsWith(`${ports} device`), { timeoutMs: 15000 });
+    await session.type('[data-testid="device-search"]', serial.slice(0, 12));
+    await session.click('[data-testid="device-search-go"]');
+    await waitFor("the search", async () => (await session.findAll('[data-testid="device-row"]')).length >= 1, { timeoutMs: 15000 });
+    await shot(session, "line-devices");
+    await session.click('[data-testid="device-row"]');
+    await session.waitFor('[data-testid="device-page"]');
+    await waitFor("the device", async () => (await session.text('[data-testid="device-status-value"]').catch(() => "")) === "verified", { timeoutMs: 15000 });
+    assert((await session.text('[data-testid="device-timeline"]')).length > 0, "a timeline");
+    await shot(session, "line-device-page");
+  });
+}
+
+main().catch((error) => {
+  console.error(error);
+  console.log("E2E: 0 passed, 1 failed");
+  process.exit(1);
+});

@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import { applyEvent, emptyLine, failureAdvice, printable, rates, syncPorts } from "./cards";
+import type { ShiftEvent } from "./types";
+
+const counters = { started: 1, passed: 0, alreadyProvisioned: 0, failed: 0, inFlight: 0 };
+const run = (events: ShiftEvent[], start = 1000, step = 100) =>
+  events.reduce((state, event, i) => applyEvent(state, event, start + i * step), emptyLine());
+
+describe("factory line cards", () => {
+  it("a port with no run waits; an unplugged finished board's card goes", () => {
+    let state = syncPorts(emptyLine(), ["/dev/pts/3"]);
+    expect(state.cards["/dev/pts/3"].status).toBe("waiting");
+    state = applyEvent(state, { event: "portAppeared", port: "/dev/pts/3" }, 0);
+    expect(state.cards["/dev/pts/3"].status).toBe("working");
+    expect(syncPorts(state, []).cards["/dev/pts/3"].present).toBe(false);
+    state = applyEvent(state, { event: "boardFinished", port: "/dev/pts/3", outcome: { outcome: "provisioned", serial: "0123" }, error: null, counters }, 10);
+    expect(syncPorts(state, []).cards["/dev/pts/3"]).toBeUndefined();
+  });
+
+  it("steps move the card forward, the serial shows, and PASS counts with its time", () => {
+    const state = run([
+      { event: "portAppeared", port: "p" },
+      { event: "board", inner: { event: "stepStarted", port: "p", step: "handshake" } },
+      { event: "board", inner: { event: "stepDone", port: "p", step: "read_serial", elapsedMs: 5, detail: { serial: "01239a" } } },
+      { event: "board", inner: { event: "stepStarted", port: "p", step: "issue" } },
+      { event: "boardFinished", port: "p", outcome: { outcome: "provisioned", serial: "01239a", commonName: "CN1" }, error: null, counters },
+    ]);
+    const card = state.cards.p;
+    expect(card.status).toBe("pass");
+    expect(card.serial).toBe("01239a");
+    expect(card.stepsDone).toBe(9);
+    expect(state.passed).toBe(1);
+    expect(state.totalMs).toBe(400);
+    expect(state.recent[0]).toMatchObject({ serial: "01239a", commonName: "CN1" });
+    expect(rates(state, 1000 + 3_600_000).perHour).toBe(1);
+    expect(rates(state, 2000).meanMs).toBe(400);
+  });
+
+  it("a failure keeps the failed step's message and says what to do with the board", () => {
+    const state = run([
+      { event: "portAppeared", port: "p" },
+      { event: "board", inner: { event: "stepFailed", port: "p", step: "handshake", code: "board_timeout", message: "no answer", hint: "check firmware" } },
+      { event: "boardFinished", port: "p", outcome: null, error: { code: "board_timeout", message: "no answer", hint: "check firmware" }, counters },
+    ]);
+    expect(state.cards.p.status).toBe("fail");
+    expect(state.cards.p.error).toMatchObject({ code: "board_timeout", step: "handshake" });
+    expect(state.failed).toBe(1);
+    expect(failureAdvice("handshake")).toMatch(/cable/);
+    expect(failureAdvice("write")).toMatch(/not re-issued/);
+    // Retry: the port appears again and the card is WORKING with the error cleared.
+    const retried = applyEvent(state, { event: "portAppeared", port: "p" }, 5000);
+    expect(retried.cards.p).toMatchObject({ status: "working", error: null });
+  });
+
+  it("the serial log keeps both directions, readable", () => {
+    const state = run([
+      { event: "portAppeared", port: "p" },
+      { event: "board", inner: { event: "serialBytes", port: "p", direction: "toBoard", bytes: [0x68, 0x69, 0x0d, 0x0a] } },
+      { event: "board", inner: { event: "serialBytes", port: "p", direction: "fromBoard", bytes: [0x01, 0x4f, 0x4b] } },
+    ]);
+    expect(state.cards.p.log.map((l) => [l.dir, l.text])).toEqual([["tx", "hi⏎"], ["rx", "\\x01OK"]]);
+    expect(printable([0x7f])).toBe("\\x7f");
+  });
+});

@@ -1,0 +1,178 @@
+// The factory line's state as plain data: one card per port, counters and the last devices, folded from
+// the shift's events. No Svelte and no IPC here, so the card logic is unit-tested.
+import type { ErrorReport } from "../backend/types";
+import { STEPS, type ShiftEvent, type Step } from "./types";
+
+export type CardStatus = "waiting" | "working" | "pass" | "fail";
+
+export interface LogLine {
+  at: number;
+  dir: "tx" | "rx";
+  text: string;
+}
+
+export interface Card {
+  port: string;
+  serial: string | null;
+  status: CardStatus;
+  step: Step | null;
+  stepsDone: number;
+  startedAt: number;
+  finishedAt: number | null;
+  error: (ErrorReport & { step: Step | null }) | null;
+  log: LogLine[];
+  present: boolean;
+}
+
+export interface Finished {
+  port: string;
+  serial: string;
+  commonName: string;
+  at: number;
+}
+
+export interface LineState {
+  cards: Record<string, Card>;
+  passed: number;
+  failed: number;
+  totalMs: number;
+  firstStart: number | null;
+  recent: Finished[];
+}
+
+/** Lines kept per port's serial log. */
+export const MAX_LOG_LINES = 2000;
+/** Devices kept in "last provisioned". */
+export const MAX_RECENT = 10;
+
+export const emptyLine = (): LineState => ({ cards: {}, passed: 0, failed: 0, totalMs: 0, firstStart: null, recent: [] });
+
+/** Printable text of bytes on the wire: control bytes as \xNN, line breaks kept out. */
+export function printable(bytes: number[]): string {
+  return bytes
+    .map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : b === 0x0a ? "⏎" : b === 0x0d ? "" : `\\x${b.toString(16).padStart(2, "0")}`))
+    .join("");
+}
+
+/** The card's step position (1-based) out of all steps. */
+export const stepIndex = (step: Step | null): number => (step ? STEPS.indexOf(step) + 1 : 0);
+
+/** Folds one shift event into the state (returns a new state; `now` is milliseconds). */
+export function applyEvent(state: LineState, event: ShiftEvent, now: number): LineState {
+  const cards = { ...state.cards };
+  if (event.event === "portAppeared") {
+    cards[event.port] = {
+      port: event.port,
+      serial: cards[event.port]?.serial ?? null,
+      status: "working",
+      step: "open",
+      stepsDone: 0,
+      startedAt: now,
+      finishedAt: null,
+      error: null,
+      log: cards[event.port]?.log ?? [],
+      present: true,
+    };
+    return { ...state, cards, firstStart: state.firstStart ?? now };
+  }
+  if (event.event === "board") {
+    const inner = event.inner;
+    const card = cards[inner.port];
+    if (!card) return state;
+    const next: Card = { ...card };
+    switch (inner.event) {
+      case "stepStarted":
+        next.step = inner.step;
+        break;
+      case "stepDone": {
+        next.stepsDone = Math.max(next.stepsDone, stepIndex(inner.step));
+        const serial = inner.detail?.serial;
+        if (typeof serial === "string") next.serial = serial;
+        break;
+      }
+      case "stepFailed":
+        next.error = { code: inner.code, message: inner.message, hint: inner.hint, step: inner.step };
+        break;
+      case "serialBytes": {
+        const line: LogLine = { at: now, dir: inner.direction === "toBoard" ? "tx" : "rx", text: printable(inner.bytes) };
+        next.log = [...card.log, line].slice(-MAX_LOG_LINES);
+        break;
+      }
+      default:
+        break;
+    }
+    cards[inner.port] = next;
+    return { ...state, cards };
+  }
+  // boardFinished
+  const card = cards[event.port];
+  if (!card) return state;
+  const ok = event.outcome !== null && !event.error;
+  const elapsed = now - card.startedAt;
+  const serial = (event.outcome?.serial as string | undefined) ?? card.serial;
+  cards[event.port] = {
+    ...card,
+    serial,
+    status: ok ? "pass" : "fail",
+    finishedAt: now,
+    stepsDone: ok ? STEPS.length : card.stepsDone,
+    error: ok ? null : (card.error ?? { ...(event.error ?? { code: "unknown", message: "The run ended without a result.", hint: "" }), step: card.step }),
+  };
+  const recent = ok && serial
+    ? [{ port: event.port, serial, commonName: String(event.outcome?.commonName ?? ""), at: now }, ...state.recent].slice(0, MAX_RECENT)
+    : state.recent;
+  return {
+    ...state,
+    cards,
+    passed: state.passed + (ok ? 1 : 0),
+    failed: state.failed + (ok ? 0 : 1),
+    totalMs: state.totalMs + (ok ? elapsed : 0),
+    recent,
+  };
+}
+
+/** Marks cards whose port is gone (unplugged) and adds waiting cards for ports that appeared but have no run yet. */
+export function syncPorts(state: LineState, ports: string[]): LineState {
+  const cards: Record<string, Card> = {};
+  for (const [port, card] of Object.entries(state.cards)) {
+    const present = ports.includes(port);
+    // A finished card of an unplugged board goes; a running one stays until its run ends.
+    if (present || card.status === "working") cards[port] = { ...card, present };
+  }
+  for (const port of ports) {
+    if (!cards[port]) {
+      cards[port] = { port, serial: null, status: "waiting", step: null, stepsDone: 0, startedAt: 0, finishedAt: null, error: null, log: [], present: true };
+    }
+  }
+  return { ...state, cards };
+}
+
+/** Boards per hour and mean time per passed board, over the shift so far. */
+export function rates(state: LineState, now: number): { perHour: number; meanMs: number } {
+  const done = state.passed + state.failed;
+  const hours = state.firstStart === null ? 0 : (now - state.firstStart) / 3_600_000;
+  return {
+    perHour: hours > 0 ? Math.round(done / hours) : 0,
+    meanMs: state.passed > 0 ? Math.round(state.totalMs / state.passed) : 0,
+  };
+}
+
+/** What the operator does with the board in hand after a failure, by the step that failed. */
+export function failureAdvice(step: Step | null): string {
+  switch (step) {
+    case "open":
+    case "handshake":
+      return "Check the cable and that the board runs the chosen firmware, then press Retry. Put the board aside if it fails again.";
+    case "configure_lock":
+    case "read_serial":
+    case "public_key":
+    case "check_key":
+      return "Keep the board on the port and press Retry. If it fails again, put it in the reject tray: the secure element may be faulty or belong to another product.";
+    case "issue":
+    case "write":
+    case "verify":
+      return "Keep the board plugged in and press Retry: the certificate is already in the ledger and is written again, not re-issued.";
+    default:
+      return "Press Retry; if it fails again, put the board in the reject tray and note its serial.";
+  }
+}
