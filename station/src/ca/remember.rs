@@ -68,6 +68,7 @@ impl Station {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ca::KeyStatus;
 
     #[test]
     fn remembering_is_the_last_step_only_when_asked() {
@@ -86,5 +87,52 @@ mod tests {
         let created = station.create_ca_remembering(request, &passphrase, false, &mut |step| steps.push(step)).unwrap();
         assert_eq!(steps, CaStep::create_plan_remembering(true, false));
         assert_eq!(created.iter().map(|ca| ca.name.as_str()).collect::<Vec<_>>(), ["root", "signer"]);
+    }
+
+    /// The keyring path needs a real Secret Service: the suite runs inside
+    /// `dbus-run-session -- bash scripts/with-keyring.sh cargo test ...` (gnome-keyring).
+    #[test]
+    fn create_and_import_with_remembering_leave_the_passphrase_in_the_keyring() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let station = Station::open(data.clone()).unwrap();
+        let status = station.keyring_status();
+        assert!(
+            status.available,
+            "the OS keyring is not reachable ({}): install gnome-keyring and dbus (scripts/keyline-dev.sh does) and run \
+             the tests inside `dbus-run-session -- bash scripts/with-keyring.sh cargo test ...`",
+            status.reason
+        );
+        let passphrase = Passphrase::new("remembered across restarts".into());
+
+        let mut steps = Vec::new();
+        let request = CreateCa { name: "root".into(), org: "Acme".into(), signer: Some("signer".into()), years: 5 };
+        let created = station.create_ca_remembering(request, &passphrase, true, &mut |step| steps.push(step)).unwrap();
+        assert_eq!(steps, CaStep::create_plan_remembering(true, true));
+        assert!(created.iter().all(|ca| ca.key_status == KeyStatus::Remembered), "{created:?}");
+
+        let import = ImportCa {
+            name: "copy".into(),
+            cert_pem: std::fs::read_to_string(data.join("certs/signer.crt")).unwrap(),
+            key_pem: std::fs::read_to_string(data.join("keys/signer.key")).unwrap().into(),
+            key_passphrase: Some(passphrase.clone()),
+        };
+        steps.clear();
+        let imported = station.import_ca_remembering(import, &passphrase, true, &mut |step| steps.push(step)).unwrap();
+        assert_eq!(steps, CaStep::import_plan_remembering(true));
+        assert_eq!(imported.len(), 1);
+        assert_eq!(imported[0].key_status, KeyStatus::Remembered);
+
+        // Another process on the same directory holds nothing, yet uses every key through the keyring.
+        let restarted = Station::open(data).unwrap();
+        let listed = restarted.list_cas().unwrap();
+        assert_eq!(listed.len(), 3);
+        assert!(listed.iter().all(|ca| ca.key_status == KeyStatus::Remembered), "{listed:?}");
+        let cert = restarted.make_verification_cert("copy", "fromkeyring").unwrap();
+        assert!(cert.cert_path.exists());
+        assert!(restarted.unlock_ca_from_keyring("root").unwrap());
+        for name in ["root", "signer", "copy"] {
+            assert_eq!(restarted.forget_passphrase(name).unwrap().key_status, KeyStatus::Locked);
+        }
     }
 }
