@@ -187,6 +187,7 @@ pub async fn list(ctx: &CloudContext, ca_id: &str) -> Result<Vec<String>> {
 
 /// What a sync did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct SyncReport {
     /// Serials written (new or refreshed).

@@ -176,6 +176,7 @@ pub enum Error {
 
 /// An error as it crosses to the UI or to `--json` output.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorReport {
     /// Stable snake-case code (see [`Error::code`]).

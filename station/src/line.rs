@@ -16,6 +16,7 @@ use crate::{Error, Result, Station};
 
 /// What the operator chose for a shift.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct LineSettings {
     /// `rainbowtype` or `esp-helper`.

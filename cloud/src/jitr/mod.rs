@@ -17,6 +17,7 @@ use crate::settings::CloudContext;
 
 /// The names of every resource of one CA's JITR stack.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct StackNames {
     /// The CA the stack serves.
@@ -66,6 +67,7 @@ pub struct DeployRequest {
 
 /// What deploy did to one piece.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum Change {
     /// It did not exist and was created.
@@ -82,6 +84,7 @@ pub enum Change {
 
 /// One line of a deploy or remove report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct PieceChange {
     /// Which piece ("device policy", "lambda role", …).
@@ -94,6 +97,7 @@ pub struct PieceChange {
 
 /// Health of one piece.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "state", content = "detail", rename_all = "snake_case")]
 pub enum Health {
     /// Present and as deploy would leave it.
@@ -106,6 +110,7 @@ pub enum Health {
 
 /// One line of `jitr status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct PieceStatus {
     /// Which piece.
@@ -118,6 +123,7 @@ pub struct PieceStatus {
 
 /// The report of `jitr status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct StackStatus {
     /// Resource names.

@@ -16,24 +16,28 @@ use crate::state::AppState;
 
 /// Every CA in the store.
 #[tauri::command]
+#[specta::specta]
 pub async fn list_cas(state: State<'_, AppState>) -> CommandResult<Vec<CaSummary>> {
     on_station(&state, "list CAs", |station| Ok(station.list_cas()?)).await
 }
 
 /// One CA with extensions and PEM.
 #[tauri::command]
+#[specta::specta]
 pub async fn show_ca(state: State<'_, AppState>, name: String) -> CommandResult<CaDetails> {
     on_station(&state, "show CA", move |station| Ok(station.show_ca(&name)?)).await
 }
 
 /// The CA certificate and its issuers, as PEM (public data only).
 #[tauri::command]
+#[specta::specta]
 pub async fn export_ca_pem(state: State<'_, AppState>, name: String) -> CommandResult<String> {
     on_station(&state, "export CA", move |station| Ok(station.export_ca_pem(&name)?)).await
 }
 
 /// Writes the exported PEM to `path`, which the user picked in the native save dialog.
 #[tauri::command]
+#[specta::specta]
 pub async fn save_ca_pem(state: State<'_, AppState>, name: String, path: PathBuf) -> CommandResult<()> {
     on_station(&state, "save CA certificate", move |station| {
         let pem = station.export_ca_pem(&name)?;
@@ -48,6 +52,7 @@ pub async fn save_ca_pem(state: State<'_, AppState>, name: String, path: PathBuf
 /// `remember`, the passphrase is also stored in the OS keyring. Streams each real step
 /// ([`CaStep::create_plan`], then `remembering`) on `on_event`.
 #[tauri::command]
+#[specta::specta]
 pub async fn create_ca(
     state: State<'_, AppState>,
     request: CreateCa,
@@ -68,6 +73,7 @@ pub async fn create_ca(
 /// Imports a CA certificate and key; the key is re-encrypted under `passphrase`. Streams each
 /// real step ([`CaStep::import_plan`], then `remembering`) on `on_event`.
 #[tauri::command]
+#[specta::specta]
 pub async fn import_ca(
     state: State<'_, AppState>,
     request: ImportCa,
@@ -87,6 +93,7 @@ pub async fn import_ca(
 
 /// Checks the passphrase and keeps it for this session (and in the keyring with `remember`).
 #[tauri::command]
+#[specta::specta]
 pub async fn unlock_ca(
     state: State<'_, AppState>,
     name: String,
@@ -98,6 +105,7 @@ pub async fn unlock_ca(
 
 /// Locks the CA for this session; with `forget`, also removes the passphrase from the keyring.
 #[tauri::command]
+#[specta::specta]
 pub async fn lock_ca(state: State<'_, AppState>, name: String, forget: bool) -> CommandResult<CaSummary> {
     on_station(&state, "lock CA", move |station| {
         Ok(if forget { station.forget_passphrase(&name)? } else { station.lock_ca(&name)? })

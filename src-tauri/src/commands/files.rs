@@ -20,6 +20,7 @@ pub(crate) fn write_text_file(path: &Path, contents: &str) -> CommandResult<()> 
 
 /// Saves text the UI produced (e.g. `cert_chain.c`) to `path`, picked in the native save dialog.
 #[tauri::command]
+#[specta::specta]
 pub async fn save_text_file(path: PathBuf, contents: String) -> CommandResult<()> {
     tauri::async_runtime::spawn_blocking(move || {
         write_text_file(&path, &contents)?;

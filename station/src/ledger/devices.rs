@@ -12,6 +12,7 @@ pub const DEVICE_STATUS_ISSUED: &str = "issued";
 
 /// A device as the ledger holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct Device {
     /// Chip serial, 18 lowercase hex.

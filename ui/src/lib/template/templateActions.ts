@@ -2,7 +2,7 @@
 import { writeText } from "@tauri-apps/plugin-clipboard-manager";
 import { save } from "@tauri-apps/plugin-dialog";
 import { saveTextFile } from "../backend/services";
-import type { DeviceTemplate } from "../backend/types";
+import type { DeviceTemplate } from "../backend/bindings";
 
 /** The two generated files, as the preview's tabs show them. */
 export type TemplateFile = "source" | "header";
