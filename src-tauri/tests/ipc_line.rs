@@ -158,6 +158,8 @@ fn a_board_in_download_mode_fails_with_its_error_and_retry_after_a_reset_provisi
     for field in ["code", "message", "hint"] {
         assert!(!error[field].as_str().unwrap().is_empty(), "{field} in {error}");
     }
+    let hint = error["hint"].as_str().unwrap();
+    assert!(!hint.contains("keyline ") && !hint.contains("--"), "the window's hint names no command or flag: {hint}");
     assert_eq!(failed["counters"]["failed"], 1, "{failed}");
     let step_failed = messages_on(&h, SHIFT_CHANNEL).into_iter().find(|m| m["inner"]["event"] == "stepFailed").expect("the failed step");
     assert_eq!(step_failed["inner"]["message"], error["message"]);
