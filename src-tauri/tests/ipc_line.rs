@@ -143,7 +143,9 @@ fn a_shift_with_an_unknown_firmware_or_a_locked_ca_is_refused_with_a_code() {
 fn a_board_in_download_mode_fails_with_its_error_and_retry_after_a_reset_provisions_it() {
     let h = harness(true);
     create_cas(&h);
-    let config = keyline_sim::SimConfig::new(1, keyline_sim::FirmwareKind::Rainbowtype, h.dir.path().join("strapped-sim"));
+    let mut config = keyline_sim::SimConfig::new(1, keyline_sim::FirmwareKind::Rainbowtype, h.dir.path().join("strapped-sim"));
+    config.derive_templates = true; // as practice mode's boards
+
     let sim = keyline_sim::run_boards(config).unwrap();
     // The board was plugged in with IO0 held: it sits in the ROM bootloader, not the provisioning firmware.
     assert!(sim.reset(0, true));

@@ -905,6 +905,8 @@ export type PortInfo = {
 	product: string | null,
 	/**  The firmware a simulated board runs (`rainbowtype`, `esp-helper`, `rom`). */
 	firmware: string | null,
+	/**  A simulated board's reset FIFO (docs/sim.md), through which the station resets it. */
+	reset?: string | null,
 };
 
 /**  What kind of port this is. */
