@@ -8,6 +8,7 @@ use crate::{BoardError, CancelToken, Clock, EspHelper, Rainbowtype, SerialLink, 
 
 /// The provisioning firmwares Keyline drives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "kebab-case")]
 pub enum FirmwareKind {
     /// kmwebnet rainbowtype-provisioning2 (flashed).

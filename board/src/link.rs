@@ -15,6 +15,7 @@ const READ_SLICE: Duration = Duration::from_millis(20);
 
 /// Which way bytes went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub enum Direction {
     /// Host to board.

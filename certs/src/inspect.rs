@@ -80,12 +80,10 @@ impl CertInfo {
         let blocks = pem_blocks(WHAT, text)?;
         let mut certs = Vec::new();
         for block in blocks.iter().filter(|block| block.label == "CERTIFICATE") {
-            let (_, der) = pkcs8::der::pem::decode_vec(block.text.as_bytes())
-                .map_err(|e| corrupt(WHAT, &format!("bad base64: {e}")))?;
-            certs.push(Self::from_der(&der)?);
+            certs.push(Self::from_der(&block.der)?);
         }
         if certs.is_empty() {
-            let labels: Vec<&str> = blocks.iter().map(|block| block.label).collect();
+            let labels: Vec<&str> = blocks.iter().map(|block| block.label.as_str()).collect();
             return Err(corrupt(WHAT, &format!("no CERTIFICATE block (found {})", labels.join(", "))));
         }
         Ok(certs)

@@ -45,17 +45,17 @@ impl EcKey {
             .iter()
             .find(|block| block.label.ends_with("PRIVATE KEY"))
             .ok_or_else(|| corrupt(WHAT, "no PRIVATE KEY block found"))?;
-        if block.text.contains("Proc-Type: 4,ENCRYPTED") {
+        if block.legacy_encrypted {
             return Err(Error::Unsupported {
                 what: "key",
                 detail: "legacy OpenSSL-encrypted PEM; convert it with `openssl pkcs8 -topk8 -v2 aes-256-cbc`".into(),
             });
         }
-        match block.label {
-            "EC PRIVATE KEY" => p256::SecretKey::from_sec1_pem(block.text)
+        match block.label.as_str() {
+            "EC PRIVATE KEY" => p256::SecretKey::from_sec1_der(&block.der)
                 .map(EcKey::from_secret)
                 .map_err(|e| corrupt(WHAT, &format!("bad SEC1 EC key: {e}"))),
-            "PRIVATE KEY" => p256::SecretKey::from_pkcs8_pem(block.text).map(EcKey::from_secret).map_err(|e| {
+            "PRIVATE KEY" => p256::SecretKey::from_pkcs8_der(&block.der).map(EcKey::from_secret).map_err(|e| {
                 match e {
                     pkcs8::Error::KeyMalformed | pkcs8::Error::Asn1(_) => corrupt(WHAT, &format!("bad PKCS#8 key: {e}")),
                     other => Error::Unsupported { what: "key", detail: format!("not an EC P-256 key ({other})") },
@@ -63,7 +63,7 @@ impl EcKey {
             }),
             "ENCRYPTED PRIVATE KEY" => {
                 let passphrase = passphrase.ok_or(Error::PassphraseNeeded)?;
-                decrypt_pem(block.text, passphrase)
+                decrypt_der(&block.der, passphrase)
             }
             other => Err(Error::Unsupported { what: "key", detail: format!("{other} blocks are not supported") }),
         }
@@ -76,7 +76,7 @@ impl EcKey {
             .iter()
             .find(|block| block.label == "ENCRYPTED PRIVATE KEY")
             .ok_or_else(|| corrupt(WHAT, "no ENCRYPTED PRIVATE KEY block found"))?;
-        decrypt_pem(block.text, passphrase)
+        decrypt_der(&block.der, passphrase)
     }
 
     /// Encrypted PKCS#8 PEM: PBES2 with scrypt (N=2^14, r=8, p=8), random 16-byte salt and
@@ -108,10 +108,10 @@ impl EcKey {
     }
 }
 
-/// Decrypt an `ENCRYPTED PRIVATE KEY` PEM block; KDF parameters over Keyline's limits are refused
+/// Decrypt the DER of an `ENCRYPTED PRIVATE KEY` block; KDF parameters over Keyline's limits are refused
 /// before any derivation work (see [`open_sealed_pkcs8`]).
-fn decrypt_pem(block: &str, passphrase: &[u8]) -> Result<EcKey> {
-    let plain = open_sealed_pkcs8(block, passphrase)?;
+fn decrypt_der(der: &[u8], passphrase: &[u8]) -> Result<EcKey> {
+    let plain = open_sealed_pkcs8(der, passphrase)?;
     // A wrong passphrase occasionally yields valid padding; the DER then fails to parse.
     p256::SecretKey::from_pkcs8_der(&plain).map(EcKey::from_secret).map_err(|e| match e {
         pkcs8::Error::KeyMalformed | pkcs8::Error::Asn1(_) => Error::WrongPassphrase,

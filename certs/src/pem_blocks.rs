@@ -1,46 +1,41 @@
-//! Splitting PEM text into labelled blocks, so files with several blocks (EC PARAMETERS followed
-//! by EC PRIVATE KEY, or a certificate chain) can be read.
+//! Reading PEM text (with the `pem` crate) into labelled DER blocks, so files with several blocks (EC PARAMETERS
+//! followed by EC PRIVATE KEY, or a certificate chain) can be read; and writing DER as PEM.
+
+use zeroize::Zeroizing;
 
 use crate::{Error, Result};
 
 /// Largest PEM text accepted (certificate chains and keys are a few KiB).
 pub const MAX_PEM_BYTES: usize = 256 * 1024;
 
-/// One `-----BEGIN <label>-----` ... `-----END <label>-----` block, borrowed from the input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PemBlock<'a> {
+/// One `-----BEGIN <label>-----` ... `-----END <label>-----` block, decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PemBlock {
     /// The label, e.g. `CERTIFICATE` or `ENCRYPTED PRIVATE KEY`.
-    pub label: &'a str,
-    /// The whole block including the BEGIN and END lines.
-    pub text: &'a str,
+    pub label: String,
+    /// The DER inside (zeroed on drop: it may be a private key).
+    pub der: Zeroizing<Vec<u8>>,
+    /// The block has OpenSSL's legacy `Proc-Type: 4,ENCRYPTED` header (its DER is ciphertext).
+    pub legacy_encrypted: bool,
 }
 
-/// Every PEM block in `text`, in order. Fails on an unterminated block or when there is none.
-pub fn pem_blocks<'a>(what: &'static str, text: &'a str) -> Result<Vec<PemBlock<'a>>> {
+/// Every PEM block in `text`, in order. Fails on a malformed block (bad base64, mismatched BEGIN/END labels) or
+/// when there is none.
+pub fn pem_blocks(what: &'static str, text: &str) -> Result<Vec<PemBlock>> {
     if text.len() > MAX_PEM_BYTES {
         return Err(Error::TooLarge { what, limit: MAX_PEM_BYTES });
     }
-    let mut blocks = Vec::new();
-    let mut rest = text;
-    let mut offset = 0;
-    while let Some(start) = rest.find("-----BEGIN ") {
-        let after_begin = &rest[start + "-----BEGIN ".len()..];
-        let label_end = after_begin.find("-----").ok_or_else(|| corrupt(what, "unterminated BEGIN line"))?;
-        let label = &after_begin[..label_end];
-        if label.contains('\n') || label.is_empty() {
-            return Err(corrupt(what, "malformed BEGIN line"));
-        }
-        let end_marker = format!("-----END {label}-----");
-        let end = rest[start..].find(&end_marker).ok_or_else(|| corrupt(what, &format!("no END line for {label}")))?;
-        let block_end = start + end + end_marker.len();
-        blocks.push(PemBlock { label, text: &text[offset + start..offset + block_end] });
-        offset += block_end;
-        rest = &rest[block_end..];
-    }
-    if blocks.is_empty() {
+    let parsed = pem::parse_many(text).map_err(|e| corrupt(what, &e.to_string()))?;
+    if parsed.is_empty() {
         return Err(corrupt(what, "no -----BEGIN ...----- block found"));
     }
-    Ok(blocks)
+    Ok(parsed
+        .into_iter()
+        .map(|block| {
+            let legacy_encrypted = block.headers().get("Proc-Type").is_some_and(|value| value.contains("ENCRYPTED"));
+            PemBlock { label: block.tag().to_owned(), legacy_encrypted, der: Zeroizing::new(block.into_contents()) }
+        })
+        .collect())
 }
 
 pub(crate) fn corrupt(what: &'static str, detail: &str) -> Error {
@@ -60,9 +55,16 @@ mod tests {
     fn finds_every_block_with_its_label() {
         let text = "junk\n-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n";
         let blocks = pem_blocks("private key", text).unwrap();
-        assert_eq!(blocks.iter().map(|b| b.label).collect::<Vec<_>>(), ["EC PARAMETERS", "EC PRIVATE KEY"]);
-        assert!(blocks[1].text.starts_with("-----BEGIN EC PRIVATE KEY-----"));
-        assert!(blocks[1].text.ends_with("-----END EC PRIVATE KEY-----"));
+        assert_eq!(blocks.iter().map(|b| b.label.as_str()).collect::<Vec<_>>(), ["EC PARAMETERS", "EC PRIVATE KEY"]);
+        assert_eq!(*blocks[0].der, [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07]);
+        assert_eq!(*blocks[1].der, [0, 0, 0]);
+        assert!(!blocks[1].legacy_encrypted);
+    }
+
+    #[test]
+    fn sees_a_legacy_encrypted_key() {
+        let text = "-----BEGIN EC PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,00112233445566778899AABBCCDDEEFF\n\nAAAA\n-----END EC PRIVATE KEY-----\n";
+        assert!(pem_blocks("private key", text).unwrap()[0].legacy_encrypted);
     }
 
     #[test]
@@ -70,6 +72,14 @@ mod tests {
         assert!(matches!(pem_blocks("certificate", "hello"), Err(Error::CorruptPem { .. })));
         assert!(matches!(
             pem_blocks("certificate", "-----BEGIN CERTIFICATE-----\nAAAA\n"),
+            Err(Error::CorruptPem { .. })
+        ));
+        assert!(matches!(
+            pem_blocks("certificate", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END PRIVATE KEY-----\n"),
+            Err(Error::CorruptPem { .. })
+        ));
+        assert!(matches!(
+            pem_blocks("certificate", "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n"),
             Err(Error::CorruptPem { .. })
         ));
     }

@@ -48,17 +48,12 @@ pub fn seal_pkcs8_der(plain_der: &[u8], passphrase: &[u8]) -> Result<String> {
     Ok(pem.to_string())
 }
 
-/// Decrypt one `ENCRYPTED PRIVATE KEY` PEM block to the PKCS#8 DER inside. The PBES2 parameters
-/// are checked against Keyline's KDF limits first, so a costly key is refused before any
-/// derivation work. The caller parses the DER; a parse failure there almost always means a wrong
+/// Decrypt the DER of one `ENCRYPTED PRIVATE KEY` PEM block (see [`pem_blocks`](crate::pem_blocks)) to the PKCS#8
+/// DER inside. The PBES2 parameters are checked against Keyline's KDF limits first, so a costly key is refused
+/// before any derivation work. The caller parses the DER; a parse failure there almost always means a wrong
 /// passphrase that happened to give valid padding.
-pub fn open_sealed_pkcs8(block: &str, passphrase: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-    let (label, der) = pkcs8::der::pem::decode_vec(block.as_bytes())
-        .map_err(|e| corrupt(WHAT, &format!("bad base64: {e}")))?;
-    if label != "ENCRYPTED PRIVATE KEY" {
-        return Err(corrupt(WHAT, &format!("expected ENCRYPTED PRIVATE KEY, found {label}")));
-    }
-    let info = EncryptedPrivateKeyInfo::from_der(&der)
+pub fn open_sealed_pkcs8(der: &[u8], passphrase: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    let info = EncryptedPrivateKeyInfo::from_der(der)
         .map_err(|e| corrupt(WHAT, &format!("bad encrypted PKCS#8: {e}")))?;
     check_kdf_cost(&info)?;
     let plain = info.decrypt(passphrase).map_err(|e| match e {

@@ -14,6 +14,14 @@ use zeroize::{Zeroize, Zeroizing};
 #[derive(Clone, Default)]
 pub struct SecretPem(Zeroizing<String>);
 
+/// On the wire the key is a plain string (the window sends it; nothing sends it back).
+#[cfg(feature = "specta")]
+impl specta::Type for SecretPem {
+    fn definition(types: &mut specta::Types) -> specta::datatype::DataType {
+        String::definition(types)
+    }
+}
+
 impl SecretPem {
     /// The text; keep the borrow short and never log it.
     pub fn expose(&self) -> &str {

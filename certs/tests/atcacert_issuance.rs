@@ -106,9 +106,7 @@ fn a_valid_openssl_csr_gives_its_key_and_cn() {
 #[test]
 fn a_csr_with_a_bad_signature_is_refused() {
     let csr = openssl_csr("P-256", "0123abcdef010203ee");
-    let text = String::from_utf8(csr).unwrap();
-    let b64: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
-    let mut der = base64_decode(&b64);
+    let mut der = keyline_certs::pem_blocks("request", std::str::from_utf8(&csr).unwrap()).unwrap()[0].der.to_vec();
     let last = der.len() - 2;
     der[last] ^= 0x01; // inside S of the signature
     let err = public_key_from_csr(&der).unwrap_err();
@@ -209,19 +207,4 @@ fn a_certificate_that_differs_from_its_template_is_not_reproducible() {
     tampered[at] ^= 0x01; // last byte of the issuer name: not a field the chip stores
     let err = prove_reproducible(&issued.cert_def, &tampered, &mut DeviceImage::with_serial(&CHIP), &signer_key).unwrap_err();
     assert_eq!(err, DeviceCertError::NotReproducible { offset: at });
-}
-
-fn base64_decode(text: &str) -> Vec<u8> {
-    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0);
-    for c in text.bytes().filter(|c| *c != b'=') {
-        acc = (acc << 6) | alphabet.iter().position(|a| *a == c).unwrap() as u32;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    out
 }

@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::{
 };
 
 use crate::error::{from_sdk, is_code, CloudError, Result, NOT_FOUND};
-use crate::jitr::{Change, Health};
+use crate::piece::{Change, Health};
 use crate::settings::CloudContext;
 
 /// Prefix of the allow-list tables; each CA's table is `<prefix>-<first 12 hex of the CA id>`.
@@ -187,6 +187,7 @@ pub async fn list(ctx: &CloudContext, ca_id: &str) -> Result<Vec<String>> {
 
 /// What a sync did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct SyncReport {
     /// Serials written (new or refreshed).

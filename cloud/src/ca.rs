@@ -12,6 +12,7 @@ use crate::settings::CloudContext;
 
 /// How AWS IoT should hold the CA.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum CaMode {
     /// One account per region owns the CA; needs a verification certificate.
@@ -44,6 +45,7 @@ pub struct RegisterCaRequest {
 
 /// A CA as AWS IoT sees it. Every field from AWS is optional there; missing ones are empty here.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct CaInfo {
     /// SHA-256 of the DER, lowercase hex.
@@ -60,6 +62,7 @@ pub struct CaInfo {
 
 /// The outcome of an idempotent registration.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct CaRegistration {
     /// The CA after registration and reconciliation.

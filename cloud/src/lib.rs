@@ -18,6 +18,7 @@ pub mod jitp;
 pub mod jitr;
 pub mod mqtt;
 pub mod permissions;
+pub mod piece;
 pub mod profiles;
 pub mod settings;
 pub mod waiting;

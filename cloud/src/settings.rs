@@ -9,6 +9,7 @@ use crate::error::{from_sdk, CloudError, Result};
 
 /// Where the SDK clients point and whose credentials they use.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct CloudSettings {
     /// A named profile from `~/.aws/config` (SSO, credential_process, static). `None` = the default chain.
@@ -69,6 +70,7 @@ pub struct CloudContext {
 
 /// Who the settings resolve to, shown before anything is changed.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct CallerIdentity {
     /// The 12-digit account id.

@@ -13,6 +13,7 @@ use crate::settings::CloudContext;
 
 /// One waiting device that was activated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct ActivatedDevice {
     /// SHA-256 of the DER.

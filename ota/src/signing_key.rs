@@ -33,8 +33,7 @@ impl RsaPublic {
     pub fn from_pem(text: &str) -> Result<RsaPublic> {
         let blocks = keyline_certs::pem_blocks("public key", text).map_err(|e| Error::Key(e.to_string()))?;
         let block = blocks.iter().find(|b| b.label == "PUBLIC KEY").ok_or_else(|| Error::Key("no PUBLIC KEY block found".into()))?;
-        let der = pem_body(block.text)?;
-        let key = aws_lc_rs::rsa::PublicKey::from_der(&der).map_err(|e| Error::Key(format!("not an RSA public key: {e}")))?;
+        let key = aws_lc_rs::rsa::PublicKey::from_der(&block.der).map_err(|e| Error::Key(format!("not an RSA public key: {e}")))?;
         Ok(RsaPublic { modulus: key.modulus().big_endian_without_leading_zero().to_vec(), exponent: key.exponent().big_endian_without_leading_zero().to_vec() })
     }
 }
@@ -65,15 +64,15 @@ impl SigningKey {
         }
         let blocks = keyline_certs::pem_blocks("private key", text).map_err(|e| Error::Key(e.to_string()))?;
         let block = blocks.iter().find(|b| b.label.ends_with("PRIVATE KEY")).ok_or_else(|| Error::Key("no PRIVATE KEY block found".into()))?;
-        let pair = match block.label {
+        let pair = match block.label.as_str() {
             "ENCRYPTED PRIVATE KEY" => {
                 let passphrase = passphrase.ok_or_else(|| Error::Key("the key is encrypted; supply its passphrase".into()))?;
-                let der = keyline_certs::open_sealed_pkcs8(block.text, passphrase).map_err(|e| Error::Key(e.to_string()))?;
+                let der = keyline_certs::open_sealed_pkcs8(&block.der, passphrase).map_err(|e| Error::Key(e.to_string()))?;
                 // A wrong passphrase that happens to give valid padding fails here.
                 KeyPair::from_pkcs8(&der).map_err(|_| Error::Key(keyline_certs::Error::WrongPassphrase.to_string()))?
             }
-            "PRIVATE KEY" => KeyPair::from_pkcs8(&pem_body(block.text)?).map_err(|e| Error::Key(format!("not an RSA key: {e}")))?,
-            "RSA PRIVATE KEY" => KeyPair::from_der(&pem_body(block.text)?).map_err(|e| Error::Key(format!("not an RSA key: {e}")))?,
+            "PRIVATE KEY" => KeyPair::from_pkcs8(&block.der).map_err(|e| Error::Key(format!("not an RSA key: {e}")))?,
+            "RSA PRIVATE KEY" => KeyPair::from_der(&block.der).map_err(|e| Error::Key(format!("not an RSA key: {e}")))?,
             other => return Err(Error::Key(format!("{other} blocks are not supported"))),
         };
         if pair.public_modulus_len() != crate::secure_boot::RSA_LEN {
@@ -116,9 +115,3 @@ impl SigningKey {
     }
 }
 
-/// The DER inside one PEM block.
-fn pem_body(block: &str) -> Result<Vec<u8>> {
-    use base64::Engine as _;
-    let body: String = block.lines().filter(|line| !line.starts_with("-----") && !line.contains(':')).collect();
-    base64::engine::general_purpose::STANDARD.decode(body.trim()).map_err(|e| Error::Key(format!("bad base64 in PEM: {e}")))
-}

@@ -39,7 +39,7 @@ pub fn certificates_from_pem(pem: &str) -> Result<Vec<CertificateDer<'static>>> 
     let blocks = keyline_certs::pem_blocks("certificate", pem).map_err(|e| bad(e.to_string()))?;
     let mut out = Vec::new();
     for block in blocks.iter().filter(|b| b.label == "CERTIFICATE") {
-        let info = keyline_certs::CertInfo::from_pem(block.text).map_err(|e| bad(e.to_string()))?;
+        let info = keyline_certs::CertInfo::from_der(&block.der).map_err(|e| bad(e.to_string()))?;
         out.push(CertificateDer::from(info.der));
     }
     if out.is_empty() {

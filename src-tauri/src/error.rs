@@ -71,6 +71,13 @@ impl Serialize for ShellError {
     }
 }
 
+/// In the generated bindings a failed command throws an `ErrorReport`, which is what reaches the window.
+impl specta::Type for ShellError {
+    fn definition(types: &mut specta::Types) -> specta::datatype::DataType {
+        ErrorReport::definition(types)
+    }
+}
+
 /// Result of a command.
 pub type CommandResult<T> = Result<T, ShellError>;
 

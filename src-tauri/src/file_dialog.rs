@@ -24,10 +24,14 @@ pub struct FileRequest {
     pub extensions: Vec<String>,
 }
 
-/// Where file paths come from (managed Tauri state).
+/// Opens one native dialog; set once the app's handle exists (see [`FileDialogs::attach`]).
+type NativeOpener = Box<dyn Fn(&FileRequest, Kind) -> Option<PathBuf> + Send + Sync>;
+
+/// Where file paths come from (managed Tauri state). Commands take no `AppHandle`, so they stay independent of the
+/// runtime (one typed command list serves the window and the IPC tests).
 pub enum FileDialogs {
-    /// The native dialogs of tauri-plugin-dialog.
-    Native,
+    /// The native dialogs of tauri-plugin-dialog, once [`FileDialogs::attach`] gave them the app.
+    Native(std::sync::OnceLock<NativeOpener>),
     /// Answers given in advance, one per dialog in order (`None`: the user cancelled); each request is kept.
     Scripted {
         /// The next answers.
@@ -38,6 +42,18 @@ pub enum FileDialogs {
 }
 
 impl FileDialogs {
+    /// The native dialogs (the app); they open once [`FileDialogs::attach`] ran.
+    pub fn native() -> FileDialogs {
+        FileDialogs::Native(std::sync::OnceLock::new())
+    }
+
+    /// Gives native dialogs the app they open on (in the app's setup hook); does nothing for scripted ones.
+    pub fn attach<R: Runtime>(&self, app: AppHandle<R>) {
+        if let FileDialogs::Native(opener) = self {
+            let _ = opener.set(Box::new(move |request, kind| native(&app, request, kind)));
+        }
+    }
+
     /// Dialogs that answer `answers` in order (tests).
     pub fn scripted(answers: impl IntoIterator<Item = Option<PathBuf>>) -> FileDialogs {
         FileDialogs::Scripted { answers: Mutex::new(answers.into_iter().collect()), asked: Mutex::new(Vec::new()) }
@@ -46,24 +62,30 @@ impl FileDialogs {
     /// The requests made so far (empty for native dialogs).
     pub fn asked(&self) -> Vec<FileRequest> {
         match self {
-            FileDialogs::Native => Vec::new(),
+            FileDialogs::Native(_) => Vec::new(),
             FileDialogs::Scripted { asked, .. } => asked.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         }
     }
 
     /// Asks where to save; `None` when the user cancels. Blocks until the dialog closes (call it off the main thread).
-    pub fn save_path<R: Runtime>(&self, app: &AppHandle<R>, request: FileRequest) -> Option<PathBuf> {
-        self.ask(app, request, Kind::Save)
+    pub fn save_path(&self, request: FileRequest) -> Option<PathBuf> {
+        self.ask(request, Kind::Save)
     }
 
     /// Asks which file to open; `None` when the user cancels.
-    pub fn open_path<R: Runtime>(&self, app: &AppHandle<R>, request: FileRequest) -> Option<PathBuf> {
-        self.ask(app, request, Kind::Open)
+    pub fn open_path(&self, request: FileRequest) -> Option<PathBuf> {
+        self.ask(request, Kind::Open)
     }
 
-    fn ask<R: Runtime>(&self, app: &AppHandle<R>, request: FileRequest, kind: Kind) -> Option<PathBuf> {
+    fn ask(&self, request: FileRequest, kind: Kind) -> Option<PathBuf> {
         match self {
-            FileDialogs::Native => native(app, &request, kind),
+            FileDialogs::Native(opener) => match opener.get() {
+                Some(open) => open(&request, kind),
+                None => {
+                    tracing::warn!(title = request.title, "no file dialog: the app has not attached its dialogs yet");
+                    None
+                }
+            },
             FileDialogs::Scripted { answers, asked } => {
                 asked.lock().unwrap_or_else(|p| p.into_inner()).push(request);
                 answers.lock().unwrap_or_else(|p| p.into_inner()).pop_front().flatten()
@@ -72,9 +94,12 @@ impl FileDialogs {
     }
 }
 
+/// Which dialog.
 #[derive(Clone, Copy)]
-enum Kind {
+pub enum Kind {
+    /// Where to save.
     Save,
+    /// Which file to open.
     Open,
 }
 

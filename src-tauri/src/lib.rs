@@ -4,6 +4,7 @@
 //! station's logging plus a layer that feeds the UI's log panel, and starts the window with
 //! the commands of [`commands`]. Commands never hold CA logic: each is one station call.
 
+pub mod bindings;
 pub mod commands;
 pub mod error;
 pub mod file_dialog;
@@ -31,46 +32,7 @@ use crate::state::AppState;
 /// [`FileDialogs`](file_dialog::FileDialogs) where the app passes the native ones).
 pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>, state: AppState, dialogs: file_dialog::FileDialogs) -> tauri::Builder<R> {
     let practice = practice::Practice::new(state.station.data_dir().to_path_buf(), state.practice, state.emulator_source.clone());
-    builder.manage(state).manage(Arc::new(dialogs)).manage(practice).manage(commands::cloud_test::RunningTests::default()).manage(Arc::new(commands::line::LineState::default())).invoke_handler(tauri::generate_handler![
-        commands::app::app_info,
-        commands::app::keyring_status,
-        commands::app::get_logs,
-        commands::ca::list_cas,
-        commands::ca::show_ca,
-        commands::ca::export_ca_pem,
-        commands::ca::save_ca_pem,
-        commands::ca::create_ca,
-        commands::ca::import_ca,
-        commands::ca::unlock_ca,
-        commands::ca::lock_ca,
-        commands::cloud::cloud_defaults,
-        commands::cloud::cloud_identity,
-        commands::cloud::cloud_ca_state,
-        commands::cloud::cloud_verification,
-        commands::cloud::cloud_register_ca,
-        commands::cloud::cloud_deploy,
-        commands::cloud::cloud_stack_status,
-        commands::cloud::cloud_allow_list,
-        commands::cloud::cloud_allow_list_add,
-        commands::cloud::cloud_allow_list_sync,
-        commands::cloud::cloud_allow_list_sync_ledger,
-        commands::cloud_test::cloud_test_connect,
-        commands::cloud_test::cloud_cancel_test,
-        commands::devices::search_devices,
-        commands::devices::device_detail,
-        commands::devices::export_devices,
-        commands::files::save_text_file,
-        commands::line::start_line,
-        commands::line::stop_line,
-        commands::line::retry_board,
-        commands::ports::list_ports,
-        commands::practice::practice_status,
-        commands::practice::start_sim_boards,
-        commands::practice::stop_sim_boards,
-        commands::practice::start_emulator,
-        commands::practice::stop_emulator,
-        commands::template::device_template,
-    ])
+    builder.manage(state).manage(Arc::new(dialogs)).manage(practice).manage(commands::cloud_test::RunningTests::default()).manage(Arc::new(commands::line::LineState::default())).invoke_handler(bindings::builder::<R>().invoke_handler())
 }
 
 /// Builds and runs the Keyline window; exits with a message when the data directory is unusable.
@@ -106,10 +68,11 @@ pub fn run() {
                 let _ = handle.emit(LOG_EVENT, entry);
             });
             app.state::<Arc<Practice>>().start_defaults();
+            app.state::<Arc<file_dialog::FileDialogs>>().attach(app.handle().clone());
             shutdown::exit_on_signal(app.handle().clone());
             Ok(())
         });
-    with_commands(builder, state, file_dialog::FileDialogs::Native)
+    with_commands(builder, state, file_dialog::FileDialogs::native())
         .build(tauri::generate_context!())
         .unwrap_or_else(|error| exit_with(&format!("the window could not start: {error}"), 1))
         .run(|app, event| {

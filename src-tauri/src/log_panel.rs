@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Subscriber};
@@ -23,7 +23,7 @@ pub const DEFAULT_CAPACITY: usize = 2000;
 const MAX_TEXT: usize = 4096;
 
 /// One log line as the UI shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct LogEntry {
     /// Increasing number; the UI uses it to merge the buffer with live events.
@@ -38,6 +38,10 @@ pub struct LogEntry {
     pub message: String,
     /// Structured fields of the event and its spans (e.g. `board`, `port`, `ca`).
     pub fields: BTreeMap<String, String>,
+}
+
+impl tauri_specta::Event for LogEntry {
+    const NAME: &'static str = LOG_EVENT;
 }
 
 type Sink = Box<dyn Fn(&LogEntry) + Send + Sync>;

@@ -26,6 +26,7 @@ pub const MAX_BOARDS: usize = 16;
 
 /// One running simulated board, as the Settings screen lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct SimBoard {
     /// 0-based board index.
@@ -40,6 +41,7 @@ pub struct SimBoard {
 
 /// Everything the practice panel shows.
 #[derive(Debug, Clone, Serialize)]
+#[derive(specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct PracticeStatus {
     /// The app was started with `--practice` / `KEYLINE_PRACTICE=1`.

@@ -5,6 +5,7 @@ use tauri::ipc::Channel;
 
 /// One progress message; the UI reads `{event, data}`.
 #[derive(Debug, Clone, Serialize)]
+#[derive(specta::Type)]
 #[serde(tag = "event", content = "data", rename_all = "camelCase")]
 pub enum ProgressEvent {
     /// Step `index` of `total` (1-based) has started; `step` is a stable id the UI translates.

@@ -136,3 +136,29 @@ fn import_ca_over_ipc_streams_check_encrypt_and_write() {
     assert_eq!(step_lines(&progress), ["1/3 checkingImport", "2/3 encryptingKeys", "3/3 writingFiles", "finished"]);
     assert_eq!(progress.last().unwrap()["data"]["names"], json!(["copy"]));
 }
+
+/// Needs the Secret Service the suite starts (`dbus-run-session -- bash scripts/with-keyring.sh cargo test ...`).
+#[test]
+fn create_ca_with_remember_streams_the_keyring_step_and_returns_remembered_cas() {
+    let h = harness(false);
+    let status = h.station.keyring_status();
+    assert!(status.available, "no OS keyring ({}): run inside scripts/with-keyring.sh (apt install gnome-keyring dbus)", status.reason);
+    let created = invoke(
+        &h,
+        "create_ca",
+        json!({
+            "request": { "name": "kept", "org": "O", "signer": null, "years": 1 },
+            "passphrase": "ipc passphrase 123",
+            "remember": true,
+            "onEvent": "__CHANNEL__:8",
+        }),
+    )
+    .unwrap();
+    assert_eq!(
+        step_lines(&messages_on(&h, 8)),
+        ["1/5 generatingRootKey", "2/5 signingRootCertificate", "3/5 encryptingKeys", "4/5 writingFiles", "5/5 remembering", "finished"]
+    );
+    assert_eq!(created[0]["keyStatus"], "remembered");
+    let forgotten = invoke(&h, "lock_ca", json!({ "name": "kept", "forget": true })).unwrap();
+    assert_eq!(forgotten["keyStatus"], "locked");
+}

@@ -35,6 +35,7 @@ pub async fn operator_permissions(
 
 /// What `register-ca` did, for the CLI and the wizard.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct RegisterCaOutcome {
     /// The CA's name in the store.

@@ -37,6 +37,7 @@ impl From<Device> for LedgerMatch {
 
 /// What `allow-list sync` did.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct AllowListSync {
     /// The table writes.

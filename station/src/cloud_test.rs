@@ -38,6 +38,7 @@ pub use keyline_board::CancelToken;
 
 /// State of one phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum PhaseState {
     /// Under way.
@@ -52,6 +53,7 @@ pub enum PhaseState {
 
 /// One message of the test's stream; the UI reads `{event, data}`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "event", content = "data", rename_all = "camelCase")]
 pub enum ConnectEvent {
     /// A phase started or ended. `key` is stable (`identity`, `allowList`, `endpoint`, `serverTrust`,

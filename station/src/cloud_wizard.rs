@@ -10,6 +10,7 @@ use crate::{Error, Result, Station};
 
 /// Where a store CA stands in the account and region.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct CloudCaState {
     /// The CA's name in the store.
@@ -23,6 +24,7 @@ pub struct CloudCaState {
 /// What DEFAULT-mode registration will send: the account's registration code and the verification certificate
 /// (CN = the code, signed by the CA). Both are empty when the CA is already registered.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct VerificationPreview {
     /// The CA as AWS IoT sees it now.

@@ -11,6 +11,7 @@ use crate::{Error, Result, Station};
 
 /// One device location the definitions read (a row of the slot map).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct SlotRow {
     /// "data", "config" or "genkey".
@@ -27,6 +28,7 @@ pub struct SlotRow {
 
 /// One variable field of a template certificate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct TemplateField {
     /// "signer" or "device".
@@ -41,6 +43,7 @@ pub struct TemplateField {
 
 /// Everything the Device template screen and `keyline template cert-chain` show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceTemplate {
     /// Firmware profile.

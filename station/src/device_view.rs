@@ -11,6 +11,7 @@ use crate::{Result, Station};
 
 /// The fields of a device certificate, decoded.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct CertFields {
     /// Subject DN.
@@ -35,6 +36,7 @@ pub struct CertFields {
 
 /// One device as the device page shows it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceDetail {
     /// The ledger row.

@@ -179,6 +179,7 @@ pub enum Error {
 
 /// An error as it crosses to the UI or to `--json` output.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorReport {
     /// Stable snake-case code (see [`Error::code`]).
@@ -285,21 +286,21 @@ impl Error {
     /// The desktop window's own hint where the CLI's would name commands or flags.
     fn gui_hint(&self) -> Option<String> {
         let hint = match self {
-            Error::NotFound { .. } => "Pick a CA from the list on the Certificate authorities screen.",
-            Error::PassphraseRequired { .. } => "Unlock the CA with its passphrase (the Unlock button on the Certificate authorities screen), then try again.",
-            Error::KeyringUnavailable { .. } => {
-                "Enter the passphrase when asked; on Linux start a Secret Service (e.g. gnome-keyring) in the desktop session to remember passphrases."
-            }
             #[cfg(feature = "cloud")]
             Error::Cloud(error) => return Some(crate::cloud_errors::hint(error, Audience::Gui).into()),
+            Error::SignerMisfit { profile, .. } => {
+                return Some(format!(
+                    "Create a signer made for the {profile} profile on the Certificate authorities screen, then take its \
+                     cert_chain.c from the Device template screen."
+                ))
+            }
             Error::ConnectionTestFailed { server_untrusted: true, .. } => {
                 "The server's certificate is not trusted: for the local emulator choose \"Local emulator\" on the wizard's first step, so its broker CA is trusted."
             }
             Error::ConnectionTestFailed { .. } => {
                 "Check the wizard's Deploy step (every piece healthy), the allow-list, and the CA's auto-registration; a device that is not allowed stays inactive until its serial is added to the allow-list."
             }
-            Error::Ledger(error) => return error.gui_hint().map(str::to_owned),
-            _ => return None,
+            _ => return self.code().window_hint().map(str::to_owned),
         };
         Some(hint.into())
     }
@@ -362,6 +363,8 @@ mod tests {
             Error::KeyringUnavailable { reason: "no bus".into() },
             Error::ConnectionTestFailed { serial: "0123".into(), attempts: 8, server_untrusted: false },
             Error::Ledger(crate::ledger::LedgerError::InvalidSerial { serial: "x".into() }),
+            Error::WrongPassphrase { name: "root".into() },
+            Error::SignerMisfit { ca: "signer".into(), profile: "trustflex".into(), reason: "the CN does not end in four hex digits".into() },
         ];
         for error in errors {
             let hint = error.hint_for(Audience::Gui);

@@ -7,6 +7,7 @@ macro_rules! error_codes {
     ($($(#[doc = $doc:literal])* $variant:ident = $wire:literal,)*) => {
         /// A stable, machine-readable error code. The UI and scripts act on it; never on message text.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "specta", derive(specta::Type))]
         #[non_exhaustive]
         pub enum ErrorCode {
             $($(#[doc = $doc])* #[serde(rename = $wire)] $variant,)*

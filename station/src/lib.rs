@@ -39,6 +39,7 @@ pub mod provision;
 mod secrets;
 mod station;
 mod store;
+mod window_hints;
 
 pub use error::{Error, ErrorReport, Result};
 pub use error_code::{Audience, ErrorCode};

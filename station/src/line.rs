@@ -12,10 +12,11 @@ use crate::provision::{
     provision_board, run_shift, CancelToken, FirmwareKind, PortSource, ProvisionEvent, ProvisionRequest, ProvisioningCa, ShiftConfig,
     ShiftCounters, ShiftEvent, ShiftObserver, SystemClock,
 };
-use crate::{Error, Result, Station};
+use crate::{Audience, Error, Result, Station};
 
 /// What the operator chose for a shift.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct LineSettings {
     /// `rainbowtype` or `esp-helper`.
@@ -49,7 +50,9 @@ pub struct LineSession {
 
 impl LineSession {
     /// Unlocks the CA for the profile and starts watching ports; every event goes to `observer`.
+    /// Failure hints in the events are the window's (see [`ErrorReport::for_audience`](crate::ErrorReport::for_audience)).
     pub fn start(station: Arc<Station>, settings: &LineSettings, observer: ShiftObserver) -> Result<LineSession> {
+        let observer = for_window(observer);
         let firmware = FirmwareKind::parse(&settings.firmware).ok_or_else(|| Error::InvalidInput {
             what: "firmware".into(),
             reason: format!("\"{}\" is not one of rainbowtype, esp-helper", settings.firmware),
@@ -112,9 +115,72 @@ impl LineSession {
     }
 }
 
+/// Passes every event on, with the failure hints written for the window instead of the CLI.
+fn for_window(observer: ShiftObserver) -> ShiftObserver {
+    Arc::new(move |event: &ShiftEvent| match window_event(event) {
+        Some(retold) => observer(&retold),
+        None => observer(event),
+    })
+}
+
+/// The event with the window's hint, when it carries a failure whose hint the window words differently.
+fn window_event(event: &ShiftEvent) -> Option<ShiftEvent> {
+    match event {
+        ShiftEvent::Board { inner: ProvisionEvent::StepFailed { port, step, code, message, .. } } => {
+            let hint = code.window_hint()?.to_owned();
+            let inner = ProvisionEvent::StepFailed { port: port.clone(), step: *step, code: *code, message: message.clone(), hint };
+            Some(ShiftEvent::Board { inner })
+        }
+        ShiftEvent::BoardFinished { port, outcome, error: Some(report), counters } => {
+            report.code.window_hint()?;
+            let error = Some(report.clone().for_audience(Audience::Gui));
+            Some(ShiftEvent::BoardFinished { port: port.clone(), outcome: outcome.clone(), error, counters: *counters })
+        }
+        _ => None,
+    }
+}
+
 impl Drop for LineSession {
     fn drop(&mut self) {
         self.stop.cancel();
         self.abort.cancel();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provision::Step;
+    use crate::{ErrorCode, ErrorReport};
+
+    #[test]
+    fn failures_reach_the_window_with_its_hints_and_other_events_pass_unchanged() {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let observer = for_window(Arc::new(move |event: &ShiftEvent| sink.lock().unwrap().push(serde_json::to_value(event).unwrap())));
+        let cli_hint = "Pick the board's serial port (`keyline ports`), e.g. /dev/ttyUSB0.".to_owned();
+        let failed = ProvisionEvent::StepFailed {
+            port: "p".into(),
+            step: Step::Open,
+            code: ErrorCode::NotASerialPort,
+            message: "not a tty".into(),
+            hint: cli_hint.clone(),
+        };
+        observer(&ShiftEvent::Board { inner: failed });
+        let report = ErrorReport { code: ErrorCode::NotASerialPort, message: "not a tty".into(), hint: cli_hint };
+        observer(&ShiftEvent::BoardFinished { port: "p".into(), outcome: None, error: Some(report), counters: ShiftCounters::default() });
+        let timeout = ErrorReport { code: ErrorCode::Timeout, message: "no answer".into(), hint: "Check that the board is powered.".into() };
+        observer(&ShiftEvent::BoardFinished { port: "q".into(), outcome: None, error: Some(timeout), counters: ShiftCounters::default() });
+        observer(&ShiftEvent::PortAppeared { port: "r".into() });
+
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 4);
+        for hint in [&seen[0]["inner"]["hint"], &seen[1]["error"]["hint"]] {
+            let hint = hint.as_str().unwrap();
+            assert!(!hint.contains("keyline") && hint.contains("shift set-up"), "{hint}");
+        }
+        assert_eq!(seen[1]["error"]["message"], "not a tty");
+        assert_eq!(seen[2]["error"]["hint"], "Check that the board is powered.");
+        assert_eq!(seen[3]["port"], "r");
     }
 }

@@ -23,6 +23,14 @@ pub const MIN_PASSPHRASE_CHARS: usize = 8;
 #[derive(Clone)]
 pub struct Passphrase(Zeroizing<String>);
 
+/// On the wire a passphrase is a plain string (the window sends it; nothing sends it back).
+#[cfg(feature = "specta")]
+impl specta::Type for Passphrase {
+    fn definition(types: &mut specta::Types) -> specta::datatype::DataType {
+        String::definition(types)
+    }
+}
+
 impl Passphrase {
     /// Wrap a passphrase.
     pub fn new(secret: String) -> Self {

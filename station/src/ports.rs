@@ -21,6 +21,7 @@ const SIM_FIRMWARES: [&str; 3] = ["rainbowtype", "esp-helper", "rom"];
 
 /// What kind of port this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub enum PortKind {
     /// A simulated board on a pseudo-terminal (practice mode, tests).
@@ -37,6 +38,7 @@ pub enum PortKind {
 
 /// One port, as the port list and `keyline ports` show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct PortInfo {
     /// What to open, e.g. `/dev/ttyUSB0` or `/dev/pts/7`.
@@ -79,6 +81,7 @@ pub fn reset_strategy_for(data_dir: &Path, path: &str) -> ResetStrategy {
 
 /// The merged list and anything that was skipped.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct PortList {
     /// Simulated boards first (in board order), then ESP32 bridges, then other ports by path.

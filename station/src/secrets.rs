@@ -7,6 +7,7 @@ use crate::{Error, Passphrase, Result};
 
 /// Whether passphrases can be remembered in the OS keyring.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct KeyringStatus {
     /// True when the keyring answered.

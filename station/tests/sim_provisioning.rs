@@ -16,22 +16,6 @@ const SPKI_HEADER: [u8; 27] = [
     0x3D, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04,
 ];
 
-/// zlib/IEEE CRC-32, as the helper's `esp_rom_crc32_le(0, …)` computes it.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
-        }
-    }
-    !crc
-}
-
-fn unhex(text: &str) -> Vec<u8> {
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
-}
-
 fn raw_key(key: &EcKey) -> [u8; 64] {
     key.public_key().to_sec1_bytes()[1..65].try_into().unwrap()
 }
@@ -106,7 +90,7 @@ fn provision_rainbowtype(compiled_templates: bool) {
     board.power_on();
     assert_eq!(board.receive(b"r").output, b"Ready.\r\n");
     let serial_text = String::from_utf8(board.receive(b"s").output).unwrap();
-    let serial: [u8; 9] = unhex(&serial_text).try_into().unwrap();
+    let serial: [u8; 9] = hex::decode(&serial_text).unwrap().try_into().unwrap();
     let pem = text(&board.receive(b"k").output);
     let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
     let spki = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, body).unwrap();
@@ -144,10 +128,10 @@ fn esp_helper_board_accepts_keyline_certificates() {
     assert!(cmd(&mut board, "init 21 22", None).contains("Status: Success"));
     let info = cmd(&mut board, "print-chip-info", None);
     let serial_hex: String = info.split("Serial Number:\n").nth(1).unwrap().split('\n').next().unwrap().replace(' ', "");
-    let serial: [u8; 9] = unhex(&serial_hex).try_into().unwrap();
+    let serial: [u8; 9] = hex::decode(&serial_hex).unwrap().try_into().unwrap();
     let keys = cmd(&mut board, "generate-keys 0", None);
     let key_hex = keys.split("Public Key:\n").nth(1).unwrap().split('\n').next().unwrap();
-    let device_key: [u8; 64] = unhex(key_hex).try_into().unwrap();
+    let device_key: [u8; 64] = hex::decode(key_hex).unwrap().try_into().unwrap();
     assert!(cmd(&mut board, "generate-csr", None).contains("-----END CERTIFICATE REQUEST-----"));
 
     let at = now();
@@ -157,7 +141,7 @@ fn esp_helper_board_accepts_keyline_certificates() {
     let device_def = certdef_string::encode(&issued.der, true).unwrap();
     assert!(cmd(&mut board, "provide-cert-def 0", Some(device_def.as_bytes())).contains("Status: Success"));
     let device_pem = to_pem("CERTIFICATE", &issued.der);
-    let crc = crc32(device_pem.as_bytes());
+    let crc = crc32fast::hash(device_pem.as_bytes());
     let reply = cmd(&mut board, &format!("program-dev-cert 0 {crc}"), Some(device_pem.as_bytes()));
     assert!(reply.contains("Status: Success"), "{reply}");
     assert_eq!(board.hardware().chip.read_slot(10, 0, 72).unwrap(), issued.compressed, "sim and keyline-certs compress alike");
@@ -165,7 +149,7 @@ fn esp_helper_board_accepts_keyline_certificates() {
     let signer_def = certdef_string::encode(&chain.signer_der, false).unwrap();
     assert!(cmd(&mut board, "provide-cert-def 1", Some(signer_def.as_bytes())).contains("Status: Success"));
     let signer_pem = to_pem("CERTIFICATE", &chain.signer_der);
-    let crc = crc32(signer_pem.as_bytes());
+    let crc = crc32fast::hash(signer_pem.as_bytes());
     let reply = cmd(&mut board, &format!("program-signer-cert 0 {crc}"), Some(signer_pem.as_bytes()));
     assert!(reply.contains("Status: Success"), "{reply}");
     let defs = place_signer(Profile::EspCryptoauthlib, &chain.signer_der, &raw_key(&chain.root)).unwrap();

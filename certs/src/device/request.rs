@@ -24,8 +24,7 @@ pub fn der_from_pem_or_der(input: &[u8], label: &str) -> Result<Vec<u8>, DeviceC
     }
     let blocks = crate::pem_blocks("request", text).map_err(not_p256)?;
     let block = blocks.iter().find(|b| b.label == label || b.label.strip_prefix("NEW ") == Some(label)).ok_or_else(|| not_p256(format!("no -----BEGIN {label}----- block")))?;
-    let (_, der) = pkcs8::der::pem::decode_vec(block.text.as_bytes()).map_err(|e| not_p256(format!("the PEM body is not valid: {e}")))?;
-    Ok(der)
+    Ok(block.der.to_vec())
 }
 
 /// The P-256 public key of a CSR, after checking its ECDSA-SHA256 self-signature.

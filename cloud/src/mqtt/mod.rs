@@ -53,6 +53,7 @@ pub struct ConnectTest {
 
 /// How one connection attempt ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "outcome", content = "detail", rename_all = "snake_case")]
 pub enum AttemptOutcome {
     /// CONNACK 0.
@@ -68,6 +69,7 @@ pub enum AttemptOutcome {
 
 /// One timed phase of the test.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct Phase {
     /// What happened ("connect attempt 1", "publish and receive", …).
@@ -80,6 +82,7 @@ pub struct Phase {
 
 /// The test's result. `connected && round_trip` means the device works end to end.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectReport {
     /// The SNI / endpoint name.

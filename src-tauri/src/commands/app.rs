@@ -11,6 +11,7 @@ use crate::state::AppState;
 
 /// What the Settings screen and the practice banner show.
 #[derive(Debug, Clone, Serialize)]
+#[derive(specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct AppInfo {
     /// Version of the app.
@@ -25,6 +26,7 @@ pub struct AppInfo {
 
 /// Data directory, practice mode, keyring status and version.
 #[tauri::command]
+#[specta::specta]
 pub async fn app_info(state: State<'_, AppState>) -> CommandResult<AppInfo> {
     let practice = state.practice;
     on_station(&state, "app info", move |station| {
@@ -40,12 +42,14 @@ pub async fn app_info(state: State<'_, AppState>) -> CommandResult<AppInfo> {
 
 /// Whether the OS keyring can remember passphrases (it may take a D-Bus round trip).
 #[tauri::command]
+#[specta::specta]
 pub async fn keyring_status(state: State<'_, AppState>) -> CommandResult<KeyringStatus> {
     on_station(&state, "keyring status", |station| Ok(station.keyring_status())).await
 }
 
 /// The recent log lines, oldest first; live lines follow as `keyline://log` events.
 #[tauri::command]
+#[specta::specta]
 pub fn get_logs(state: State<'_, AppState>) -> Vec<LogEntry> {
     state.logs.snapshot()
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use keyline_station::ca::{CaDetails, CaStep, CaSummary, CreateCa, ImportCa};
 use keyline_station::Passphrase;
 use tauri::ipc::Channel;
-use tauri::{AppHandle, Runtime, State};
+use tauri::State;
 use tracing::info;
 
 use super::files::write_text_file;
@@ -18,26 +18,29 @@ use crate::state::AppState;
 
 /// Every CA in the store.
 #[tauri::command]
+#[specta::specta]
 pub async fn list_cas(state: State<'_, AppState>) -> CommandResult<Vec<CaSummary>> {
     on_station(&state, "list CAs", |station| Ok(station.list_cas()?)).await
 }
 
 /// One CA with extensions and PEM.
 #[tauri::command]
+#[specta::specta]
 pub async fn show_ca(state: State<'_, AppState>, name: String) -> CommandResult<CaDetails> {
     on_station(&state, "show CA", move |station| Ok(station.show_ca(&name)?)).await
 }
 
 /// The CA certificate and its issuers, as PEM (public data only).
 #[tauri::command]
+#[specta::specta]
 pub async fn export_ca_pem(state: State<'_, AppState>, name: String) -> CommandResult<String> {
     on_station(&state, "export CA", move |station| Ok(station.export_ca_pem(&name)?)).await
 }
 
 /// Opens the save dialog and writes the exported PEM where the user picked; the path, or `null` if cancelled.
 #[tauri::command]
-pub async fn save_ca_pem<R: Runtime>(
-    app: AppHandle<R>,
+#[specta::specta]
+pub async fn save_ca_pem(
     state: State<'_, AppState>,
     dialogs: State<'_, Arc<FileDialogs>>,
     name: String,
@@ -47,7 +50,7 @@ pub async fn save_ca_pem<R: Runtime>(
         let pem = station.export_ca_pem(&name)?;
         let file_name = suggested_name(&format!("{name}.crt"), "ca.crt");
         let request = FileRequest { title: "Save CA certificate", file_name, filter: "PEM certificate", extensions: vec!["crt".into(), "pem".into()] };
-        let Some(path) = dialogs.save_path(&app, request) else { return Ok(None) };
+        let Some(path) = dialogs.save_path(request) else { return Ok(None) };
         write_text_file(&path, &pem)?;
         info!(ca = %name, path = %path.display(), "CA certificate saved");
         Ok(Some(path))
@@ -59,6 +62,7 @@ pub async fn save_ca_pem<R: Runtime>(
 /// `remember`, the passphrase is also stored in the OS keyring. Streams each real step
 /// ([`CaStep::create_plan`], then `remembering`) on `on_event`.
 #[tauri::command]
+#[specta::specta]
 pub async fn create_ca(
     state: State<'_, AppState>,
     request: CreateCa,
@@ -67,13 +71,9 @@ pub async fn create_ca(
     on_event: Channel<ProgressEvent>,
 ) -> CommandResult<Vec<CaSummary>> {
     on_station(&state, "create CA", move |station| {
-        let plan = with_remembering(CaStep::create_plan(request.signer.is_some()), remember);
+        let plan = CaStep::create_plan_remembering(request.signer.is_some(), remember);
         let mut progress = StepReporter::new(on_event, plan.len());
-        let mut created = station.create_ca_with_progress(request, &passphrase, &mut |step| progress.step(step.id()))?;
-        if remember {
-            progress.step(CaStep::Remembering.id());
-            created = remember_all(station, &created, &passphrase)?;
-        }
+        let created = station.create_ca_remembering(request, &passphrase, remember, &mut |step| progress.step(step.id()))?;
         progress.finish(created.iter().map(|ca| ca.name.clone()).collect());
         Ok(created)
     })
@@ -83,6 +83,7 @@ pub async fn create_ca(
 /// Imports a CA certificate and key; the key is re-encrypted under `passphrase`. Streams each
 /// real step ([`CaStep::import_plan`], then `remembering`) on `on_event`.
 #[tauri::command]
+#[specta::specta]
 pub async fn import_ca(
     state: State<'_, AppState>,
     request: ImportCa,
@@ -91,13 +92,9 @@ pub async fn import_ca(
     on_event: Channel<ProgressEvent>,
 ) -> CommandResult<Vec<CaSummary>> {
     on_station(&state, "import CA", move |station| {
-        let plan = with_remembering(CaStep::import_plan(), remember);
+        let plan = CaStep::import_plan_remembering(remember);
         let mut progress = StepReporter::new(on_event, plan.len());
-        let mut imported = vec![station.import_ca_with_progress(request, &passphrase, &mut |step| progress.step(step.id()))?];
-        if remember {
-            progress.step(CaStep::Remembering.id());
-            imported = remember_all(station, &imported, &passphrase)?;
-        }
+        let imported = station.import_ca_remembering(request, &passphrase, remember, &mut |step| progress.step(step.id()))?;
         progress.finish(imported.iter().map(|ca| ca.name.clone()).collect());
         Ok(imported)
     })
@@ -106,6 +103,7 @@ pub async fn import_ca(
 
 /// Checks the passphrase and keeps it for this session (and in the keyring with `remember`).
 #[tauri::command]
+#[specta::specta]
 pub async fn unlock_ca(
     state: State<'_, AppState>,
     name: String,
@@ -117,25 +115,10 @@ pub async fn unlock_ca(
 
 /// Locks the CA for this session; with `forget`, also removes the passphrase from the keyring.
 #[tauri::command]
+#[specta::specta]
 pub async fn lock_ca(state: State<'_, AppState>, name: String, forget: bool) -> CommandResult<CaSummary> {
     on_station(&state, "lock CA", move |station| {
         Ok(if forget { station.forget_passphrase(&name)? } else { station.lock_ca(&name)? })
     })
     .await
-}
-
-/// The station's plan, plus the keyring step the shell runs after it when `remember` is set.
-fn with_remembering(mut plan: Vec<CaStep>, remember: bool) -> Vec<CaStep> {
-    if remember {
-        plan.push(CaStep::Remembering);
-    }
-    plan
-}
-
-fn remember_all(
-    station: &keyline_station::Station,
-    cas: &[CaSummary],
-    passphrase: &Passphrase,
-) -> CommandResult<Vec<CaSummary>> {
-    cas.iter().map(|ca| Ok(station.unlock_ca(&ca.name, passphrase, true)?)).collect()
 }

@@ -11,7 +11,7 @@ use keyline_station::cloud_ops::{
 };
 use keyline_station::cloud_wizard::{CloudCaState, VerificationPreview};
 use serde::{Deserialize, Serialize};
-use tauri::{AppHandle, Runtime, State};
+use tauri::State;
 
 use super::files::off_main;
 use crate::error::CommandResult;
@@ -21,6 +21,7 @@ use crate::state::AppState;
 
 /// What the wizard's first step starts from.
 #[derive(Debug, Clone, Serialize)]
+#[derive(specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct CloudDefaults {
     /// Practice mode: the local emulator is the default and AWS is not offered first.
@@ -41,6 +42,7 @@ pub struct CloudDefaults {
 
 /// How to deploy automatic registration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(specta::Type)]
 #[serde(rename_all = "lowercase")]
 pub enum DeployMethod {
     /// Just-in-time registration: rule + activation Lambda (+ allow-list).
@@ -52,6 +54,7 @@ pub enum DeployMethod {
 /// Where the wizard starts: practice mode, the emulator's addresses (those of practice mode's running emulator,
 /// else ministack's defaults), the AWS profiles on this machine.
 #[tauri::command]
+#[specta::specta]
 pub async fn cloud_defaults(state: State<'_, AppState>, practice: State<'_, Arc<Practice>>) -> CommandResult<CloudDefaults> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let running = practice.emulator().status();
@@ -68,6 +71,7 @@ pub async fn cloud_defaults(state: State<'_, AppState>, practice: State<'_, Arc<
 
 /// The account, identity, region and endpoint the settings resolve to (STS GetCallerIdentity).
 #[tauri::command]
+#[specta::specta]
 pub async fn cloud_identity(settings: CloudSettings) -> CommandResult<CallerIdentity> {
     let ctx = connect_normalised(settings).await?;
     Ok(cloud_ops::identity(&ctx).await?)
@@ -75,6 +79,7 @@ pub async fn cloud_identity(settings: CloudSettings) -> CommandResult<CallerIden
 
 /// CA `ca`'s AWS IoT id and its registration, if any.
 #[tauri::command]
+#[specta::specta]
 pub async fn cloud_ca_state(state: State<'_, AppState>, settings: CloudSettings, ca: String) -> CommandResult<CloudCaState> {
     let ctx = connect_normalised(settings).await?;
     Ok(state.station.cloud_ca_state(&ctx, &ca).await?)
@@ -83,6 +88,7 @@ pub async fn cloud_ca_state(state: State<'_, AppState>, settings: CloudSettings,
 /// The registration code and verification certificate for CA `ca` (none when it is already registered).
 /// Fails with `passphrase_required` while the CA is locked.
 #[tauri::command]
+#[specta::specta]
 pub async fn cloud_verification(state: State<'_, AppState>, settings: CloudSettings, ca: String) -> CommandResult<VerificationPreview> {
     let ctx = connect_normalised(settings).await?;
     Ok(state.station.cloud_verification_preview(&ctx, &ca).await?)
@@ -90,6 +96,7 @@ pub async fn cloud_verification(state: State<'_, AppState>, settings: CloudSetti
 
 /// Registers CA `ca` (ACTIVE), or reports and reconciles an existing registration.
 #[tauri::command]
+#[specta::specta]
 pub async fn cloud_register_ca(
     state: State<'_, AppState>,
     settings: CloudSettings,
@@ -103,6 +110,7 @@ pub async fn cloud_register_ca(
 
 /// Creates or updates the JITR stack (optionally with the allow-list) or attaches the JITP template.
 #[tauri::command]
+#[specta::specta]
 pub async fn cloud_deploy(
     state: State<'_, AppState>,
     settings: CloudSettings,
@@ -120,6 +128,7 @@ pub async fn cloud_deploy(
 
 /// Every piece of CA `ca`'s JITR stack and its health.
 #[tauri::command]
+#[specta::specta]
 pub async fn cloud_stack_status(state: State<'_, AppState>, settings: CloudSettings, ca: String) -> CommandResult<StackStatus> {
     let ctx = connect_normalised(settings).await?;
     Ok(state.station.cloud_jitr_status(&ctx, &ca).await?)
@@ -127,6 +136,7 @@ pub async fn cloud_stack_status(state: State<'_, AppState>, settings: CloudSetti
 
 /// The serials on CA `ca`'s allow-list.
 #[tauri::command]
+#[specta::specta]
 pub async fn cloud_allow_list(state: State<'_, AppState>, settings: CloudSettings, ca: String) -> CommandResult<Vec<String>> {
     let ctx = connect_normalised(settings).await?;
     Ok(state.station.cloud_allow_list(&ctx, &ca).await?)
@@ -135,6 +145,7 @@ pub async fn cloud_allow_list(state: State<'_, AppState>, settings: CloudSetting
 /// Adds serials typed or scanned by hand to CA `ca`'s allow-list (each checked first; nothing is written if one is
 /// invalid).
 #[tauri::command]
+#[specta::specta]
 pub async fn cloud_allow_list_add(state: State<'_, AppState>, settings: CloudSettings, ca: String, serials: Vec<String>) -> CommandResult<Vec<String>> {
     let serials = cloud_ops::parse_serials(&serials)?;
     let ctx = connect_normalised(settings).await?;
@@ -144,8 +155,8 @@ pub async fn cloud_allow_list_add(state: State<'_, AppState>, settings: CloudSet
 /// Opens the open dialog; pushes the serials of the file the user picked (one per line, `#` comments) to CA
 /// `ca`'s allow-list in batches, then activates the CA's devices that were waiting for it. `null` if cancelled.
 #[tauri::command]
-pub async fn cloud_allow_list_sync<R: Runtime>(
-    app: AppHandle<R>,
+#[specta::specta]
+pub async fn cloud_allow_list_sync(
     state: State<'_, AppState>,
     dialogs: State<'_, Arc<FileDialogs>>,
     settings: CloudSettings,
@@ -154,7 +165,7 @@ pub async fn cloud_allow_list_sync<R: Runtime>(
     let dialogs = dialogs.inner().clone();
     let picked = off_main("pick serials file", move || {
         let request = FileRequest { title: "Serials to allow", file_name: String::new(), filter: "Serials", extensions: vec!["txt".into(), "csv".into(), "list".into()] };
-        let Some(path) = dialogs.open_path(&app, request) else { return Ok(None) };
+        let Some(path) = dialogs.open_path(request) else { return Ok(None) };
         Ok(Some((cloud_ops::read_serials_file(&path)?, path)))
     })
     .await?;
@@ -167,6 +178,7 @@ pub async fn cloud_allow_list_sync<R: Runtime>(
 
 /// Pushes the serials of CA `ca`'s devices in the station's ledger to its allow-list, then activates waiting devices.
 #[tauri::command]
+#[specta::specta]
 pub async fn cloud_allow_list_sync_ledger(state: State<'_, AppState>, settings: CloudSettings, ca: String) -> CommandResult<AllowListSync> {
     let ctx = connect_normalised(settings).await?;
     let synced = state.station.cloud_allow_list_sync(&ctx, &ca, None, false).await?;

@@ -46,6 +46,7 @@ impl RunningTests {
 /// With `allow_list` the test serial is put on the allow-list first (the Lambda revokes unknown devices).
 /// A test that never gets to publish is still `Ok`: check `connected` and `roundTrip`.
 #[tauri::command]
+#[specta::specta]
 #[allow(clippy::too_many_arguments)]
 pub async fn cloud_test_connect(
     state: State<'_, AppState>,
@@ -97,6 +98,7 @@ pub async fn run_connection_test(
 
 /// Stops the running connection tests before their next attempt.
 #[tauri::command]
+#[specta::specta]
 pub fn cloud_cancel_test(running: State<'_, RunningTests>) {
     running.cancel_all();
 }

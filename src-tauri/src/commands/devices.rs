@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use keyline_station::device_view::DeviceDetail;
 use keyline_station::ledger::{DevicePage, DeviceQuery, ExportFormat};
-use tauri::{AppHandle, Runtime, State};
+use tauri::State;
 use tracing::info;
 
 use super::on_station;
@@ -15,12 +15,14 @@ use crate::state::AppState;
 
 /// One page of the devices matching `query`.
 #[tauri::command]
+#[specta::specta]
 pub async fn search_devices(state: State<'_, AppState>, query: DeviceQuery) -> CommandResult<DevicePage> {
     on_station(&state, "search devices", move |station| Ok(station.search_devices(&query)?)).await
 }
 
 /// One device with its decoded certificate, chain, timeline and cloud status.
 #[tauri::command]
+#[specta::specta]
 pub async fn device_detail(state: State<'_, AppState>, serial: String) -> CommandResult<DeviceDetail> {
     on_station(&state, "show device", move |station| Ok(station.device_detail(&serial)?)).await
 }
@@ -28,8 +30,8 @@ pub async fn device_detail(state: State<'_, AppState>, serial: String) -> Comman
 /// Opens the save dialog and writes every device matching `query` as CSV or JSON where the user picked; the path
 /// and the bytes written, or `null` if cancelled.
 #[tauri::command]
-pub async fn export_devices<R: Runtime>(
-    app: AppHandle<R>,
+#[specta::specta]
+pub async fn export_devices(
     state: State<'_, AppState>,
     dialogs: State<'_, Arc<FileDialogs>>,
     query: DeviceQuery,
@@ -42,7 +44,7 @@ pub async fn export_devices<R: Runtime>(
             ExportFormat::Json => ("json", "JSON"),
         };
         let request = FileRequest { title: "Export devices", file_name: format!("devices.{extension}"), filter, extensions: vec![extension.into()] };
-        let Some(path) = dialogs.save_path(&app, request) else { return Ok(None) };
+        let Some(path) = dialogs.save_path(request) else { return Ok(None) };
         let bytes = station.export_devices(&query, format)?;
         std::fs::write(&path, &bytes).map_err(|source| ShellError::Write { path: path.clone(), source })?;
         info!(path = %path.display(), bytes = bytes.len(), "devices exported");
@@ -52,7 +54,7 @@ pub async fn export_devices<R: Runtime>(
 }
 
 /// A file written where the user picked.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct ExportedFile {
     /// Where.

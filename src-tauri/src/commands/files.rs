@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use tauri::{AppHandle, Runtime, State};
+use tauri::State;
 use tracing::info;
 
 use crate::error::{CommandResult, ShellError};
@@ -34,8 +34,8 @@ pub(crate) async fn off_main<T: Send + 'static>(operation: &'static str, work: i
 /// Opens the save dialog (offering `suggested_name`, e.g. `cert_chain.c`) and writes `contents` where the user
 /// picked; the path written, or `null` when the user cancelled.
 #[tauri::command]
-pub async fn save_text_file<R: Runtime>(
-    app: AppHandle<R>,
+#[specta::specta]
+pub async fn save_text_file(
     dialogs: State<'_, Arc<FileDialogs>>,
     suggested_name: String,
     contents: String,
@@ -46,7 +46,7 @@ pub async fn save_text_file<R: Runtime>(
         let file_name = self::suggested_name(&suggested_name, "keyline.txt");
         let extension = extension_of(&file_name, "txt");
         let request = FileRequest { title: "Save file", file_name, filter: "Text", extensions: vec![extension] };
-        let Some(path) = dialogs.save_path(&app, request) else { return Ok(None) };
+        let Some(path) = dialogs.save_path(request) else { return Ok(None) };
         write_text_file(&path, &contents)?;
         info!(path = %path.display(), bytes = contents.len(), "file saved");
         Ok(Some(path))

@@ -25,6 +25,7 @@ impl LineState {
 /// Starts a shift with `settings`; every port, step, serial byte and result is sent on `on_event`.
 /// A shift already running is stopped first.
 #[tauri::command]
+#[specta::specta]
 pub async fn start_line(
     state: State<'_, AppState>,
     line: State<'_, Arc<LineState>>,
@@ -49,6 +50,7 @@ pub async fn start_line(
 
 /// Ends the shift: softly (boards holding a certificate finish), or at once with `abort`.
 #[tauri::command]
+#[specta::specta]
 pub async fn stop_line(state: State<'_, AppState>, line: State<'_, Arc<LineState>>, abort: bool) -> CommandResult<ShiftCounters> {
     let line = line.inner().clone();
     on_station(&state, "stop shift", move |_| {
@@ -63,6 +65,7 @@ pub async fn stop_line(state: State<'_, AppState>, line: State<'_, Arc<LineState
 
 /// Runs the board on `port` again within the running shift.
 #[tauri::command]
+#[specta::specta]
 pub async fn retry_board(line: State<'_, Arc<LineState>>, port: String) -> CommandResult<bool> {
     let guard = line.0.lock().unwrap_or_else(|p| p.into_inner());
     Ok(match guard.as_ref() {

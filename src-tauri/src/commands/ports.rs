@@ -10,6 +10,7 @@ use crate::practice::Practice;
 
 /// Ports a board can be on, simulated boards first; `warnings` says what was skipped.
 #[tauri::command]
+#[specta::specta]
 pub async fn list_ports(practice: State<'_, Arc<Practice>>) -> CommandResult<PortList> {
     let data_dir = practice.data_dir().to_path_buf();
     tauri::async_runtime::spawn_blocking(move || station_list_ports(&data_dir).map_err(|e| ShellError::Station(e.into())))

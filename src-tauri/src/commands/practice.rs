@@ -24,12 +24,14 @@ async fn blocking<T: Send + 'static>(
 
 /// Simulated boards (label, pty, firmware), their timing, and the emulator's state and endpoint.
 #[tauri::command]
+#[specta::specta]
 pub fn practice_status(practice: State<'_, Arc<Practice>>) -> PracticeStatus {
     practice.status()
 }
 
 /// Starts `count` simulated boards (replacing running ones); they appear in `list_ports` as "Simulated board N".
 #[tauri::command]
+#[specta::specta]
 pub async fn start_sim_boards(
     practice: State<'_, Arc<Practice>>,
     count: usize,
@@ -46,6 +48,7 @@ pub async fn start_sim_boards(
 
 /// Stops the simulated boards (their chips keep their state for the next start).
 #[tauri::command]
+#[specta::specta]
 pub async fn stop_sim_boards(practice: State<'_, Arc<Practice>>) -> PracticeResult<PracticeStatus> {
     blocking(&practice, |practice| {
         practice.stop_boards();
@@ -56,6 +59,7 @@ pub async fn stop_sim_boards(practice: State<'_, Arc<Practice>>) -> PracticeResu
 
 /// Starts (or retries) the local AWS emulator in the background; poll `practice_status` for its state.
 #[tauri::command]
+#[specta::specta]
 pub async fn start_emulator(practice: State<'_, Arc<Practice>>) -> PracticeResult<PracticeStatus> {
     blocking(&practice, |practice| {
         if !practice.enabled() {
@@ -69,6 +73,7 @@ pub async fn start_emulator(practice: State<'_, Arc<Practice>>) -> PracticeResul
 
 /// Stops the local AWS emulator.
 #[tauri::command]
+#[specta::specta]
 pub async fn stop_emulator(practice: State<'_, Arc<Practice>>) -> PracticeResult<PracticeStatus> {
     blocking(&practice, |practice| {
         practice.emulator().stop();

@@ -10,6 +10,7 @@ use crate::state::AppState;
 
 /// The firmware definitions for signer CA `ca` and `profile` (rainbowtype, esp-cryptoauthlib, trustflex).
 #[tauri::command]
+#[specta::specta]
 pub async fn device_template(state: State<'_, AppState>, ca: String, profile: String) -> CommandResult<DeviceTemplate> {
     on_station(&state, "device template", move |station| Ok(station.device_template(&ca, &profile)?)).await
 }

@@ -16,6 +16,7 @@ const EXIT_WAIT: Duration = Duration::from_secs(20);
 
 /// Where the emulator is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub enum EmulatorState {
     /// Not started (or stopped).
@@ -32,6 +33,7 @@ pub enum EmulatorState {
 
 /// The emulator as the practice panel shows it.
 #[derive(Debug, Clone, Serialize)]
+#[derive(specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct EmulatorStatus {
     /// Its state.

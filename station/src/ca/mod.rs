@@ -10,6 +10,7 @@ mod idle;
 mod profile_signer;
 mod progress;
 mod query;
+mod remember;
 mod types;
 mod unlock;
 mod verification;

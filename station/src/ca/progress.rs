@@ -22,8 +22,8 @@ pub enum CaStep {
     EncryptingKeys,
     /// Writing certificates, encrypted keys and metadata, all or nothing.
     WritingFiles,
-    /// Storing the passphrase in the OS keyring. The station never reports it: callers that
-    /// remember the passphrase afterwards append it to the plan and report it themselves.
+    /// Storing the passphrase in the OS keyring (only [`Station::create_ca_remembering`](crate::Station::create_ca_remembering)
+    /// and [`Station::import_ca_remembering`](crate::Station::import_ca_remembering) with `remember`).
     Remembering,
 }
 

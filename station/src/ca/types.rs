@@ -13,6 +13,7 @@ pub const DEFAULT_CA_YEARS: u32 = 10;
 
 /// Request to create a root CA and, optionally, a signer CA under it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct CreateCa {
     /// Name of the root CA in the store (also its Common Name).
@@ -46,6 +47,7 @@ fn default_years() -> u32 {
 
 /// Request to import an existing CA certificate and its private key.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct ImportCa {
     /// Name in the store.
@@ -66,6 +68,7 @@ pub use crate::store::CaRole;
 
 /// Whether the station can use the CA key without asking for the passphrase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub enum KeyStatus {
     /// The passphrase is needed.
@@ -78,6 +81,7 @@ pub enum KeyStatus {
 
 /// One certificate in a CA's chain, from the CA itself up to the root.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct ChainLink {
     /// Store name, when the certificate is in the store.
@@ -88,6 +92,7 @@ pub struct ChainLink {
 
 /// What the CA list shows for each CA.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct CaSummary {
     /// Store name.
@@ -118,6 +123,7 @@ pub struct CaSummary {
 
 /// One X.509 extension, summarised for display.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct ExtensionSummary {
     /// Extension name ("basicConstraints") or dotted OID when unknown.
@@ -130,6 +136,7 @@ pub struct ExtensionSummary {
 
 /// Everything `ca show` prints.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct CaDetails {
     /// The list entry.

@@ -14,6 +14,7 @@ pub const DEVICE_STATUS_TEST: &str = "test";
 
 /// A device as the ledger holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct Device {
     /// Chip serial, 18 lowercase hex.

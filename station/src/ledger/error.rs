@@ -118,15 +118,6 @@ impl LedgerError {
         }
     }
 
-    /// The desktop window's hint where the CLI's names a command.
-    pub fn gui_hint(&self) -> Option<&'static str> {
-        match self {
-            LedgerError::InvalidSerial { .. } => Some("Use the chip serial as the Devices screen shows it (18 hex digits)."),
-            LedgerError::DeviceNotFound { .. } => Some("The Devices screen lists the devices this station has issued certificates to."),
-            _ => None,
-        }
-    }
-
     /// What the operator should do next.
     pub fn hint(&self) -> String {
         match self {

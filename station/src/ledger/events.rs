@@ -15,6 +15,7 @@ const MAX_DETAIL_BYTES: usize = 16 * 1024;
 
 /// One entry of a device's timeline.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceEvent {
     /// The device.

@@ -6,6 +6,7 @@ use super::{Device, LedgerError};
 
 /// Export format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
 pub enum ExportFormat {
     /// RFC 4180 CSV with a header row; the PEM column keeps its line breaks inside quotes.

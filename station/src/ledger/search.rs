@@ -16,6 +16,7 @@ const MAX_TEXT: usize = 128;
 
 /// Which devices, and which page of them. Empty strings count as unset.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase", default)]
 pub struct DeviceQuery {
     /// A prefix of the serial (any case) or of the common name (any case).
@@ -38,6 +39,7 @@ pub struct DeviceQuery {
 
 /// One page of devices.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct DevicePage {
     /// The devices, by serial.

@@ -9,6 +9,7 @@ use super::LedgerError;
 
 /// A chip serial: exactly 18 lowercase hex characters (the chip's 9-byte serial number).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(transparent)]
 pub struct DeviceSerial(String);
 

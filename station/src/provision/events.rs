@@ -5,6 +5,7 @@ use serde::Serialize;
 
 /// The pipeline steps, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum Step {
     /// Open the serial port.
@@ -65,6 +66,7 @@ impl Step {
 
 /// One thing that happened on one board. Serialised as `{"event": "stepDone", "port": …, …}`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "event", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum ProvisionEvent {
     /// A step began.

@@ -40,6 +40,7 @@ pub struct ProvisionRequest {
 
 /// How a run ended well.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub enum OutcomeKind {
     /// Written and verified now.
@@ -50,6 +51,7 @@ pub enum OutcomeKind {
 
 /// Time one step took.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct StepTiming {
     /// The step.
@@ -60,6 +62,7 @@ pub struct StepTiming {
 
 /// A finished board.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct ProvisionOutcome {
     /// Verified now, or already provisioned.

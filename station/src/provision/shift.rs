@@ -43,6 +43,7 @@ pub struct ShiftConfig {
 
 /// PASS/FAIL counters of a shift.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct ShiftCounters {
     /// Runs started.
@@ -59,6 +60,7 @@ pub struct ShiftCounters {
 
 /// What a shift reports.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "event", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum ShiftEvent {
     /// A port appeared; a run starts on it.

@@ -9,6 +9,7 @@ const METADATA_VERSION: u32 = 1;
 
 /// Whether a CA is a self-signed root or an intermediate (signer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub enum CaRole {
     /// Self-signed root CA.

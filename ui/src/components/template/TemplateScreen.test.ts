@@ -3,7 +3,7 @@ import { cleanup, fireEvent, render, screen } from "@testing-library/svelte";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import TemplateScreen from "./TemplateScreen.svelte";
 import { signerChoices } from "../../lib/template/profiles";
-import type { CaSummary, DeviceTemplate } from "../../lib/backend/types";
+import type { CaSummary, DeviceTemplate } from "../../lib/backend/bindings";
 
 afterEach(() => {
   cleanup();

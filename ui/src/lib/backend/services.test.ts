@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { IpcError } from "./ipc";
 import { createCa, listCas } from "./services";
-import type { ProgressEvent } from "./types";
+import type { ProgressEvent } from "./bindings";
 
 type Internals = { runCallback: (id: number, payload: unknown) => void };
 const internals = () => (window as unknown as { __TAURI_INTERNALS__: Internals }).__TAURI_INTERNALS__;

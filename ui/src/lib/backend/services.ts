@@ -1,18 +1,8 @@
-// Domain services: one function per shell command, named in the station's vocabulary.
+// Domain services: one function per shell command, named in the station's vocabulary, over the generated wrappers.
 import { Channel } from "@tauri-apps/api/core";
-import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import { call } from "./ipc";
-import type {
-  AppInfo,
-  CaDetails,
-  CaSummary,
-  CreateCaRequest,
-  DeviceTemplate,
-  ImportCaRequest,
-  KeyringStatus,
-  LogEntry,
-  ProgressEvent,
-} from "./types";
+import type { UnlistenFn } from "@tauri-apps/api/event";
+import { events, type CaSummary, type CreateCa, type ImportCa, type LogEntry, type ProgressEvent } from "./bindings";
+import { backend } from "./ipc";
 
 /** The store passphrase for new keys and whether to remember it in the OS keyring. */
 export interface Secret {
@@ -20,48 +10,35 @@ export interface Secret {
   remember: boolean;
 }
 
-/** Name of the app event that carries each new log line. */
-export const LOG_EVENT = "keyline://log";
+export const appInfo = () => backend.app_info();
+export const keyringStatus = () => backend.keyring_status();
+export const getLogs = () => backend.get_logs();
 
-export const appInfo = () => call<AppInfo>("app_info");
-export const keyringStatus = () => call<KeyringStatus>("keyring_status");
-export const getLogs = () => call<LogEntry[]>("get_logs");
-
-/** Subscribes to live log lines; returns the unsubscribe function. */
+/** Subscribes to live log lines (the shell's `keyline://log` event); returns the unsubscribe function. */
 export function onLog(handler: (entry: LogEntry) => void): Promise<UnlistenFn> {
-  return listen<LogEntry>(LOG_EVENT, (event) => handler(event.payload));
+  return events.keyline_log.listen((event) => handler(event.payload));
 }
 
-export const listCas = () => call<CaSummary[]>("list_cas");
-export const showCa = (name: string) => call<CaDetails>("show_ca", { name });
-export const exportCaPem = (name: string) => call<string>("export_ca_pem", { name });
+export const listCas = () => backend.list_cas();
+export const showCa = (name: string) => backend.show_ca(name);
+export const exportCaPem = (name: string) => backend.export_ca_pem(name);
 /** Opens the save dialog (in the shell) and writes the CA certificate there; the path, or null if cancelled. */
-export const saveCaPem = (name: string) => call<string | null>("save_ca_pem", { name });
-export const unlockCa = (name: string, passphrase: string, remember: boolean) =>
-  call<CaSummary>("unlock_ca", { name, passphrase, remember });
-export const lockCa = (name: string, forget: boolean) => call<CaSummary>("lock_ca", { name, forget });
-export const deviceTemplate = (ca: string, profile: string) => call<DeviceTemplate>("device_template", { ca, profile });
+export const saveCaPem = (name: string) => backend.save_ca_pem(name);
+export const unlockCa = (name: string, passphrase: string, remember: boolean) => backend.unlock_ca(name, passphrase, remember);
+export const lockCa = (name: string, forget: boolean) => backend.lock_ca(name, forget);
+export const deviceTemplate = (ca: string, profile: string) => backend.device_template(ca, profile);
 /** Opens the save dialog (in the shell) offering `suggestedName`; the path written, or null if cancelled. */
-export const saveTextFile = (suggestedName: string, contents: string) =>
-  call<string | null>("save_text_file", { suggestedName, contents });
+export const saveTextFile = (suggestedName: string, contents: string) => backend.save_text_file(suggestedName, contents);
 
 /** Creates a CA, reporting each step to `onProgress`; resolves to the created CAs. */
-export function createCa(
-  request: CreateCaRequest,
-  secret: Secret,
-  onProgress: (event: ProgressEvent) => void,
-): Promise<CaSummary[]> {
+export function createCa(request: CreateCa, secret: Secret, onProgress: (event: ProgressEvent) => void): Promise<CaSummary[]> {
   const channel = new Channel<ProgressEvent>();
   channel.onmessage = onProgress;
-  return call<CaSummary[]>("create_ca", { request, ...secret, onEvent: channel });
+  return backend.create_ca(request, secret.passphrase, secret.remember, channel);
 }
 
-export function importCa(
-  request: ImportCaRequest,
-  secret: Secret,
-  onProgress: (event: ProgressEvent) => void,
-): Promise<CaSummary[]> {
+export function importCa(request: ImportCa, secret: Secret, onProgress: (event: ProgressEvent) => void): Promise<CaSummary[]> {
   const channel = new Channel<ProgressEvent>();
   channel.onmessage = onProgress;
-  return call<CaSummary[]>("import_ca", { request, ...secret, onEvent: channel });
+  return backend.import_ca(request, secret.passphrase, secret.remember, channel);
 }

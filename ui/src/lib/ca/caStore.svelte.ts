@@ -1,6 +1,6 @@
 // The CA screen's state: the CA list and the keyring status, refreshed from the station.
 import { keyringStatus, listCas } from "../backend/services";
-import type { CaSummary, KeyringStatus } from "../backend/types";
+import type { CaSummary, KeyringStatus } from "../backend/bindings";
 import { errorStore } from "../errors/errorStore.svelte";
 import { t } from "../i18n";
 import { buildTree, type CaNode } from "./tree";

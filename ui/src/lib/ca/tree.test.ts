@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import type { CaSummary } from "../backend/types";
+import type { CaSummary } from "../backend/bindings";
 import { buildTree, colonHex, expiry } from "./tree";
 import { checkCreate } from "./validation";
 

@@ -1,5 +1,5 @@
 // Pure CA helpers: root → signer trees, expiry classification, fingerprint formatting.
-import type { CaSummary } from "../backend/types";
+import type { CaSummary } from "../backend/bindings";
 
 export interface CaNode {
   ca: CaSummary;

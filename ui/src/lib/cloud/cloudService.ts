@@ -1,41 +1,30 @@
 // Cloud connecting services: one function per shell command, named like the wizard's steps.
 import { Channel } from "@tauri-apps/api/core";
-import { call } from "../backend/ipc";
+import { backend } from "../backend/ipc";
 import type {
-  CallerIdentity,
   CaMode,
-  CloudCaState,
-  CloudDefaults,
   CloudSettings,
   ConnectEvent,
   ConnectReport,
   DeployMethod,
-  PieceChange,
-  RegisterCaOutcome,
-  StackStatus,
-  SyncReport,
-  VerificationPreview,
 } from "./types";
 
-export const cloudDefaults = () => call<CloudDefaults>("cloud_defaults");
-export const cloudIdentity = (settings: CloudSettings) => call<CallerIdentity>("cloud_identity", { settings });
-export const cloudCaState = (settings: CloudSettings, ca: string) => call<CloudCaState>("cloud_ca_state", { settings, ca });
-export const cloudVerification = (settings: CloudSettings, ca: string) =>
-  call<VerificationPreview>("cloud_verification", { settings, ca });
+export const cloudDefaults = () => backend.cloud_defaults();
+export const cloudIdentity = (settings: CloudSettings) => backend.cloud_identity(settings);
+export const cloudCaState = (settings: CloudSettings, ca: string) => backend.cloud_ca_state(settings, ca);
+export const cloudVerification = (settings: CloudSettings, ca: string) => backend.cloud_verification(settings, ca);
 export const cloudRegisterCa = (settings: CloudSettings, ca: string, mode: CaMode, autoRegistration: boolean) =>
-  call<RegisterCaOutcome>("cloud_register_ca", { settings, ca, mode, autoRegistration });
+  backend.cloud_register_ca(settings, ca, mode, autoRegistration);
 export const cloudDeploy = (settings: CloudSettings, ca: string, method: DeployMethod, allowList: boolean) =>
-  call<PieceChange[]>("cloud_deploy", { settings, ca, method, allowList });
-export const cloudStackStatus = (settings: CloudSettings, ca: string) => call<StackStatus>("cloud_stack_status", { settings, ca });
-export const cloudAllowList = (settings: CloudSettings, ca: string) => call<string[]>("cloud_allow_list", { settings, ca });
+  backend.cloud_deploy(settings, ca, method, allowList);
+export const cloudStackStatus = (settings: CloudSettings, ca: string) => backend.cloud_stack_status(settings, ca);
+export const cloudAllowList = (settings: CloudSettings, ca: string) => backend.cloud_allow_list(settings, ca);
 export const cloudAllowListAdd = (settings: CloudSettings, ca: string, serials: string[]) =>
-  call<string[]>("cloud_allow_list_add", { settings, ca, serials });
+  backend.cloud_allow_list_add(settings, ca, serials);
 /** The shell asks for the serials file (open dialog); null if the user cancelled. */
-export const cloudAllowListSync = (settings: CloudSettings, ca: string) =>
-  call<SyncReport | null>("cloud_allow_list_sync", { settings, ca });
-export const cloudAllowListSyncLedger = (settings: CloudSettings, ca: string) =>
-  call<SyncReport>("cloud_allow_list_sync_ledger", { settings, ca });
-export const cloudCancelTest = () => call<void>("cloud_cancel_test");
+export const cloudAllowListSync = (settings: CloudSettings, ca: string) => backend.cloud_allow_list_sync(settings, ca);
+export const cloudAllowListSyncLedger = (settings: CloudSettings, ca: string) => backend.cloud_allow_list_sync_ledger(settings, ca);
+export const cloudCancelTest = () => backend.cloud_cancel_test();
 
 export interface TestOptions {
   ca: string;
@@ -52,5 +41,5 @@ export function cloudTestConnect(
 ): Promise<ConnectReport> {
   const channel = new Channel<ConnectEvent>();
   channel.onmessage = onEvent;
-  return call<ConnectReport>("cloud_test_connect", { settings, ...options, onEvent: channel });
+  return backend.cloud_test_connect(settings, options.ca, options.serial, options.allowList, options.mqttEndpoint, channel);
 }

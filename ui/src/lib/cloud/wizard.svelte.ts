@@ -2,7 +2,8 @@
 // when the choices make it unnecessary). Changing an earlier choice resets every later step. Renders nothing.
 import { toReport } from "../backend/ipc";
 import { listCas } from "../backend/services";
-import type { CaSummary, ErrorReport } from "../backend/types";
+import type { CaSummary } from "../backend/bindings";
+import type { ErrorReport } from "../backend/ipc";
 import { logStore } from "../logs/logStore.svelte";
 import { tc } from "../i18n";
 import {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { CloudWizard, applyPhase, isSkipped, nextStep, parseSerialInput, preferredCa, type PhaseRow } from "./wizard.svelte";
-import type { CaSummary } from "../backend/types";
+import type { CaSummary } from "../backend/bindings";
 import type { CloudSettings } from "./types";
 
 type Internals = { runCallback: (id: number, payload: unknown) => void };

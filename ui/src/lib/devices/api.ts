@@ -1,12 +1,12 @@
 // Shell commands of the Devices screen: search a page, show one device, export the current search.
-import { call } from "../backend/ipc";
-import type { DeviceDetail, DevicePage, DeviceQuery } from "./types";
+import type { DeviceQuery, ExportFormat } from "../backend/bindings";
+import { backend } from "../backend/ipc";
 
-export const searchDevices = (query: DeviceQuery) => call<DevicePage>("search_devices", { query });
-export const deviceDetail = (serial: string) => call<DeviceDetail>("device_detail", { serial });
+export const searchDevices = (query: DeviceQuery) => backend.search_devices(query);
+export const deviceDetail = (serial: string) => backend.device_detail(serial);
 
 /** The shell asks where to save, then writes every device of `query`; resolves to the path, or null if cancelled. */
-export async function exportDevicesAs(query: DeviceQuery, format: "csv" | "json"): Promise<string | null> {
-  const done = await call<{ path: string; bytes: number } | null>("export_devices", { query: { ...query, after: null }, format });
+export async function exportDevicesAs(query: DeviceQuery, format: ExportFormat): Promise<string | null> {
+  const done = await backend.export_devices({ ...query, after: null }, format);
   return done?.path ?? null;
 }

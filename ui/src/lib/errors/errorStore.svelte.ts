@@ -1,6 +1,6 @@
 // Errors on screen: each stays until dismissed and is copied into the log panel with context.
 import { toReport } from "../backend/ipc";
-import type { ErrorReport } from "../backend/types";
+import type { ErrorReport } from "../backend/ipc";
 import { logStore } from "../logs/logStore.svelte";
 
 export interface ShownError extends ErrorReport {

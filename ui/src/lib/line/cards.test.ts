@@ -1,7 +1,22 @@
 import { describe, expect, it } from "vitest";
 import { applyEvent, emptyLine, failureAdvice, printable, rates, syncPorts } from "./cards";
-import type { ShiftEvent } from "./types";
+import type { ProvisionOutcome, ShiftEvent } from "../backend/bindings";
 
+/** A verified board's outcome, as the engine reports it. */
+const verified = (serial: string, commonName = ""): ProvisionOutcome => ({
+  outcome: "verified",
+  port: "p",
+  firmware: "rainbowtype",
+  serial,
+  commonName,
+  certId: "ab".repeat(32),
+  reusedCertificate: false,
+  verifiedBy: ["device signature"],
+  steps: [],
+  totalMs: 400,
+  bytesOut: 0,
+  bytesIn: 0,
+});
 const counters = { started: 1, passed: 0, alreadyProvisioned: 0, failed: 0, inFlight: 0 };
 const run = (events: ShiftEvent[], start = 1000, step = 100) =>
   events.reduce((state, event, i) => applyEvent(state, event, start + i * step), emptyLine());
@@ -13,7 +28,7 @@ describe("factory line cards", () => {
     state = applyEvent(state, { event: "portAppeared", port: "/dev/pts/3" }, 0);
     expect(state.cards["/dev/pts/3"].status).toBe("working");
     expect(syncPorts(state, []).cards["/dev/pts/3"].present).toBe(false);
-    state = applyEvent(state, { event: "boardFinished", port: "/dev/pts/3", outcome: { outcome: "provisioned", serial: "0123" }, error: null, counters }, 10);
+    state = applyEvent(state, { event: "boardFinished", port: "/dev/pts/3", outcome: verified("0123"), error: null, counters }, 10);
     expect(syncPorts(state, []).cards["/dev/pts/3"]).toBeUndefined();
   });
 
@@ -23,7 +38,7 @@ describe("factory line cards", () => {
       { event: "board", inner: { event: "stepStarted", port: "p", step: "handshake" } },
       { event: "board", inner: { event: "stepDone", port: "p", step: "read_serial", elapsedMs: 5, detail: { serial: "01239a" } } },
       { event: "board", inner: { event: "stepStarted", port: "p", step: "issue" } },
-      { event: "boardFinished", port: "p", outcome: { outcome: "provisioned", serial: "01239a", commonName: "CN1" }, error: null, counters },
+      { event: "boardFinished", port: "p", outcome: verified("01239a", "CN1"), error: null, counters },
     ]);
     const card = state.cards.p;
     expect(card.status).toBe("pass");
@@ -39,11 +54,11 @@ describe("factory line cards", () => {
   it("a failure keeps the failed step's message and says what to do with the board", () => {
     const state = run([
       { event: "portAppeared", port: "p" },
-      { event: "board", inner: { event: "stepFailed", port: "p", step: "handshake", code: "board_timeout", message: "no answer", hint: "check firmware" } },
-      { event: "boardFinished", port: "p", outcome: null, error: { code: "board_timeout", message: "no answer", hint: "check firmware" }, counters },
+      { event: "board", inner: { event: "stepFailed", port: "p", step: "handshake", code: "timeout", message: "no answer", hint: "check firmware" } },
+      { event: "boardFinished", port: "p", outcome: null, error: { code: "timeout", message: "no answer", hint: "check firmware" }, counters },
     ]);
     expect(state.cards.p.status).toBe("fail");
-    expect(state.cards.p.error).toMatchObject({ code: "board_timeout", step: "handshake" });
+    expect(state.cards.p.error).toMatchObject({ code: "timeout", step: "handshake" });
     expect(state.failed).toBe(1);
     expect(failureAdvice("handshake")).toMatch(/cable/);
     expect(failureAdvice("write")).toMatch(/not re-issued/);

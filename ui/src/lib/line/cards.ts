@@ -1,7 +1,10 @@
 // The factory line's state as plain data: one card per port, counters and the last devices, folded from
 // the shift's events. No Svelte and no IPC here, so the card logic is unit-tested.
-import type { ErrorReport } from "../backend/types";
-import { STEPS, type ShiftEvent, type Step } from "./types";
+import type { ErrorReport } from "../backend/ipc";
+import type { ShiftEvent, Step } from "../backend/bindings";
+
+/** The provisioning steps in the order the engine runs them (the `Step` enum of the station). */
+export const STEPS: Step[] = ["open", "handshake", "configure_lock", "read_serial", "public_key", "check_key", "issue", "write", "verify"];
 
 export type CardStatus = "waiting" | "working" | "pass" | "fail";
 
@@ -86,7 +89,8 @@ export function applyEvent(state: LineState, event: ShiftEvent, now: number): Li
         break;
       case "stepDone": {
         next.stepsDone = Math.max(next.stepsDone, stepIndex(inner.step));
-        const serial = inner.detail?.serial;
+        const detail = inner.detail;
+        const serial = detail !== null && typeof detail === "object" && !Array.isArray(detail) ? detail.serial : undefined;
         if (typeof serial === "string") next.serial = serial;
         break;
       }
@@ -109,7 +113,7 @@ export function applyEvent(state: LineState, event: ShiftEvent, now: number): Li
   if (!card) return state;
   const ok = event.outcome !== null && !event.error;
   const elapsed = now - card.startedAt;
-  const serial = (event.outcome?.serial as string | undefined) ?? card.serial;
+  const serial = event.outcome?.serial ?? card.serial;
   cards[event.port] = {
     ...card,
     serial,
@@ -119,7 +123,7 @@ export function applyEvent(state: LineState, event: ShiftEvent, now: number): Li
     error: ok ? null : (card.error ?? { ...(event.error ?? { code: "unknown", message: "The run ended without a result.", hint: "" }), step: card.step }),
   };
   const recent = ok && serial
-    ? [{ port: event.port, serial, commonName: String(event.outcome?.commonName ?? ""), at: now }, ...state.recent].slice(0, MAX_RECENT)
+    ? [{ port: event.port, serial, commonName: event.outcome?.commonName ?? "", at: now }, ...state.recent].slice(0, MAX_RECENT)
     : state.recent;
   return {
     ...state,

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import type { LogEntry } from "../backend/types";
+import type { LogEntry } from "../backend/bindings";
 import { bounded, matches, newerThan, toText } from "./filter";
 
 const entry = (seq: number, level: LogEntry["level"], message: string, fields = {}): LogEntry => ({

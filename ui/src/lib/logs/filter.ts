@@ -1,11 +1,14 @@
 // Pure log helpers: level ordering, filtering by level and text, and the download format.
-import type { LogEntry, LogLevel } from "../backend/types";
+import type { LogEntry } from "../backend/bindings";
+
+/** The levels the shell sends in `LogEntry.level` (a string on the wire), most severe first. */
+export type LogLevel = "ERROR" | "WARN" | "INFO" | "DEBUG" | "TRACE";
 
 export const LEVELS: LogLevel[] = ["ERROR", "WARN", "INFO", "DEBUG", "TRACE"];
 
 /** Lower is more severe. */
-export function severity(level: LogLevel): number {
-  return LEVELS.indexOf(level);
+export function severity(level: string): number {
+  return LEVELS.indexOf(level as LogLevel);
 }
 
 export interface LogFilter {

@@ -1,6 +1,7 @@
 // The log panel's state: the lines fetched at start-up plus live ones, and UI-side entries.
 import { getLogs, onLog } from "../backend/services";
-import type { LogEntry, LogLevel } from "../backend/types";
+import type { LogEntry } from "../backend/bindings";
+import type { LogLevel } from "./filter";
 import { bounded, newerThan } from "./filter";
 
 const CAPACITY = 5000;

@@ -1,10 +1,10 @@
 // Shell commands of practice mode and the port list.
-import { call } from "../backend/ipc";
-import type { BoardRequest, PortList, PracticeStatus } from "./types";
+import { backend } from "../backend/ipc";
+import type { BoardRequest } from "./types";
 
-export const listPorts = () => call<PortList>("list_ports");
-export const practiceStatus = () => call<PracticeStatus>("practice_status");
-export const startSimBoards = (request: BoardRequest) => call<PracticeStatus>("start_sim_boards", { ...request });
-export const stopSimBoards = () => call<PracticeStatus>("stop_sim_boards");
-export const startEmulator = () => call<PracticeStatus>("start_emulator");
-export const stopEmulator = () => call<PracticeStatus>("stop_emulator");
+export const listPorts = () => backend.list_ports();
+export const practiceStatus = () => backend.practice_status();
+export const startSimBoards = (request: BoardRequest) => backend.start_sim_boards(request.count, request.firmware, request.timing);
+export const stopSimBoards = () => backend.stop_sim_boards();
+export const startEmulator = () => backend.start_emulator();
+export const stopEmulator = () => backend.stop_emulator();

@@ -1,8 +1,8 @@
 // Practice panel state: status and ports from the shell, refreshed after each action and while the emulator starts.
 import { toReport } from "../backend/ipc";
-import type { ErrorReport } from "../backend/types";
+import type { ErrorReport } from "../backend/ipc";
 import * as api from "./api";
-import type { BoardRequest, PortList, PracticeStatus } from "./types";
+import { SIM_FIRMWARES, SIM_TIMINGS, type BoardRequest, type PortList, type PracticeStatus } from "./types";
 
 /** How often the panel asks again while the emulator is starting. */
 export const POLL_MS = 1000;
@@ -21,9 +21,9 @@ export class PracticeModel {
       const [status, ports] = await Promise.all([api.practiceStatus(), api.listPorts()]);
       this.status = status;
       this.ports = ports;
-      if (status.boards.length > 0 && status.timing) {
-        this.request = { count: status.boards.length, firmware: status.boards[0].firmware, timing: status.timing };
-      }
+      const firmware = SIM_FIRMWARES.find((known) => known === status.boards[0]?.firmware);
+      const timing = SIM_TIMINGS.find((known) => known === status.timing);
+      if (firmware && timing) this.request = { count: status.boards.length, firmware, timing };
     } catch (error) {
       this.error = toReport(error);
     }

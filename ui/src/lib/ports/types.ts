@@ -1,61 +1,23 @@
-// Shapes of the port list and practice-mode status (mirror station `ports::PortList` and src-tauri `practice`).
-import type { ErrorReport } from "../backend/types";
+// The port list and practice-mode status, generated from keyline_station::ports and src-tauri's practice module
+// (../backend/bindings.ts), plus the choices the practice panel offers.
+export type {
+  PortKind,
+  PortInfo,
+  PortList,
+  SimBoard,
+  EmulatorState,
+  EmulatorStatus,
+  PracticeStatus,
+} from "../backend/bindings";
 
-export type PortKind = "simulated" | "usb" | "pci" | "bluetooth" | "other";
+/** Firmware a simulated board can run (`start_sim_boards` takes it as a string). */
+export const SIM_FIRMWARES = ["rainbowtype", "esp-helper", "rom"] as const;
+export type SimFirmware = (typeof SIM_FIRMWARES)[number];
+/** How fast simulated boards answer. */
+export const SIM_TIMINGS = ["instant", "datasheet"] as const;
+export type SimTiming = (typeof SIM_TIMINGS)[number];
 
-/** One serial port a board can be on. */
-export interface PortInfo {
-  path: string;
-  label: string;
-  kind: PortKind;
-  likelyEsp32: boolean;
-  /** `10c4:ea60` for USB ports. */
-  usbId: string | null;
-  serialNumber: string | null;
-  manufacturer: string | null;
-  product: string | null;
-  /** Firmware of a simulated board. */
-  firmware: string | null;
-}
-
-export interface PortList {
-  ports: PortInfo[];
-  /** What was skipped (a corrupt simulator list), with what to do. */
-  warnings: string[];
-}
-
-export type SimFirmware = "rainbowtype" | "esp-helper" | "rom";
-export type SimTiming = "instant" | "datasheet";
-
-export interface SimBoard {
-  index: number;
-  label: string;
-  path: string;
-  firmware: SimFirmware;
-}
-
-export type EmulatorState = "off" | "starting" | "running" | "failed" | "notInstalled";
-
-/** The local AWS emulator started by practice mode (src-tauri practice `EmulatorStatus`). */
-export interface EmulatorStatus {
-  state: EmulatorState;
-  version: string;
-  region: string;
-  endpointUrl: string | null;
-  mqttAddress: string | null;
-  binary: string | null;
-  logPath: string | null;
-  error: ErrorReport | null;
-}
-
-export interface PracticeStatus {
-  enabled: boolean;
-  simAvailable: boolean;
-  boards: SimBoard[];
-  timing: SimTiming | null;
-  emulator: EmulatorStatus;
-}
-
+/** The arguments of `start_sim_boards`. */
 export interface BoardRequest {
   count: number;
   firmware: SimFirmware;

@@ -1,5 +1,5 @@
 // The firmware profiles the station generates cert_chain.c for, and the signer choices for the screen.
-import type { CaSummary } from "../backend/types";
+import type { CaSummary } from "../backend/bindings";
 
 export const PROFILES = ["rainbowtype", "esp-cryptoauthlib", "trustflex"] as const;
 export type ProfileId = (typeof PROFILES)[number];

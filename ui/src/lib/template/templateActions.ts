@@ -1,7 +1,7 @@
 // Copy and save of the generated files: the clipboard plugin, and the shell's save dialog and write.
 import { writeText } from "@tauri-apps/plugin-clipboard-manager";
 import { saveTextFile } from "../backend/services";
-import type { DeviceTemplate } from "../backend/types";
+import type { DeviceTemplate } from "../backend/bindings";
 
 /** The two generated files, as the preview's tabs show them. */
 export type TemplateFile = "source" | "header";

@@ -2,7 +2,8 @@
 // One instance per screen; a newer request always wins over a slower older one.
 import { toReport } from "../backend/ipc";
 import { deviceTemplate, listCas } from "../backend/services";
-import type { CaSummary, DeviceTemplate, ErrorReport } from "../backend/types";
+import type { CaSummary, DeviceTemplate } from "../backend/bindings";
+import type { ErrorReport } from "../backend/ipc";
 import { logStore } from "../logs/logStore.svelte";
 import { format, t } from "../i18n";
 import { defaultSigner, signerChoices, type ProfileId } from "./profiles";
