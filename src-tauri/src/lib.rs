@@ -29,7 +29,7 @@ use crate::state::AppState;
 /// Adds the managed state and every command to a builder (also used by the IPC tests).
 pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri::Builder<R> {
     let practice = practice::Practice::new(state.station.data_dir().to_path_buf(), state.practice, state.emulator_source.clone());
-    builder.manage(state).manage(practice).manage(commands::cloud_test::RunningTests::default()).manage(Arc::new(commands::line::LineState::default())).invoke_handler(tauri::generate_handler![
+    builder.manage(state).manage(practice).manage(commands::cloud_test::RunningTests::default()).manage(Arc::new(commands::line::LineState::default())).manage(Arc::new(commands::ota::OtaState::default())).invoke_handler(tauri::generate_handler![
         commands::app::app_info,
         commands::app::keyring_status,
         commands::app::get_logs,
@@ -61,6 +61,14 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>, state: AppState) ->
         commands::line::start_line,
         commands::line::stop_line,
         commands::line::retry_board,
+        commands::ota::ota_status,
+        commands::ota::start_ota_server,
+        commands::ota::stop_ota_server,
+        commands::ota::ota_devices,
+        commands::ota::inspect_ota_image,
+        commands::ota::sign_ota_image,
+        commands::ota::push_ota,
+        commands::ota::cancel_ota_push,
         commands::ports::list_ports,
         commands::practice::practice_status,
         commands::practice::start_sim_boards,
@@ -107,6 +115,7 @@ pub fn run() {
         .unwrap_or_else(|error| exit_with(&format!("the window could not start: {error}"), 1))
         .run(|app, event| {
             if let tauri::RunEvent::Exit = event {
+                app.state::<Arc<commands::ota::OtaState>>().shutdown();
                 app.state::<Arc<Practice>>().shutdown();
             }
         });
