@@ -3,11 +3,12 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use keyline_ota::client::PushEvent;
+use keyline_ota::tls::TlsIdentity;
 use keyline_ota::tokio::sync::oneshot;
 use serde::{Deserialize, Serialize};
 
@@ -64,11 +65,9 @@ impl EmbeddedServer {
             what: "listen address".into(),
             reason: format!("\"{}\" is not IP:PORT, e.g. 0.0.0.0:3000", settings.listen),
         })?;
-        let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
-        if !listen.ip().is_unspecified() {
-            hosts.insert(0, listen.ip().to_string());
-        }
-        for host in settings.hosts.iter().map(|h| h.trim()).filter(|h| !h.is_empty()) {
+        let mut hosts = Vec::<String>::new();
+        let listen_ip = (!listen.ip().is_unspecified()).then(|| listen.ip().to_string());
+        for host in listen_ip.iter().map(String::as_str).chain(["localhost", "127.0.0.1"]).chain(settings.hosts.iter().map(|h| h.trim())).filter(|h| !h.is_empty()) {
             if !hosts.iter().any(|known| known == host) {
                 hosts.push(host.to_owned());
             }
@@ -174,12 +173,26 @@ pub struct OtaDeviceRow {
     pub provisioned: bool,
 }
 
+/// The desktop's operator identities, one per data directory and CA, issued once per process
+/// (issuing decrypts the CA key, too slow to repeat for every device-list refresh).
+static DESKTOP_IDENTITIES: Mutex<Vec<(PathBuf, String, Arc<TlsIdentity>)>> = Mutex::new(Vec::new());
+
 impl Station {
+    fn desktop_identity(&self, ca: &str) -> Result<Arc<TlsIdentity>> {
+        let mut cache = DESKTOP_IDENTITIES.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, _, identity)) = cache.iter().find(|(dir, name, _)| dir == self.data_dir() && name == ca) {
+            return Ok(identity.clone());
+        }
+        let identity = Arc::new(self.ephemeral_client_identity(ca, DESKTOP_CLIENT_CN)?);
+        cache.push((self.data_dir().to_path_buf(), ca.to_owned(), identity.clone()));
+        Ok(identity)
+    }
+
     /// An operator client for `target`.
     pub fn ota_target_client(&self, target: &OtaTarget) -> Result<BlockingClient> {
         match target {
             OtaTarget::Embedded { url, ca } => {
-                let identity = self.ephemeral_client_identity(ca, DESKTOP_CLIENT_CN)?;
+                let identity = self.desktop_identity(ca)?;
                 self.ota_client_with(url, &identity, DESKTOP_CLIENT_CN, ca)
             }
             OtaTarget::Remote { url, cert, ca } => {
@@ -216,6 +229,7 @@ impl Station {
     /// Validates (and with `sign`, signs) `image`, uploads it for `serial` through `target` and
     /// follows the device to `updatecompleted`; `cancel` stops waiting.
     pub fn ota_target_push(&self, target: &OtaTarget, request: &PushRequest, events: Arc<dyn Fn(PushEvent) + Send + Sync>, cancel: &CancelToken) -> Result<PushReport> {
+        tracing::info!(serial = %request.serial, image = %request.image.display(), "OTA push requested");
         let client = self.ota_target_client(target)?;
         let passphrase = match (&request.sign_key, &request.sign_passphrase) {
             (Some(_), Some(text)) => Some(crate::Passphrase::new(text.clone())),

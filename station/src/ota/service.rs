@@ -202,8 +202,10 @@ impl BlockingClient {
         let mut bytes = keyline_ota::read_file_bounded(image, keyline_ota::image::MAX_IMAGE_BYTES)?;
         keyline_ota::AppImage::parse(&bytes)?;
         if let Some((key, passphrase)) = sign {
+            tracing::info!(key = %key.display(), "signing the image for Secure Boot v2");
             bytes = super::images::sign_bytes(&bytes, &super::images::read_key(key, passphrase)?)?;
         }
+        tracing::info!(serial, bytes = bytes.len(), "pushing an image");
         runtime()?.block_on(async {
             let cancelled = async {
                 while !cancel.is_cancelled() {
