@@ -13,7 +13,7 @@ use tauri::ipc::Channel;
 use tauri::State;
 
 use super::on_station;
-use crate::error::{CommandResult, ShellError};
+use crate::error::CommandResult;
 use crate::practice::ota_devices::{SimOtaDevice, SimOtaDevices};
 use crate::practice::Practice;
 use crate::state::AppState;
@@ -161,7 +161,7 @@ pub async fn push_ota(
     })
     .await;
     lock(&ota.push).take();
-    result.map_err(|error: ShellError| error)
+    result
 }
 
 /// Stops waiting for the running push (the device may still take the image at its next boot).

@@ -94,10 +94,15 @@ impl EmbeddedServer {
                 tracing::info!(url = %info.url, ca = %info.ca, "embedded OTA server started");
                 Ok(EmbeddedServer { info, shutdown: Some(shutdown), thread: Some(thread) })
             }
-            Err(_) => match thread.join() {
+            // The thread ended without binding: its error says why (address in use, CA locked...).
+            Err(mpsc::RecvTimeoutError::Disconnected) => match thread.join() {
                 Ok(Err(error)) => Err(error),
-                _ => Err(Error::InvalidInput { what: "OTA server".into(), reason: "the server did not start listening within 20 s".into() }),
+                _ => Err(Error::InvalidInput { what: "OTA server".into(), reason: "the server stopped before listening".into() }),
             },
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let _ = shutdown.send(());
+                Err(Error::InvalidInput { what: "OTA server".into(), reason: "the server did not start listening within 20 s".into() })
+            }
         }
     }
 
