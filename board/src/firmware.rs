@@ -130,11 +130,20 @@ pub trait ProvisioningFirmware: Send + std::fmt::Debug {
     fn link(&self) -> &SerialLink;
 }
 
-/// Opens `port` at 115200 and wraps it in the driver for `kind`.
-pub fn open_driver(kind: FirmwareKind, port: &str, clock: Arc<dyn Clock>, cancel: CancelToken, log: Option<crate::ByteLog>) -> Result<Box<dyn ProvisioningFirmware>, BoardError> {
+/// Opens `port` at 115200 and wraps it in the driver for `kind`, whose handshake reads the board's
+/// start-up output.
+///
+/// A rainbowtype board is flashed: it is reset into a flash boot with `reset` once the port is open,
+/// so its boot output (the config dump the handshake needs) reaches this host. The Espressif helper
+/// lives in RAM: a reset would boot the flash and lose it, so its board is never reset here; the
+/// handshake copes with a helper whose prompt was already printed.
+pub fn open_driver(kind: FirmwareKind, port: &str, reset: &crate::ResetStrategy, clock: Arc<dyn Clock>, cancel: CancelToken, log: Option<crate::ByteLog>) -> Result<Box<dyn ProvisioningFirmware>, BoardError> {
     let mut link = SerialLink::open(port, DEFAULT_BAUD, clock, cancel)?;
     if let Some(log) = log {
         link.set_log(log);
+    }
+    if kind == FirmwareKind::Rainbowtype {
+        reset.reset(&mut link, crate::BootMode::Flash)?;
     }
     Ok(match kind {
         FirmwareKind::Rainbowtype => Box::new(Rainbowtype::new(link)),

@@ -7,6 +7,7 @@
 //!   serial, public key / CSR, write certificates, verify. [`Rainbowtype`] and [`EspHelper`]
 //!   implement it. Both wait for the exact reply tokens their firmware prints, pace input the way
 //!   the firmware receives it, time out per step, and retry only steps that are safe to repeat.
+//! - [`ResetStrategy`] resets a board (DTR/RTS, USB-Serial-JTAG or a simulator's FIFO) after its port is open.
 //! - [`parse`] holds the strict, bounded parsers for every reply (fuzzed by `board/fuzz`).
 //!
 //! What this crate does not do: issue certificates, keep records or print anything.
@@ -20,10 +21,12 @@ mod link;
 pub mod parse;
 mod pem;
 mod rainbowtype;
+mod reset;
 
 pub use clock::{CancelToken, Clock, SystemClock};
 pub use error::{BoardError, BoardErrorCode};
 pub use esp_helper::{EspHelper, EspHelperTimeouts, HELPER_VERSION};
 pub use firmware::{open_driver, CertUpload, ChipLock, FirmwareKind, Hello, KeyMaterial, ProvisioningFirmware, Verification, WriteReport};
 pub use link::{ByteLog, Direction, LinkStats, SerialLink, DEFAULT_BAUD};
+pub use reset::{BootMode, ResetStrategy, USB_JTAG_ID};
 pub use rainbowtype::{Pacing, Rainbowtype, RainbowtypeTimeouts, RAINBOWTYPE_CONFIG};

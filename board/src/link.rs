@@ -191,6 +191,26 @@ impl SerialLink {
         }
     }
 
+    /// Sets the DTR and RTS modem lines (true = asserted); used by [`crate::ResetStrategy`].
+    pub fn set_control_lines(&mut self, dtr: bool, rts: bool) -> Result<(), BoardError> {
+        let fail = |e: serialport::Error| BoardError::Io { reason: format!("cannot set the modem lines of {}: {e}", self.name) };
+        self.port.write_data_terminal_ready(dtr).map_err(fail)?;
+        self.port.write_request_to_send(rts).map_err(fail)
+    }
+
+    /// Holds the line state for `time`, a physical pulse width (measured with the real clock, in
+    /// slices so cancellation is seen). Nothing is read meanwhile.
+    pub fn pause(&mut self, time: Duration) -> Result<(), BoardError> {
+        let start = std::time::Instant::now();
+        while start.elapsed() < time {
+            if self.cancel.is_cancelled() {
+                return Err(BoardError::Cancelled);
+            }
+            std::thread::sleep(time.saturating_sub(start.elapsed()).min(READ_SLICE));
+        }
+        Ok(())
+    }
+
     /// The last received bytes, normalised, for error messages.
     pub fn tail(&self) -> String {
         let text = crate::parse::normalise(&self.rx);

@@ -2,16 +2,26 @@
 
 use std::sync::{Arc, Mutex};
 
-use keyline_board::{open_driver, BoardErrorCode, CancelToken, CertUpload, Direction, FirmwareKind, ProvisioningFirmware, SystemClock};
+use keyline_board::{open_driver, BoardErrorCode, CancelToken, CertUpload, Direction, FirmwareKind, ProvisioningFirmware, ResetStrategy, SystemClock};
 use keyline_sim::transport::PtyBoard;
 use keyline_sim::{Board, BoardConfig, FirmwareKind as SimFirmware};
 
 fn board(firmware: SimFirmware) -> PtyBoard {
-    PtyBoard::spawn(Board::new(BoardConfig { firmware, ..BoardConfig::default() }).unwrap()).unwrap()
+    spawn(Board::new(BoardConfig { firmware, derive_templates: true, ..BoardConfig::default() }).unwrap())
+}
+
+/// A strict simulated board with a reset FIFO in a fresh temporary directory (kept for the test's life).
+fn spawn(sim: Board) -> PtyBoard {
+    let dir = tempfile::tempdir().unwrap().keep();
+    PtyBoard::spawn_with_reset(sim, Some(dir.join("reset"))).unwrap()
+}
+
+fn reset_of(pty: &PtyBoard) -> ResetStrategy {
+    ResetStrategy::for_port(None, pty.reset_path())
 }
 
 fn driver(pty: &PtyBoard, kind: FirmwareKind) -> Box<dyn ProvisioningFirmware> {
-    open_driver(kind, pty.path().to_str().unwrap(), Arc::new(SystemClock), CancelToken::new(), None).unwrap()
+    open_driver(kind, pty.path().to_str().unwrap(), &reset_of(pty), Arc::new(SystemClock), CancelToken::new(), None).unwrap()
 }
 
 #[test]
@@ -22,6 +32,7 @@ fn rainbowtype_driver_locks_reads_serial_and_key_and_logs_bytes() {
     let mut fw = open_driver(
         FirmwareKind::Rainbowtype,
         pty.path().to_str().unwrap(),
+        &reset_of(&pty),
         Arc::new(SystemClock),
         CancelToken::new(),
         Some(Arc::new(move |dir, bytes: &[u8]| {
@@ -83,9 +94,9 @@ fn esp_helper_driver_handshakes_inits_and_gets_a_csr_for_the_chip_key() {
     point.extend_from_slice(&key.public_key);
     assert!(csr.windows(65).any(|w| w == point.as_slice()), "the CSR carries the chip key");
 
-    // A second host session finds the helper at its command line and keeps the key.
+    // A second host session that does not reset finds the helper at its command line and keeps the key.
     drop(fw);
-    let mut again = driver(&pty, FirmwareKind::EspHelper);
+    let mut again = open_driver(FirmwareKind::EspHelper, pty.path().to_str().unwrap(), &ResetStrategy::None, Arc::new(SystemClock), CancelToken::new(), None).unwrap();
     assert!(again.handshake().unwrap().resumed);
     again.configure_and_lock().unwrap();
     let kept = again.public_key(Some(&key.public_key)).unwrap();
@@ -105,13 +116,13 @@ fn each_driver_refuses_the_other_firmware() {
 
 #[test]
 fn a_chip_locked_with_a_foreign_configuration_is_refused_before_anything_is_sent() {
-    let mut sim = Board::new(BoardConfig::default()).unwrap();
+    let mut sim = Board::new(BoardConfig { derive_templates: true, ..BoardConfig::default() }).unwrap();
     let chip = &mut sim.hardware_mut().chip;
     let mut config = keyline_board::RAINBOWTYPE_CONFIG;
     config[20] = 0x83;
     chip.write_config_zone(&config).unwrap();
     chip.lock_zone(keyline_sim::atecc::Zone::Config).unwrap();
-    let pty = PtyBoard::spawn(sim).unwrap();
+    let pty = spawn(sim);
     let mut fw = driver(&pty, FirmwareKind::Rainbowtype);
     let error = fw.handshake().unwrap_err();
     assert_eq!(error.code(), BoardErrorCode::ForeignConfig, "{error}");
@@ -119,10 +130,36 @@ fn a_chip_locked_with_a_foreign_configuration_is_refused_before_anything_is_sent
 }
 
 #[test]
+fn the_port_list_picks_the_reset_strategy() {
+    use std::path::Path;
+    let fifo = Path::new("/tmp/sim/board-1/reset");
+    assert_eq!(ResetStrategy::for_port(None, Some(fifo)), ResetStrategy::SimulatorFifo(fifo.to_path_buf()));
+    assert_eq!(ResetStrategy::for_port(Some("303a:1001"), None), ResetStrategy::UsbJtag);
+    assert_eq!(ResetStrategy::for_port(Some("10c4:ea60"), None), ResetStrategy::ClassicDtrRts);
+    assert_eq!(ResetStrategy::for_port(None, None), ResetStrategy::None);
+}
+
+#[test]
+fn a_strict_rainbowtype_board_opened_without_a_reset_shows_no_boot_dump_and_a_reset_brings_it() {
+    let pty = board(SimFirmware::Rainbowtype);
+    // Someone else saw the boot output: without a reset the driver gets no dump.
+    drop(std::fs::File::open(pty.path()).unwrap());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut link = keyline_board::SerialLink::open(pty.path().to_str().unwrap(), keyline_board::DEFAULT_BAUD, Arc::new(SystemClock), CancelToken::new()).unwrap();
+    link.wait_quiet(std::time::Duration::from_millis(300), std::time::Duration::from_secs(2)).unwrap();
+    assert!(!String::from_utf8_lossy(link.received()).contains("rst:"), "no boot output without a reset: {:?}", link.tail());
+    reset_of(&pty).reset(&mut link, keyline_board::BootMode::Flash).unwrap();
+    link.read_until("the boot banner", std::time::Duration::from_secs(5), |rx| String::from_utf8_lossy(rx).contains("rst:").then_some(())).unwrap();
+    // Download mode shows the ROM's download banner.
+    reset_of(&pty).reset(&mut link, keyline_board::BootMode::Download).unwrap();
+    link.read_until("the download banner", std::time::Duration::from_secs(5), |rx| String::from_utf8_lossy(rx).contains("DOWNLOAD").then_some(())).unwrap();
+}
+
+#[test]
 fn a_path_that_is_not_a_board_is_refused() {
     let file = tempfile::NamedTempFile::new().unwrap();
-    let error = open_driver(FirmwareKind::Rainbowtype, file.path().to_str().unwrap(), Arc::new(SystemClock), CancelToken::new(), None).unwrap_err();
+    let error = open_driver(FirmwareKind::Rainbowtype, file.path().to_str().unwrap(), &ResetStrategy::None, Arc::new(SystemClock), CancelToken::new(), None).unwrap_err();
     assert_eq!(error.code(), BoardErrorCode::NotASerialPort);
-    let error = open_driver(FirmwareKind::Rainbowtype, "/dev/null", Arc::new(SystemClock), CancelToken::new(), None).unwrap_err();
+    let error = open_driver(FirmwareKind::Rainbowtype, "/dev/null", &ResetStrategy::None, Arc::new(SystemClock), CancelToken::new(), None).unwrap_err();
     assert_eq!(error.code(), BoardErrorCode::NotASerialPort, "{error}");
 }

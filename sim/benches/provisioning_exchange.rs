@@ -28,6 +28,7 @@ fn main() {
             index,
             firmware: FirmwareKind::Rainbowtype,
             timing: Timing::Datasheet,
+            derive_templates: true,
             ..BoardConfig::default()
         })
         .unwrap();

@@ -64,40 +64,12 @@ pub fn uart_time(bytes: usize, baud: u32) -> Duration {
     Duration::from_nanos((bytes as u64) * 10 * 1_000_000_000 / u64::from(baud.max(1)))
 }
 
-/// The host's wall clock, as a board reads it for deadlines that real time decides (the RAM-loaded helper's
-/// handshake window). Tests hand in one they move by hand instead of sleeping.
-#[derive(Clone)]
-pub struct WallClock(Arc<dyn Fn() -> std::time::Instant + Send + Sync>);
-
-impl WallClock {
-    /// A clock that reads `now`.
-    pub fn new(now: impl Fn() -> std::time::Instant + Send + Sync + 'static) -> Self {
-        WallClock(Arc::new(now))
-    }
-
-    /// The current instant.
-    pub fn now(&self) -> std::time::Instant {
-        (self.0)()
-    }
-}
-
-impl Default for WallClock {
-    /// The operating system's monotonic clock.
-    fn default() -> Self {
-        WallClock::new(std::time::Instant::now)
-    }
-}
-
-impl std::fmt::Debug for WallClock {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("WallClock")
-    }
-}
-
 /// A simulated clock shared by the parts of one board. Cloning shares the same counter.
 #[derive(Debug, Clone)]
 pub struct SimClock {
     nanos: Arc<AtomicU64>,
+    /// The part of `nanos` that was charged (bytes and chip work), not idle time.
+    charged: Arc<AtomicU64>,
     timing: Timing,
     realtime: bool,
 }
@@ -105,7 +77,7 @@ pub struct SimClock {
 impl SimClock {
     /// A clock at zero using `timing`.
     pub fn new(timing: Timing) -> Self {
-        SimClock { nanos: Arc::new(AtomicU64::new(0)), timing, realtime: false }
+        SimClock { nanos: Arc::new(AtomicU64::new(0)), charged: Arc::new(AtomicU64::new(0)), timing, realtime: false }
     }
 
     /// Also sleep for every charged interval (practice mode realism). Tests leave this off.
@@ -124,15 +96,28 @@ impl SimClock {
         Duration::from_nanos(self.nanos.load(Ordering::Relaxed))
     }
 
+    /// The time charged so far (UART bytes, chip commands, handler work), without idle time: what a
+    /// host that never waited more than it must would have spent.
+    pub fn charged(&self) -> Duration {
+        Duration::from_nanos(self.charged.load(Ordering::Relaxed))
+    }
+
     /// Adds `interval` when the datasheet model is active.
     pub fn charge(&self, interval: Duration) {
         if self.timing == Timing::Instant {
             return;
         }
         self.nanos.fetch_add(interval.as_nanos() as u64, Ordering::Relaxed);
+        self.charged.fetch_add(interval.as_nanos() as u64, Ordering::Relaxed);
         if self.realtime {
             std::thread::sleep(interval);
         }
+    }
+
+    /// Lets `interval` of idle time pass (whatever the timing model; never sleeps). The pty
+    /// transport credits the time its board waited for input, so timeouts run on this clock.
+    pub fn elapse(&self, interval: Duration) {
+        self.nanos.fetch_add(interval.as_nanos() as u64, Ordering::Relaxed);
     }
 
     /// Charges the line time of `bytes` bytes at `baud`.

@@ -19,6 +19,8 @@ pub enum SimError {
     BadBoardCount(usize),
     #[error("cannot create a pseudo-terminal: {0}; the simulator needs /dev/ptmx")]
     Pty(String),
+    #[error("a rainbowtype board runs one compiled cert_chain.c: give its sample certificates (`--cert-chain DIR`, made by `keyline template cert-chain`), or choose `--derive-templates` to build the templates from each upload (lenient)")]
+    NoCertChain,
 }
 
 impl SimError {

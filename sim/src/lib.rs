@@ -24,8 +24,9 @@ pub mod runner;
 pub mod transport;
 
 pub use board::{Board, BoardConfig, Delivery};
-pub use clock::{SimClock, Timing, WallClock};
+pub use clock::{SimClock, Timing};
 pub use error::SimError;
 pub use faults::FaultSpec;
 pub use firmware::FirmwareKind;
 pub use runner::{read_boards_file, run_boards, SimConfig, SimHandle, SimPort};
+pub use transport::request_reset;

@@ -2,12 +2,14 @@
 
 use crate::board::{Board, BoardConfig};
 use crate::transport::PtyBoard;
-use crate::{FaultSpec, FirmwareKind, SimError, Timing, WallClock};
+use crate::{FaultSpec, FirmwareKind, SimError, Timing};
 use nix::sys::signal::{SigSet, Signal};
 use std::path::{Path, PathBuf};
 
 /// Most boards one simulator runs.
 pub const MAX_BOARDS: usize = 64;
+/// File name of each board's reset FIFO inside `board-N/`.
+pub const RESET_FIFO: &str = "reset";
 /// File name of the published board list inside the state directory.
 pub const BOARDS_FILE: &str = "boards.json";
 
@@ -29,8 +31,11 @@ pub struct SimConfig {
     pub realtime: bool,
     /// Boards carry pre-provisioned Trust&Go parts instead of blank TrustCUSTOM ones.
     pub trust_and_go: bool,
-    /// The rainbowtype build's compiled certificate templates (None: derived from the uploads).
+    /// The rainbowtype build's compiled certificate templates; required for `rainbowtype` and
+    /// `rom` boards unless `derive_templates` is set.
     pub cert_chain: Option<std::sync::Arc<crate::firmware::CertChain>>,
+    /// Lenient, explicit: without `cert_chain`, derive the rainbowtype templates from each upload.
+    pub derive_templates: bool,
 }
 
 impl SimConfig {
@@ -45,6 +50,7 @@ impl SimConfig {
             realtime: false,
             trust_and_go: false,
             cert_chain: None,
+            derive_templates: false,
         }
     }
 }
@@ -60,6 +66,10 @@ pub struct SimPort {
     pub path: PathBuf,
     /// `rainbowtype`, `esp-helper` or `rom`.
     pub firmware: FirmwareKind,
+    /// FIFO through which any process resets the board: write `download\n` (download mode) or
+    /// `boot\n` (flash boot), e.g. with [`crate::transport::request_reset`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset: Option<PathBuf>,
 }
 
 /// Running boards. Dropping the handle stops them and removes `boards.json`.
@@ -88,14 +98,16 @@ pub fn run_boards(config: SimConfig) -> Result<SimHandle, SimError> {
             state_dir: Some(config.state_dir.join(format!("board-{index}"))),
             trust_and_go: config.trust_and_go,
             cert_chain: config.cert_chain.clone(),
-            wall_clock: WallClock::default(),
+            derive_templates: config.derive_templates,
         })?;
-        let pty = PtyBoard::spawn(board)?;
+        let fifo = config.state_dir.join(format!("board-{index}")).join(RESET_FIFO);
+        let pty = PtyBoard::spawn_with_reset(board, Some(fifo))?;
         ports.push(SimPort {
             index,
             label: format!("Simulated board {}", index + 1),
             path: pty.path().to_path_buf(),
             firmware: config.firmware,
+            reset: pty.reset_path().map(Path::to_path_buf),
         });
         boards.push(pty);
     }
@@ -131,6 +143,8 @@ impl SimHandle {
     }
 
     /// Resets board `index` into download mode or a flash boot (what an EN/IO0 pulse would do).
+    /// The board boots on its own clock (a flashed app about 1 s); its boot output reaches a host
+    /// only if one has the port open.
     pub fn reset(&self, index: usize, download_mode: bool) -> bool {
         let Some(pty) = self.boards.get(index) else { return false };
         pty.reset(download_mode);

@@ -1,15 +1,19 @@
-//! Boards on pseudo-terminals: one thread per board reads the master side and answers through it.
+//! Boards on pseudo-terminals: one thread per board reads the master side and answers through it,
+//! like a USB-UART bridge (output is lost while no host has the port open or the host's line rate
+//! differs), crediting the time it waits for input to the board's clock.
 
 use crate::board::Board;
 use crate::SimError;
 use nix::fcntl::OFlag;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt, PtyMaster};
-use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+use nix::sys::termios::{cfmakeraw, tcflush, tcgetattr, tcsetattr, FlushArg, SetArg};
 use std::fs::File;
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::AsFd;
-use std::path::PathBuf;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -17,11 +21,15 @@ use std::time::{Duration, Instant};
 
 /// How long the board keeps trying to push output nobody reads before dropping it (like a UART).
 const WRITE_GIVE_UP: Duration = Duration::from_secs(2);
+/// Longest wait for input; at most this much idle time is credited to the board's clock per wait,
+/// so a loaded machine slows the board's clock instead of expiring its timeouts early.
+const TICK: Duration = Duration::from_millis(10);
 
 /// A board attached to a pseudo-terminal. Dropping it stops the thread and closes the port.
 #[derive(Debug)]
 pub struct PtyBoard {
     path: PathBuf,
+    reset_path: Option<PathBuf>,
     board: Arc<Mutex<Board>>,
     stop: Arc<AtomicBool>,
     pending: Arc<Mutex<Vec<u8>>>,
@@ -31,6 +39,12 @@ pub struct PtyBoard {
 impl PtyBoard {
     /// Creates the pty, powers the board on and starts serving it.
     pub fn spawn(board: Board) -> Result<Self, SimError> {
+        Self::spawn_with_reset(board, None)
+    }
+
+    /// Like `spawn`, and creates the FIFO `reset_fifo` through which another process resets the
+    /// board: a line `download` (EN pulse with IO0 low) or `boot` (EN pulse, flash boot).
+    pub fn spawn_with_reset(board: Board, reset_fifo: Option<PathBuf>) -> Result<Self, SimError> {
         let pty_err = |e: nix::Error| SimError::Pty(e.to_string());
         let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_NONBLOCK).map_err(pty_err)?;
         grantpt(&master).map_err(pty_err)?;
@@ -46,23 +60,37 @@ impl PtyBoard {
         let mut termios = tcgetattr(slave.as_fd()).map_err(pty_err)?;
         cfmakeraw(&mut termios);
         tcsetattr(slave.as_fd(), SetArg::TCSANOW, &termios).map_err(pty_err)?;
+        // Hosts opening and closing the port (our own descriptor above is not counted).
+        let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC).map_err(pty_err)?;
+        inotify.add_watch(&path, AddWatchFlags::IN_OPEN | AddWatchFlags::IN_CLOSE).map_err(pty_err)?;
+        let reset = match &reset_fifo {
+            Some(fifo) => Some(ResetFifo::create(fifo)?),
+            None => None,
+        };
 
         let board = Arc::new(Mutex::new(board));
         let stop = Arc::new(AtomicBool::new(false));
-        let pending = Arc::new(Mutex::new(board.lock().expect("board lock").power_on()));
+        let pending = Arc::new(Mutex::new(Vec::new()));
+        let first = board.lock().expect("board lock").begin_power_on();
         let thread = {
             let (board, stop, pending) = (board.clone(), stop.clone(), pending.clone());
+            let line = Line { master, slave, inotify, hosts: 0 };
             std::thread::Builder::new()
                 .name(format!("sim-board-{}", path.display()))
-                .spawn(move || serve(master, slave, board, stop, pending))
+                .spawn(move || serve(line, reset, first, board, stop, pending))
                 .map_err(|e| SimError::Pty(e.to_string()))?
         };
-        Ok(PtyBoard { path, board, stop, pending, thread: Some(thread) })
+        Ok(PtyBoard { path, reset_path: reset_fifo, board, stop, pending, thread: Some(thread) })
     }
 
     /// The slave device a host opens (`/dev/pts/N`).
-    pub fn path(&self) -> &std::path::Path {
+    pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The reset FIFO, when the board has one.
+    pub fn reset_path(&self) -> Option<&Path> {
+        self.reset_path.as_deref()
     }
 
     /// The board itself (lock it to inspect the chip or to reset it).
@@ -70,9 +98,10 @@ impl PtyBoard {
         &self.board
     }
 
-    /// Resets the board (into download mode or a flash boot) and sends its boot output.
+    /// Resets the board (into download mode or a flash boot); it boots on its own clock and its
+    /// output reaches a host only while one has the port open.
     pub fn reset(&self, download_mode: bool) {
-        let output = self.board.lock().expect("board lock").reset(download_mode);
+        let output = self.board.lock().expect("board lock").begin_reset(download_mode);
         self.pending.lock().expect("pending lock").extend(output);
     }
 
@@ -88,32 +117,186 @@ impl Drop for PtyBoard {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+        if let Some(fifo) = &self.reset_path {
+            let _ = std::fs::remove_file(fifo);
+        }
     }
 }
 
-use std::os::unix::fs::OpenOptionsExt;
+/// Asks the simulator serving the board with reset FIFO `fifo` to reset it (from any process).
+pub fn request_reset(fifo: &Path, download_mode: bool) -> Result<(), SimError> {
+    let mut writer = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(fifo)
+        .map_err(|e| SimError::io(fifo, e))?;
+    let line: &[u8] = if download_mode { b"download\n" } else { b"boot\n" };
+    writer.write_all(line).map_err(|e| SimError::io(fifo, e))
+}
 
-fn serve(mut master: PtyMaster, slave: File, board: Arc<Mutex<Board>>, stop: Arc<AtomicBool>, pending: Arc<Mutex<Vec<u8>>>) {
+/// The reset FIFO: a reader for the board thread and a writer kept open so it never reads EOF.
+struct ResetFifo {
+    reader: File,
+    _keep_open: File,
+    text: Vec<u8>,
+}
+
+impl ResetFifo {
+    fn create(path: &Path) -> Result<Self, SimError> {
+        use std::os::unix::fs::FileTypeExt;
+        if let Ok(meta) = std::fs::symlink_metadata(path) {
+            if !meta.file_type().is_fifo() {
+                std::fs::remove_file(path).map_err(|e| SimError::io(path, e))?;
+            }
+        }
+        if !path.exists() {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| SimError::io(dir, e))?;
+            }
+            nix::unistd::mkfifo(path, nix::sys::stat::Mode::from_bits_truncate(0o600))
+                .map_err(|e| SimError::io(path, std::io::Error::from(e)))?;
+        }
+        let open = |write: bool| {
+            std::fs::OpenOptions::new()
+                .read(!write)
+                .write(write)
+                .custom_flags(nix::libc::O_NONBLOCK)
+                .open(path)
+                .map_err(|e| SimError::io(path, e))
+        };
+        let reader = open(false)?;
+        let keep_open = open(true)?;
+        Ok(ResetFifo { reader, _keep_open: keep_open, text: Vec::new() })
+    }
+
+    /// Complete request lines received so far: Some(true) = download mode, Some(false) = flash boot.
+    fn requests(&mut self) -> Vec<bool> {
+        let mut buf = [0u8; 256];
+        while let Ok(n) = self.reader.read(&mut buf) {
+            if n == 0 || self.text.len() > 4096 {
+                break;
+            }
+            self.text.extend_from_slice(&buf[..n]);
+        }
+        let mut out = Vec::new();
+        while let Some(end) = self.text.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.text.drain(..=end).collect();
+            match line.trim_ascii() {
+                b"download" => out.push(true),
+                b"boot" | b"run" => out.push(false),
+                other => tracing::warn!(request = %String::from_utf8_lossy(other), "simulated board: unknown reset request"),
+            }
+        }
+        out
+    }
+}
+
+/// The board's side of the line.
+struct Line {
+    master: PtyMaster,
+    slave: File,
+    inotify: Inotify,
+    /// Host descriptors open on the slave (inotify open/close events).
+    hosts: usize,
+}
+
+impl Line {
+    /// Host open/close events; true when a host opened the port that had none.
+    fn track_hosts(&mut self) -> bool {
+        let mut attached = false;
+        while let Ok(events) = self.inotify.read_events() {
+            if events.is_empty() {
+                break;
+            }
+            for event in events {
+                if event.mask.contains(AddWatchFlags::IN_OPEN) {
+                    attached |= self.hosts == 0;
+                    self.hosts += 1;
+                } else if event.mask.intersects(AddWatchFlags::IN_CLOSE) {
+                    self.hosts = self.hosts.saturating_sub(1);
+                    if self.hosts == 0 {
+                        // The bridge's driver discards what the host had not read yet.
+                        let _ = tcflush(self.slave.as_fd(), FlushArg::TCIFLUSH);
+                    }
+                }
+            }
+        }
+        attached
+    }
+
+    /// Sends board output sent at `board_baud`: lost while no host has the port open or the
+    /// host's line rate differs (framing errors).
+    fn send(&mut self, bytes: &[u8], board_baud: u32, stop: &AtomicBool) {
+        if bytes.is_empty() {
+            return;
+        }
+        if self.hosts == 0 {
+            tracing::debug!(bytes = bytes.len(), "simulated board: no host has the port open, output lost");
+            return;
+        }
+        if let Some(line) = line_baud(&self.slave) {
+            if line != board_baud {
+                tracing::debug!(bytes = bytes.len(), line, board_baud, "simulated board: host at another rate, output lost");
+                return;
+            }
+        }
+        write_all(&mut self.master, bytes, stop);
+    }
+}
+
+fn serve(
+    mut line: Line,
+    mut reset: Option<ResetFifo>,
+    first: Vec<u8>,
+    board: Arc<Mutex<Board>>,
+    stop: Arc<AtomicBool>,
+    pending: Arc<Mutex<Vec<u8>>>,
+) {
     block_interrupts();
+    let baud = |board: &Arc<Mutex<Board>>| board.lock().expect("board lock").hardware().baud;
+    line.track_hosts();
+    line.send(&first, baud(&board), &stop);
     let mut buffer = [0u8; 4096];
     while !stop.load(Ordering::Relaxed) {
         let queued = std::mem::take(&mut *pending.lock().expect("pending lock"));
-        write_all(&mut master, &queued, &stop);
-        let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
-        match poll(&mut fds, PollTimeout::from(50u16)) {
-            Ok(0) => {
-                let output = board.lock().expect("board lock").idle();
-                write_all(&mut master, &output, &stop);
-                continue;
+        line.send(&queued, baud(&board), &stop);
+        let started = Instant::now();
+        let (data, events, resets) = {
+            let mut fds = vec![
+                PollFd::new(line.master.as_fd(), PollFlags::POLLIN),
+                PollFd::new(line.inotify.as_fd(), PollFlags::POLLIN),
+            ];
+            if let Some(fifo) = &reset {
+                fds.push(PollFd::new(fifo.reader.as_fd(), PollFlags::POLLIN));
             }
-            Ok(_) => {}
-            Err(nix::Error::EINTR) => continue,
-            Err(error) => {
-                tracing::warn!(%error, "simulated board: poll failed");
-                break;
+            match poll(&mut fds, PollTimeout::from(TICK.as_millis() as u16)) {
+                Ok(_) => {}
+                Err(nix::Error::EINTR) => continue,
+                Err(error) => {
+                    tracing::warn!(%error, "simulated board: poll failed");
+                    break;
+                }
+            }
+            let ready = |fd: &PollFd| fd.revents().is_some_and(|r| r.contains(PollFlags::POLLIN));
+            (ready(&fds[0]), ready(&fds[1]), fds.get(2).is_some_and(ready))
+        };
+        let waited = started.elapsed().min(TICK);
+        if events && line.track_hosts() {
+            let out = board.lock().expect("board lock").host_attached();
+            line.send(&out, baud(&board), &stop);
+        }
+        if resets {
+            for download in reset.as_mut().map(ResetFifo::requests).unwrap_or_default() {
+                let out = board.lock().expect("board lock").begin_reset(download);
+                line.send(&out, baud(&board), &stop);
             }
         }
-        let n = match master.read(&mut buffer) {
+        let out = board.lock().expect("board lock").advance(waited);
+        line.send(&out, baud(&board), &stop);
+        if !data {
+            continue;
+        }
+        let n = match line.master.read(&mut buffer) {
             Ok(0) => continue,
             Ok(n) => n,
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => continue,
@@ -122,18 +305,45 @@ fn serve(mut master: PtyMaster, slave: File, board: Arc<Mutex<Board>>, stop: Arc
                 break;
             }
         };
-        let line_baud = line_baud(&slave);
-        let delivery = board.lock().expect("board lock").receive_at(&buffer[..n], line_baud);
+        let line_rate = line_baud(&line.slave);
+        let handled_from = Instant::now();
+        let delivery = board.lock().expect("board lock").receive_at(&buffer[..n], line_rate);
         if delivery.flush_input {
-            drain(&mut master);
+            // The handler ran `delivery.busy` of board time (already slept with --realtime); its
+            // output appears `output_after` into it. What the host sends meanwhile reaches the
+            // firmware only as flushed, still-queued events.
+            busy_wait(&mut line, &board, handled_from + delivery.output_after, &mut buffer, &stop);
+            line.send(&delivery.output, delivery.baud, &stop);
+            busy_wait(&mut line, &board, handled_from + delivery.busy, &mut buffer, &stop);
+        } else {
+            line.send(&delivery.output, delivery.baud, &stop);
         }
-        write_all(&mut master, &delivery.output, &stop);
         if delivery.vanished {
             break;
         }
     }
-    drop(slave);
-    drop(master);
+}
+
+/// Until `until` (wall clock), and once more for what is already waiting, hands input to the board
+/// as arriving while its firmware is busy.
+fn busy_wait(line: &mut Line, board: &Arc<Mutex<Board>>, until: Instant, buffer: &mut [u8], stop: &AtomicBool) {
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        let mut fds = [PollFd::new(line.master.as_fd(), PollFlags::POLLIN)];
+        let timeout = PollTimeout::from(left.as_millis().min(u128::from(u16::MAX)) as u16);
+        let readable = matches!(poll(&mut fds, timeout), Ok(n) if n > 0);
+        let got = if readable { line.master.read(buffer).unwrap_or(0) } else { 0 };
+        if got > 0 {
+            let mut board = board.lock().expect("board lock");
+            let out = board.receive_while_busy(&buffer[..got]);
+            let baud = board.hardware().baud;
+            drop(board);
+            line.send(&out, baud, stop);
+        }
+        if left.is_zero() || stop.load(Ordering::Relaxed) {
+            return;
+        }
+    }
 }
 
 /// The baud rate the host configured on the pty (termios is per terminal, shared by all its fds).
@@ -150,17 +360,6 @@ fn line_baud(slave: &File) -> Option<u32> {
     // SAFETY: the ioctl succeeded, so the kernel initialised the structure.
     let speed = unsafe { termios2.assume_init() }.c_ospeed;
     (speed > 0).then_some(speed)
-}
-
-/// Discards input already waiting on the line (the firmware's `uart_flush()`).
-fn drain(master: &mut PtyMaster) {
-    let mut scratch = [0u8; 4096];
-    while let Ok(n) = master.read(&mut scratch) {
-        if n == 0 {
-            break;
-        }
-        tracing::debug!(bytes = n, "simulated board: input discarded by uart_flush()");
-    }
 }
 
 /// Board threads leave SIGINT/SIGTERM to the thread that waits for them (`SimHandle::wait_for_interrupt`).

@@ -177,3 +177,16 @@ fn datasheet_timing_charges_execution_maxima() {
     // GenKey 115 + Nonce 20 + Sign 115 + Write 45 ms.
     assert_eq!(charged.as_millis(), 295);
 }
+
+#[test]
+fn get_pubkey_honours_keyconfig_pubinfo() {
+    let mut config = RAINBOWTYPE_CONFIG;
+    config[96 + 2 * 3] = 0x11; // slot 3: private P-256 key without PubInfo
+    let mut chip = Atecc608::with_serial(SERIAL, SimClock::default());
+    chip.write_config_zone(&config).unwrap();
+    chip.lock_zone(Zone::Config).unwrap();
+    chip.genkey(3).unwrap();
+    chip.genkey(0).unwrap();
+    assert_eq!(chip.get_pubkey(3), Err(ChipError::Execution), "the public key is never released");
+    assert!(chip.get_pubkey(0).is_ok(), "slot 0 has PubInfo");
+}

@@ -5,7 +5,7 @@ mod common;
 use common::{make_ca_chain, normalise, openssl};
 use keyline_sim::atcacert::der::locate;
 use keyline_sim::atecc::Zone;
-use keyline_sim::{Board, BoardConfig, FirmwareKind, WallClock};
+use keyline_sim::{Board, BoardConfig, FirmwareKind};
 
 fn helper_board(trust_and_go: bool) -> Board {
     let mut board =
@@ -102,29 +102,8 @@ fn programming_needs_a_csr_first_and_checks_the_crc() {
     cmd(&mut board, "generate-csr");
 
     // The device certificate for the chip's key, signed by the signer CA (real openssl).
-    let public = board.hardware().chip.get_pubkey(0).unwrap();
-    let mut spki = keyline_sim::firmware::rainbowtype::SPKI_HEADER.to_vec();
-    spki.extend_from_slice(&public);
-    std::fs::write(dir.path().join("device-pub.der"), &spki).unwrap();
-    openssl(dir.path(), &["pkey", "-pubin", "-inform", "DER", "-in", "device-pub.der", "-out", "device-pub.pem"]);
-    let serial_upper = hex::encode_upper(board.hardware().chip.serial());
-    let device_pem = common::make_device_cert(dir.path(), &serial_upper);
-    let der = std::fs::read(dir.path().join("device.der")).unwrap();
-    let layout = locate(&der).unwrap();
-    let field = |o: usize, c: usize| format!("{o:04}{c:04}");
-    let cert_def = [
-        field(layout.public_key.offset, 64),
-        field(layout.signature.offset, layout.signature.count),
-        field(layout.not_before.offset, layout.not_before.count),
-        field(0, 0),
-        field(0, 0),
-        field(layout.serial.offset, layout.serial.count),
-        field(layout.authority_key_id.offset, 20),
-        field(layout.subject_key_id.offset, 20),
-        field(layout.tbs.offset, layout.tbs.count),
-        hex::encode(&der),
-    ]
-    .concat();
+    let (device_pem, der) = device_cert_for(&board, dir.path());
+    let cert_def = device_cert_def(&der);
 
     let provide = cmd(&mut board, "provide-cert-def 0");
     assert_eq!(provide, "provide-cert-def 0\n", "waits for the payload");
@@ -200,12 +179,7 @@ fn tngtls_commands_need_a_trust_and_go_part_and_the_signer_first() {
 
 #[test]
 fn a_ram_loaded_helper_gives_up_on_a_late_handshake() {
-    // The window is wall-clock time: a clock the test moves stands in for waiting 1.2 s.
-    let offset = std::sync::Arc::new(std::sync::Mutex::new(std::time::Duration::ZERO));
-    let base = std::time::Instant::now();
-    let moved = offset.clone();
-    let wall_clock = WallClock::new(move || base + *moved.lock().unwrap());
-    let mut board = Board::new(BoardConfig { firmware: FirmwareKind::Rom, wall_clock, ..BoardConfig::default() }).unwrap();
+    let mut board = Board::new(BoardConfig { firmware: FirmwareKind::Rom, derive_templates: true, ..BoardConfig::default() }).unwrap();
     board.power_on();
     use keyline_sim::firmware::rom::data_checksum;
     use keyline_sim::firmware::slip::encode;
@@ -217,14 +191,141 @@ fn a_ram_loaded_helper_gives_up_on_a_late_handshake() {
         encode(&f)
     };
     let words = |v: &[u32]| v.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>();
-    board.receive(&frame(0x05, &words(&[4, 1, 0x1800, 0x4008_0000]), 0));
-    let mut block = words(&[4, 0, 0, 0]);
-    block.extend([1, 2, 3, 4]);
-    board.receive(&frame(0x07, &block, u32::from(data_checksum(&[1, 2, 3, 4]))));
-    let started = board.receive(&frame(0x06, &words(&[0, 0x4008_0400]), 0)).output;
-    assert!(started.ends_with(b"Initializing Command line: >>"));
-    *offset.lock().unwrap() += std::time::Duration::from_millis(1200);
-    let late = normalise(&board.idle());
-    assert!(late.contains("Failed to initialize the command line interface"), "{late}");
+    for address in [0x3FFB_0000u32, 0x4008_0000] {
+        board.receive(&frame(0x05, &words(&[4, 1, 0x1800, address]), 0));
+        let mut block = words(&[4, 0, 0, 0]);
+        block.extend([1, 2, 3, 4]);
+        board.receive(&frame(0x07, &block, u32::from(data_checksum(&[1, 2, 3, 4]))));
+    }
+    let reply = board.receive(&frame(0x06, &words(&[0, 0x4008_0002]), 0)).output;
+    assert!(!normalise(&reply).contains("Initializing"), "the helper boots first");
+    assert!(board.booting());
+    assert!(board.receive(b"version").output.is_empty(), "input during the boot is lost");
+    let started = board.advance(std::time::Duration::from_millis(300));
+    assert!(started.ends_with(b"Initializing Command line: >>"), "prompt after ~300 ms of board time");
+    assert_eq!(board.hardware().baud, 115_200, "the helper's console runs at 115200");
+    let late = normalise(&board.advance(std::time::Duration::from_millis(1200)));
+    assert!(late.contains("CMD Handler: Failed to initialize ECU console interface"), "{late}");
     assert!(board.receive(b"version").output.is_empty(), "the CLI never starts");
+}
+
+// ---- Strictness: hosts that a real helper punishes (issue #9) ----
+
+#[test]
+fn crlf_lf_and_tab_terminated_command_lines_are_unknown_commands() {
+    let mut board = helper_board(false);
+    // `\r\n`: the `\n` stays in the buffer and starts the next line, so `\ngenerate-keys` is unknown.
+    let first = normalise(&board.receive(b"init 21 22\r\n").output);
+    assert!(first.contains("Status: Success") && first.ends_with("\n>>\n\n"), "the \\n is echoed at once: {first}");
+    let second = board.receive(b"generate-keys 0\r\n").output;
+    assert_eq!(second, b"generate-keys 0\r\n\n>>\n\n", "echo then only the prompt: no Status line");
+    assert!(board.hardware().chip.get_pubkey(0).is_err(), "no key was generated");
+    // `\n` alone never ends a line: nothing runs, not even a prompt comes back.
+    let mut board = helper_board(false);
+    assert_eq!(board.receive(b"init 21 22\n").output, b"init 21 22\n");
+    assert!(!board.hardware().chip.is_locked(Zone::Config));
+    // Tabs do not separate arguments in esp_console_split_argv.
+    let mut board = helper_board(false);
+    assert_eq!(board.receive(b"init\t21\t22\r").output, b"init\t21\t22\r\n\n>>\n");
+    assert!(!board.hardware().chip.is_locked(Zone::Config));
+}
+
+/// A device certificate for the board's slot-0 key, signed by the signer CA in `dir` (real openssl): (PEM, DER).
+fn device_cert_for(board: &Board, dir: &std::path::Path) -> (String, Vec<u8>) {
+    let public = board.hardware().chip.get_pubkey(0).unwrap();
+    let mut spki = keyline_sim::firmware::rainbowtype::SPKI_HEADER.to_vec();
+    spki.extend_from_slice(&public);
+    std::fs::write(dir.join("device-pub.der"), &spki).unwrap();
+    openssl(dir, &["pkey", "-pubin", "-inform", "DER", "-in", "device-pub.der", "-out", "device-pub.pem"]);
+    let pem = common::make_device_cert(dir, &hex::encode_upper(board.hardware().chip.serial()));
+    (pem, std::fs::read(dir.join("device.der")).unwrap())
+}
+
+/// The cert-def string for a device certificate (secure_cert_mfg.py field order, no expiry).
+fn device_cert_def(der: &[u8]) -> String {
+    let l = locate(der).unwrap();
+    let f = |o: usize, c: usize| format!("{o:04}{c:04}");
+    [
+        f(l.public_key.offset, 64),
+        f(l.signature.offset, l.signature.count),
+        f(l.not_before.offset, l.not_before.count),
+        f(0, 0),
+        f(0, 0),
+        f(l.serial.offset, l.serial.count),
+        f(l.authority_key_id.offset, 20),
+        f(l.subject_key_id.offset, 20),
+        f(l.tbs.offset, l.tbs.count),
+        hex::encode(der),
+    ]
+    .concat()
+}
+
+/// A helper with a device cert-def provided for `pem`'s certificate; returns the CRC-ready board.
+fn helper_ready_to_program() -> (Board, tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    make_ca_chain(dir.path());
+    let mut board = helper_board(false);
+    cmd(&mut board, "init 21 22");
+    cmd(&mut board, "generate-keys 0");
+    cmd(&mut board, "generate-csr");
+    let (pem, der) = device_cert_for(&board, dir.path());
+    let def = device_cert_def(&der);
+    cmd(&mut board, "provide-cert-def 0");
+    board.receive(&[def.as_bytes(), b"\0"].concat());
+    (board, dir, pem)
+}
+
+fn program_with(board: &mut Board, pem: &[u8]) -> String {
+    cmd(board, &format!("program-dev-cert 0 {}", crc32fast::hash(pem)));
+    normalise(&board.receive(&[pem, b"\0"].concat()).output)
+}
+
+#[test]
+fn pem_that_mbedtls_rejects_fails_to_convert() {
+    let (mut board, _dir, pem) = helper_ready_to_program();
+    let lone_cr = pem.replace('\n', "\r");
+    assert!(program_with(&mut board, lone_cr.as_bytes()).contains("error in converting to der"), "lone \\r");
+    let indented = pem.replace("\n", "\n ").replacen("-----BEGIN CERTIFICATE-----\n ", "-----BEGIN CERTIFICATE-----\n", 1);
+    assert!(program_with(&mut board, indented.as_bytes()).contains("error in converting to der"), "leading spaces");
+    let tabbed = pem.replacen('\n', "\t\n", 2);
+    assert!(program_with(&mut board, tabbed.as_bytes()).contains("error in converting to der"), "tab");
+    let crlf = pem.replace('\n', "\r\n");
+    let ok = program_with(&mut board, crlf.as_bytes());
+    assert!(ok.contains("Status: Success"), "CRLF lines are fine: {ok}");
+}
+
+#[test]
+fn a_short_cert_def_crashes_the_helper_until_reset() {
+    let mut board = helper_board(false);
+    cmd(&mut board, "init 21 22");
+    cmd(&mut board, "provide-cert-def 0");
+    let reply = normalise(&board.receive(&[b"0".repeat(71).as_slice(), b"\0"].concat()).output);
+    assert!(reply.contains("Guru Meditation Error"), "{reply}");
+    assert!(!reply.contains("Status:"), "{reply}");
+    assert!(board.receive(b"version\r").output.is_empty(), "silent until reset");
+    assert_eq!(board.running(), None);
+}
+
+#[test]
+fn crc_argument_is_parsed_like_strtoul_and_negative_slots_fail() {
+    let (mut board, _dir, pem) = helper_ready_to_program();
+    let crc = crc32fast::hash(pem.as_bytes());
+    cmd(&mut board, &format!("program-dev-cert 0 0x{crc:x}"));
+    let reply = normalise(&board.receive(&[pem.as_bytes(), b"\0"].concat()).output);
+    assert!(reply.contains(&format!("CRC32 mismatch! Expected: 0, Received: {crc}")), "hex is not decimal: {reply}");
+    let keys = cmd(&mut board, "generate-keys -1");
+    assert!(keys.contains("Status: Failure") && keys.contains("Error in generating keys, returned d2"), "{keys}");
+}
+
+#[test]
+fn a_burst_longer_than_the_rx_ring_loses_bytes_while_the_helper_talks_to_the_chip() {
+    let mut board = helper_board(false);
+    // `init` talks to the chip; 400 queued `version` lines (3200 bytes) do not fit 2048 + 128 bytes.
+    let mut burst = b"init 21 22\r".to_vec();
+    for _ in 0..400 {
+        burst.extend_from_slice(b"version\r");
+    }
+    let reply = normalise(&board.receive(&burst).output);
+    let answered = reply.matches("version\nv1.2.0\n").count();
+    assert_eq!(answered, 2176 / 8, "only what fits the RX ring and FIFO was read");
 }

@@ -1,5 +1,7 @@
 //! The real `espflash` 4 library (no stub), as the station uses it, against the simulated ROM loader.
 
+mod common;
+
 use espflash::connection::{Connection, ResetAfterOperation, ResetBeforeOperation};
 use espflash::flasher::Flasher;
 use espflash::target::{Chip, DefaultProgressCallback};
@@ -18,7 +20,7 @@ fn connect(pty: &PtyBoard, before: ResetBeforeOperation, chip: Option<Chip>) -> 
 }
 
 fn rom_board() -> PtyBoard {
-    let board = Board::new(BoardConfig { firmware: FirmwareKind::Rom, ..BoardConfig::default() }).unwrap();
+    let board = Board::new(BoardConfig { firmware: FirmwareKind::Rom, derive_templates: true, ..BoardConfig::default() }).unwrap();
     PtyBoard::spawn(board).unwrap()
 }
 
@@ -33,12 +35,22 @@ fn espflash_detects_flashes_verifies_and_the_board_boots_the_image() {
 
     let mut image: Vec<u8> = (0..5000u32).map(|i| (i.wrapping_mul(2_246_822_519) >> 11) as u8).collect();
     image[0] = 0xE9;
-    // verify = true: espflash checks SPI_FLASH_MD5 itself, then FLASH_END leaves the loader.
+    // verify = true: espflash checks SPI_FLASH_MD5 itself, then FLASH_END leaves the loader. The
+    // board boots only with a bootloader and a partition table beside the app.
+    flasher.write_bin_to_flash(0x1000, &common::bootloader_image(), &mut DefaultProgressCallback).unwrap();
+    drop(flasher);
+    pty.reset(true);
+    let mut flasher = connect(&pty, ResetBeforeOperation::NoReset, Some(Chip::Esp32));
+    flasher.write_bin_to_flash(0x8000, &common::partition_table(0x10000), &mut DefaultProgressCallback).unwrap();
+    drop(flasher);
+    pty.reset(true);
+    let mut flasher = connect(&pty, ResetBeforeOperation::NoReset, Some(Chip::Esp32));
     flasher.write_bin_to_flash(0x10000, &image, &mut DefaultProgressCallback).unwrap();
     drop(flasher);
     std::thread::sleep(std::time::Duration::from_millis(100));
     assert_eq!(pty.board().lock().unwrap().hardware().flash.read(0x10000, image.len()).unwrap(), &image[..]);
     assert_eq!(pty.board().lock().unwrap().running(), Some(FirmwareKind::Rainbowtype), "the flashed app runs");
+    assert!(pty.board().lock().unwrap().booting(), "and is still booting");
 
     // Back into download mode (what an IO0 + EN pulse does) and read the MD5 again.
     pty.reset(true);

@@ -15,6 +15,7 @@ fn spawn(faults: FaultSpec) -> PtyBoard {
         realtime: false,
         faults,
         state_dir: None,
+        derive_templates: true,
         ..BoardConfig::default()
     })
     .unwrap();
@@ -40,6 +41,21 @@ fn read_for(port: &mut serialport::TTYPort, want: usize, deadline: Duration) -> 
     out
 }
 
+/// Reads until the rainbowtype boot dump (16 config lines) is complete.
+fn wait_for_boot(port: &mut serialport::TTYPort) -> String {
+    let start = Instant::now();
+    let mut text = String::new();
+    while start.elapsed() < Duration::from_secs(3) {
+        text.push_str(&common::normalise(&read_for(port, 1, Duration::from_millis(100))));
+        if let Some(at) = text.find("Config Zone data:") {
+            if text[at..].lines().count() >= 17 {
+                break;
+            }
+        }
+    }
+    text
+}
+
 #[test]
 fn a_host_reads_the_boot_dump_and_the_serial_over_the_pty() {
     let pty = spawn(FaultSpec::default());
@@ -57,7 +73,7 @@ fn a_host_reads_the_boot_dump_and_the_serial_over_the_pty() {
 fn a_vanishing_board_closes_its_port() {
     let pty = spawn("vanish-after=3".parse().unwrap());
     let mut port = open(pty.path());
-    read_for(&mut port, 1500, Duration::from_secs(1));
+    wait_for_boot(&mut port);
     port.write_all(b"s").unwrap();
     assert_eq!(read_for(&mut port, 18, Duration::from_secs(2)).len(), 18);
     port.write_all(b"ss").unwrap();
@@ -79,6 +95,7 @@ fn faults_are_reproducible_under_a_seed() {
             realtime: false,
             faults: spec,
             state_dir: None,
+        derive_templates: true,
         ..BoardConfig::default()
         })
         .unwrap();
@@ -104,12 +121,17 @@ fn a_reset_mid_command_reboots_the_board() {
         realtime: false,
         faults: "reset-after=2".parse().unwrap(),
         state_dir: None,
+        derive_templates: true,
         ..BoardConfig::default()
     })
     .unwrap();
     board.power_on();
     assert_eq!(board.receive(b"s").output.len(), 18);
-    let out = common::normalise(&board.receive(b"s").output);
+    let mut out = board.receive(b"s").output;
+    assert!(board.booting(), "the reset restarts the boot");
+    assert!(board.receive(b"s").output.is_empty(), "input during the boot is lost");
+    out.extend(board.advance(Duration::from_secs(1)));
+    let out = common::normalise(&out);
     assert!(out.len() > 18 && out.contains("rst:0x1 (POWERON_RESET)") && out.contains("Config Zone data:"), "{out}");
     assert_eq!(board.receive(b"s").output.len(), 18, "the reset happens once");
 }
@@ -128,6 +150,9 @@ fn fault_specs_are_parsed_strictly() {
 #[test]
 fn a_host_at_the_wrong_baud_rate_gets_nothing_from_an_app() {
     let pty = spawn(FaultSpec::default());
+    while pty.board().lock().unwrap().booting() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     {
         let mut slow = serialport::new(pty.path().to_string_lossy(), 9_600)
             .timeout(Duration::from_millis(100))
@@ -140,4 +165,40 @@ fn a_host_at_the_wrong_baud_rate_gets_nothing_from_an_app() {
     let mut port = open(pty.path());
     port.write_all(b"s").unwrap();
     assert_eq!(read_for(&mut port, 18, Duration::from_secs(2)).len(), 18);
+}
+
+#[test]
+fn a_command_sent_while_r_still_runs_is_lost_on_the_board_clock() {
+    let board = Board::new(BoardConfig { firmware: FirmwareKind::Rainbowtype, timing: Timing::Datasheet, derive_templates: true, ..BoardConfig::default() })
+        .unwrap();
+    let pty = PtyBoard::spawn(board).unwrap();
+    let mut port = open(pty.path());
+    wait_for_boot(&mut port);
+    port.write_all(b"r").unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    // `r` writes and locks the configuration and runs GenKey (about 1.4 s of datasheet maxima).
+    port.write_all(b"s").unwrap();
+    let started = Instant::now();
+    let mut got = Vec::new();
+    while !common::normalise(&got).contains("Ready.") && started.elapsed() < Duration::from_secs(5) {
+        got.extend(read_for(&mut port, 1, Duration::from_millis(50)));
+    }
+    assert!(started.elapsed() >= Duration::from_millis(1000), "Ready. only after the handler's chip time");
+    got.extend(read_for(&mut port, 18, Duration::from_millis(300)));
+    assert_eq!(common::normalise(&got), "Ready.\n", "the `s` sent during `r` got no serial");
+}
+
+#[test]
+fn an_always_waiting_helper_repeats_its_prompt_for_a_late_host() {
+    let board = Board::new(BoardConfig { firmware: FirmwareKind::EspHelper, ..BoardConfig::default() }).unwrap();
+    let pty = PtyBoard::spawn(board).unwrap();
+    while pty.board().lock().unwrap().booting() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let mut port = open(pty.path());
+    let prompt = read_for(&mut port, 29, Duration::from_secs(2));
+    assert!(prompt.ends_with(b"Initializing Command line: >>"), "{}", String::from_utf8_lossy(&prompt));
+    port.write_all(b"version").unwrap();
+    assert_eq!(read_for(&mut port, 11, Duration::from_secs(2)), b"v1.2.0\n\n>>\n");
 }

@@ -14,6 +14,7 @@ fn board() -> Board {
         realtime: false,
         faults: FaultSpec::default(),
         state_dir: None,
+        derive_templates: true,
         ..BoardConfig::default()
     })
     .unwrap()
@@ -252,4 +253,70 @@ fn a_slot_locked_chip_fails_the_device_certificate_write() {
         transcript.ends_with("Writing Signer Certificate\nWriting Device Certificate\nFailed to write device certificate: 244\n"),
         "{transcript}"
     );
+}
+
+// ---- The UART event model (issue #9): hosts that the real firmware punishes ----
+
+fn pem_lines() -> String {
+    let body: String = (0..10).map(|i| format!("{}\n", char::from(b'A' + i).to_string().repeat(64))).collect();
+    format!("-----BEGIN CERTIFICATE-----\n{body}-----END CERTIFICATE-----\n")
+}
+
+#[test]
+fn a_pem_written_in_one_burst_keeps_only_its_first_event_and_leaves_stale_ones() {
+    let mut board = board();
+    board.power_on();
+    send(&mut board, b"c");
+    let pem = pem_lines();
+    send(&mut board, pem.as_bytes());
+    // 120 bytes (one FIFO-threshold event) land, uart_flush() drops the rest; the footer is never seen.
+    // The burst raised six events; the later five outlive the flush and take the next bytes sent.
+    assert!(send(&mut board, b"p").is_empty(), "still in accept mode: the `p` is stored as PEM data");
+    assert!(send(&mut board, b"-----END CERTIFICATE-----\n").is_empty(), "a stale 120-byte event waits for it");
+    assert!(send(&mut board, b"q").is_empty(), "no provisioning: the board is lost until reset");
+}
+
+#[test]
+fn input_during_a_handler_is_lost_and_its_stale_event_shrinks_the_next_line() {
+    let mut board = board();
+    board.power_on();
+    send(&mut board, b"r");
+    // The host sends `c` while `r` still runs: flushed, but its 1-byte event stays queued.
+    assert!(board.receive_while_busy(b"c").is_empty());
+    assert!(send(&mut board, b"c").is_empty(), "the stale event takes this `c` (accept mode now)");
+    let pem = pem_lines();
+    for line in pem.split_inclusive('\n') {
+        send(&mut board, line.as_bytes());
+    }
+    // The second `c`'s own 1-byte event took the BEGIN line's first byte (the rest flushed); each
+    // later event takes bytes of the line after its own, so the footer line never completes an
+    // event: the firmware stays in accept mode and swallows the `p`.
+    assert!(send(&mut board, b"p").is_empty(), "stuck in accept mode");
+    assert!(board.hardware().chip.is_locked(Zone::Data), "the `r` itself ran");
+}
+
+#[test]
+fn a_certificate_longer_than_its_buffer_overwrites_the_next_one() {
+    let mut board = board();
+    board.power_on();
+    upload(&mut board, b'v', "-----BEGIN CERTIFICATE-----\nDEVICE\n-----END CERTIFICATE-----");
+    let long: String = (0..17).map(|_| format!("{}\n", "S".repeat(64))).collect();
+    upload(&mut board, b'c', &format!("-----BEGIN CERTIFICATE-----\n{long}-----END CERTIFICATE-----"));
+    let echo = send(&mut board, b"p");
+    let device_part = &echo[echo.len() - 65 * 2..];
+    assert!(!String::from_utf8_lossy(device_part).contains("DEVICE"), "the device PEM was overwritten");
+}
+
+#[test]
+fn a_trust_and_go_part_never_answers_the_firmware_at_0x60() {
+    let mut board =
+        Board::new(BoardConfig { trust_and_go: true, derive_templates: true, ..BoardConfig::default() }).unwrap();
+    let boot = normalise(&board.power_on());
+    assert!(boot.contains("MAIN: atcab_init() failed with ret=0x00000240"), "{boot}");
+    assert_eq!(send(&mut board, b"s"), b"000000000000000000");
+    assert_eq!(normalise(&send(&mut board, b"r")), "Unable to initialize interface: f0\nReady.\n");
+    assert_eq!(normalise(&send(&mut board, b"k")), "Unable to initialize interface: f0\n");
+    assert!(!board.hardware().chip.is_locked(Zone::Data) || board.hardware().chip.is_trust_and_go());
+    let q = normalise(&send(&mut board, b"q"));
+    assert!(q.contains("Failed to init: 240") && !q.contains("Successful"), "{q}");
 }

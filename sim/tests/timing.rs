@@ -1,6 +1,7 @@
 //! The datasheet timing model charges the expected simulated time for a scripted exchange.
 
 use keyline_sim::clock::uart_time;
+use keyline_sim::board::FLASH_BOOT_TIME;
 use keyline_sim::{Board, BoardConfig, FirmwareKind, Timing};
 use std::time::Duration;
 
@@ -11,12 +12,12 @@ fn ms(n: u64) -> Duration {
 #[test]
 fn rainbowtype_boot_and_configure_cost_line_time_plus_chip_maxima() {
     let mut board =
-        Board::new(BoardConfig { firmware: FirmwareKind::Rainbowtype, timing: Timing::Datasheet, ..BoardConfig::default() })
+        Board::new(BoardConfig { firmware: FirmwareKind::Rainbowtype, timing: Timing::Datasheet, derive_templates: true, ..BoardConfig::default() })
             .unwrap();
     let clock = board.hardware().clock.clone();
     let boot = board.power_on();
-    // Boot: serial read (5 ms) + config zone read (4 × 5 ms) + the boot text on the line.
-    let expected_boot = ms(25) + uart_time(boot.len(), 115_200);
+    // Boot: about a second to the app, serial read (5 ms) + config zone read (4 × 5 ms) + the boot text on the line.
+    let expected_boot = FLASH_BOOT_TIME + ms(25) + uart_time(boot.len(), 115_200);
     assert!(clock.now().abs_diff(expected_boot) < Duration::from_micros(10), "{:?} vs {expected_boot:?}", clock.now());
 
     let before = clock.now();
@@ -35,9 +36,9 @@ fn rainbowtype_boot_and_configure_cost_line_time_plus_chip_maxima() {
 }
 
 #[test]
-fn instant_timing_charges_nothing() {
-    let mut board = Board::new(BoardConfig::default()).unwrap();
+fn instant_timing_charges_nothing_but_the_boot_wait() {
+    let mut board = Board::new(BoardConfig { derive_templates: true, ..BoardConfig::default() }).unwrap();
     board.power_on();
     board.receive(b"r");
-    assert_eq!(board.hardware().clock.now(), Duration::ZERO);
+    assert_eq!(board.hardware().clock.now(), FLASH_BOOT_TIME, "only the idle time of the boot passed");
 }

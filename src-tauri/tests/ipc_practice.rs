@@ -51,8 +51,15 @@ fn boards_started_through_the_app_are_listed_as_ports_and_disappear_after_stop()
         vec![("Simulated board 1".to_string(), paths[0].clone()), ("Simulated board 2".to_string(), paths[1].clone())]
     );
 
-    // The pty is a live board: in download mode it prints the ROM banner.
+    // The pty is a live board: reset into download mode through its reset FIFO (named in boards.json, as a
+    // separate process finds it), it prints the ROM banner to the host that has the port open.
     let mut tty = std::fs::OpenOptions::new().read(true).write(true).open(&paths[0]).unwrap();
+    let listing: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(h.dir.path().join("sim/boards.json")).unwrap()).unwrap();
+    let fifo = listing.as_array().or_else(|| listing["boards"].as_array()).and_then(|b| b[0]["reset"].as_str().map(str::to_string)).unwrap_or_else(|| panic!("boards.json names no reset FIFO: {listing}"));
+    // The ROM talks at 115200; a host at another line rate would read only framing errors.
+    let stty = std::process::Command::new("stty").args(["-F", &paths[0], "115200", "raw", "-echo"]).status().unwrap();
+    assert!(stty.success(), "stty sets the line rate");
+    std::io::Write::write_all(&mut std::fs::OpenOptions::new().write(true).open(&fifo).unwrap(), b"download\n").unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut buf = [0u8; 512];

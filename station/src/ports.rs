@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use keyline_board::ResetStrategy;
 use serde::{Deserialize, Serialize};
 
 /// Where a simulator publishes its boards, relative to the data directory.
@@ -56,6 +57,24 @@ pub struct PortInfo {
     pub product: Option<String>,
     /// The firmware a simulated board runs (`rainbowtype`, `esp-helper`, `rom`).
     pub firmware: Option<String>,
+    /// A simulated board's reset FIFO (docs/sim.md), through which the station resets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset: Option<PathBuf>,
+}
+
+impl PortInfo {
+    /// How the station resets the board on this port after opening it: a simulated board's FIFO,
+    /// the USB-Serial-JTAG sequence, the classic DTR/RTS sequence on a USB bridge, else none.
+    pub fn reset_strategy(&self) -> ResetStrategy {
+        ResetStrategy::for_port(self.usb_id.as_deref(), self.reset.as_deref())
+    }
+}
+
+/// The reset strategy for the port at `path`, as the port list under `data_dir` describes it
+/// ([`ResetStrategy::None`] for a port the list does not show, e.g. one that just vanished).
+pub fn reset_strategy_for(data_dir: &Path, path: &str) -> ResetStrategy {
+    let real = serialport::available_ports().map(|ports| ports.into_iter().map(real_port).collect()).unwrap_or_default();
+    merge(data_dir, real).ports.iter().find(|port| port.path == path).map(PortInfo::reset_strategy).unwrap_or(ResetStrategy::None)
 }
 
 /// The merged list and anything that was skipped.
@@ -110,6 +129,9 @@ struct SimEntry {
     label: String,
     path: PathBuf,
     firmware: String,
+    /// The board's reset FIFO (docs/sim.md).
+    #[serde(default)]
+    reset: Option<PathBuf>,
 }
 
 /// Real ports plus the simulated boards listed under `data_dir`. A corrupt list becomes a warning.
@@ -163,6 +185,7 @@ pub fn simulated_ports(list_file: &Path) -> Result<Vec<PortInfo>, PortsError> {
             manufacturer: None,
             product: None,
             firmware: Some(entry.firmware),
+            reset: entry.reset,
         });
     }
     ports.sort_by_key(|port| port.label.trim_start_matches("Simulated board ").parse::<usize>().unwrap_or(usize::MAX));
@@ -198,6 +221,12 @@ fn validate(entry: &SimEntry) -> Result<(), String> {
     let path = entry.path.to_string_lossy();
     if !entry.path.starts_with("/dev/") || path.len() > 64 || path.contains("..") {
         return Err(format!("{:?} is not a terminal device path", truncate(&path)));
+    }
+    if let Some(fifo) = &entry.reset {
+        let text = fifo.to_string_lossy();
+        if !fifo.is_absolute() || text.len() > 4096 || text.contains("..") {
+            return Err(format!("{:?} is not a reset FIFO path", truncate(&text)));
+        }
     }
     Ok(())
 }
@@ -243,6 +272,7 @@ fn real_port(info: serialport::SerialPortInfo) -> PortInfo {
         manufacturer: None,
         product: None,
         firmware: None,
+        reset: None,
     };
     match info.port_type {
         serialport::SerialPortType::UsbPort(usb) => {

@@ -12,7 +12,7 @@ fn keyline_sim_publishes_boards_and_stops_on_ctrl_c() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_keyline"))
         .arg("--data-dir")
         .arg(dir.path())
-        .args(["sim", "--boards", "2", "--firmware", "rom", "--json"])
+        .args(["sim", "--boards", "2", "--firmware", "rom", "--derive-templates", "--json"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -31,16 +31,25 @@ fn keyline_sim_publishes_boards_and_stops_on_ctrl_c() {
     let listed: serde_json::Value = serde_json::from_slice(&std::fs::read(&list_file).unwrap()).unwrap();
     assert_eq!(listed.as_array().unwrap(), ports);
 
-    // The pty carries the ROM banner of a board strapped into download mode.
+    // A board's output reaches only a host that has its port open: open it, then reset the board into
+    // download mode through the reset FIFO that boards.json names; the ROM banner follows.
     let path = ports[0]["path"].as_str().unwrap().to_string();
+    let fifo = ports[0]["reset"].as_str().expect("boards.json names each board's reset FIFO").to_string();
     let (tx, rx) = mpsc::channel();
+    let (opened_tx, opened) = mpsc::channel();
     std::thread::spawn(move || {
         let mut tty = std::fs::OpenOptions::new().read(true).write(true).open(path).unwrap();
+        opened_tx.send(()).unwrap();
         let mut buf = [0u8; 512];
         let n = tty.read(&mut buf).unwrap_or(0);
         let _ = tx.send(String::from_utf8_lossy(&buf[..n]).into_owned());
     });
-    let banner = rx.recv_timeout(Duration::from_secs(5)).expect("the board talks");
+    opened.recv_timeout(Duration::from_secs(5)).expect("the port opens");
+    // The ROM talks at 115200; a host at another line rate would read only framing errors.
+    let stty = Command::new("stty").args(["-F", ports[0]["path"].as_str().unwrap(), "115200", "raw", "-echo"]).status().unwrap();
+    assert!(stty.success(), "stty sets the line rate");
+    std::io::Write::write_all(&mut std::fs::OpenOptions::new().write(true).open(&fifo).unwrap(), b"download\n").unwrap();
+    let banner = rx.recv_timeout(Duration::from_secs(5)).expect("the board talks after its reset");
     assert!(banner.contains("waiting for download"), "{banner}");
 
     let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();

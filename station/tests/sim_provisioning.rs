@@ -100,7 +100,8 @@ fn provision_rainbowtype(compiled_templates: bool) {
             device: signer_defs.device.template.clone(),
         })
     });
-    let config = BoardConfig { firmware: FirmwareKind::Rainbowtype, cert_chain, ..BoardConfig::default() };
+    let derive_templates = cert_chain.is_none();
+    let config = BoardConfig { firmware: FirmwareKind::Rainbowtype, cert_chain, derive_templates, ..BoardConfig::default() };
     let mut board = Board::new(config).unwrap();
     board.power_on();
     assert_eq!(board.receive(b"r").output, b"Ready.\r\n");

@@ -123,6 +123,11 @@ impl Atecc608 {
         }
     }
 
+    /// The chip's 8-bit I²C address (config byte 16): where it answers on the bus.
+    pub fn i2c_address(&self) -> u8 {
+        self.config[16]
+    }
+
     /// The serial number without a (charged) Read command: for the board's own bookkeeping.
     pub fn peek_serial(&self) -> [u8; 9] {
         config::serial_of(&self.config)

@@ -151,7 +151,8 @@ impl Atecc608 {
         self.clock.charge_op(ChipOp::GenKey);
         check_slot(slot)?;
         let key_cfg = key_config(&self.config, slot);
-        if !self.is_locked(Zone::Config) || !key_cfg.private() {
+        // KeyConfig.PubInfo (bit 1): without it the public key of a private slot is never generated.
+        if !self.is_locked(Zone::Config) || !key_cfg.private() || key_cfg.0 & 0x02 == 0 {
             return Err(ChipError::Execution);
         }
         Ok(public_xy(&self.private_key(slot)?))

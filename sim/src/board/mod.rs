@@ -3,13 +3,14 @@
 pub mod flash;
 
 use crate::atecc::Atecc608;
-use crate::clock::{SimClock, Timing, WallClock};
+use crate::clock::{SimClock, Timing};
 use crate::faults::{FaultInjector, FaultSpec};
 use crate::firmware::{self, CertChain, FirmwareKind};
 use std::sync::Arc;
 use crate::SimError;
 use flash::Flash;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// The parts a firmware can touch.
 #[derive(Debug)]
@@ -22,6 +23,11 @@ pub struct Hardware {
     pub clock: SimClock,
     /// Current UART baud rate (the ROM loader may change it).
     pub baud: u32,
+    /// A rate the firmware switches to once its current reply is out (ROM CHANGE_BAUDRATE).
+    pub next_baud: Option<u32>,
+    /// Board time at which the firmware's output for the current input was complete, when it
+    /// keeps working afterwards (rainbowtype `k`: GenKey on slot 1 after the PEM is printed).
+    pub output_done_at: Option<Duration>,
     /// The factory MAC in eFuse.
     pub mac: [u8; 6],
     /// Simulated time of the last reset (log timestamps count from it).
@@ -44,6 +50,8 @@ pub enum Next {
     RunHelper,
     /// Reset and boot from flash.
     BootFlash,
+    /// The firmware crashed: the board stays silent until it is reset.
+    Crash,
 }
 
 /// A running firmware: turns received chunks (one UART event each) into output.
@@ -52,16 +60,29 @@ pub trait Firmware: Send + std::fmt::Debug {
     fn start(&mut self, hw: &mut Hardware) -> Vec<u8>;
     /// Handles one chunk of received bytes.
     fn receive(&mut self, chunk: &[u8], hw: &mut Hardware, out: &mut Vec<u8>) -> Next;
-    /// Called when the line has been quiet for a while (wall clock); output for timeouts.
+    /// Called whenever time passed on the board's clock; output for timeouts.
     fn idle(&mut self, _hw: &mut Hardware) -> Vec<u8> {
         Vec::new()
     }
+    /// A host opened the port (only the always-waiting `esp-helper` board uses this).
+    fn host_attached(&mut self, _hw: &mut Hardware) -> Vec<u8> {
+        Vec::new()
+    }
+    /// Bytes that arrived while the firmware was busy with the previous input and that its
+    /// `uart_flush()` then discarded (their UART events may stay queued). Default: just lost.
+    fn arrived_while_busy(&mut self, _chunk: &[u8], _hw: &mut Hardware, _out: &mut Vec<u8>) {}
     /// Whether the firmware discards everything still buffered after handling an event
     /// (ESP-IDF `uart_flush()`), so bytes that arrived meanwhile are lost.
     fn flushes_input(&self) -> bool {
         false
     }
 }
+
+/// Reset to a running app console: ROM, 2nd-stage bootloader, app start and `uart_driver_install`
+/// of a flashed ESP-IDF 4.2 app (about a second; input before is lost, output appears at its end).
+pub const FLASH_BOOT_TIME: Duration = Duration::from_millis(1000);
+/// MEM_END to the RAM-loaded helper's console (about 300 ms of ESP-IDF start-up).
+pub const HELPER_BOOT_TIME: Duration = Duration::from_millis(300);
 
 /// How to build a board.
 #[derive(Debug, Clone)]
@@ -80,10 +101,12 @@ pub struct BoardConfig {
     pub state_dir: Option<PathBuf>,
     /// Carry a pre-provisioned Trust&Go part instead of a blank TrustCUSTOM one.
     pub trust_and_go: bool,
-    /// The rainbowtype build's compiled certificate templates (None: derived from the uploads).
+    /// The rainbowtype build's compiled certificate templates (`cert_chain.c`). Boards that may
+    /// run rainbowtype (firmware `rainbowtype` or `rom`) need it unless `derive_templates` is set.
     pub cert_chain: Option<Arc<CertChain>>,
-    /// The host's wall clock (the RAM-loaded helper's handshake window).
-    pub wall_clock: WallClock,
+    /// Lenient: without `cert_chain`, the rainbowtype build takes its templates from each upload
+    /// (any subject, issuer or validity then "fits"; a real board has one compiled build).
+    pub derive_templates: bool,
 }
 
 impl Default for BoardConfig {
@@ -97,7 +120,7 @@ impl Default for BoardConfig {
             state_dir: None,
             trust_and_go: false,
             cert_chain: None,
-            wall_clock: WallClock::default(),
+            derive_templates: false,
         }
     }
 }
@@ -111,6 +134,13 @@ pub struct Delivery {
     pub vanished: bool,
     /// Input that arrived while the chunk was handled is to be discarded.
     pub flush_input: bool,
+    /// The line rate the output was sent at (a host at another rate receives nothing usable).
+    pub baud: u32,
+    /// Board time the firmware spent handling the input (chip commands); with `flush_input`,
+    /// input arriving within this time after the input is discarded (`receive_while_busy`).
+    pub busy: Duration,
+    /// When (after the input, within `busy`) the output was complete; a transport shows it then.
+    pub output_after: Duration,
 }
 
 /// A simulated ESP32 + ATECC608A board, independent of the transport.
@@ -122,11 +152,17 @@ pub struct Board {
     running_kind: Option<FirmwareKind>,
     faults: FaultInjector,
     vanished: bool,
+    /// The running firmware is still booting: it starts (prints, reads input) at this board time.
+    start_at: Option<Duration>,
 }
 
 impl Board {
     /// Builds (or re-opens from `state_dir`) a board. Nothing runs until `power_on`.
     pub fn new(config: BoardConfig) -> Result<Self, SimError> {
+        let may_run_rainbowtype = matches!(config.firmware, FirmwareKind::Rainbowtype | FirmwareKind::Rom);
+        if may_run_rainbowtype && config.cert_chain.is_none() && !config.derive_templates {
+            return Err(SimError::NoCertChain);
+        }
         let clock = SimClock::new(config.timing).with_realtime(config.realtime);
         let (mut chip, flash) = match &config.state_dir {
             Some(dir) => (Atecc608::open(&dir.join("chip.json"), clock.clone())?, Flash::open(&dir.join("flash.bin"))?),
@@ -137,23 +173,67 @@ impl Board {
         }
         let serial = chip.peek_serial();
         let mac = [0x24, 0x0A, 0xC4, serial[5], serial[6], serial[7]];
-        let hw = Hardware { chip, flash, clock, baud: 115_200, mac, booted_at: Default::default() };
+        let hw = Hardware { chip, flash, clock, baud: 115_200, next_baud: None, output_done_at: None, mac, booted_at: Default::default() };
         let faults = FaultInjector::new(config.faults, config.index);
         let running = firmware::halted();
-        Ok(Board { config, hw, running, running_kind: None, faults, vanished: false })
+        Ok(Board { config, hw, running, running_kind: None, faults, vanished: false, start_at: None })
     }
 
-    /// Powers the board on: the configured firmware starts; returns its first output.
+    /// Powers the board on and lets it boot (the clock advances by the boot time); returns
+    /// everything it printed. A transport uses `begin_power_on` and `advance` instead.
     pub fn power_on(&mut self) -> Vec<u8> {
+        let mut out = self.begin_power_on();
+        out.extend(self.finish_boot());
+        out
+    }
+
+    /// Powers the board on; the firmware starts after its boot time (see `advance`).
+    pub fn begin_power_on(&mut self) -> Vec<u8> {
         let kind = self.config.firmware;
         let raw = self.boot(kind);
         self.deliver(raw)
     }
 
-    /// Resets the board, into the UART download mode or a normal flash boot.
+    /// Resets the board into the UART download mode or a normal flash boot and lets it boot;
+    /// returns everything it printed.
     pub fn reset(&mut self, download_mode: bool) -> Vec<u8> {
+        let mut out = self.begin_reset(download_mode);
+        out.extend(self.finish_boot());
+        out
+    }
+
+    /// Resets the board; the firmware starts after its boot time (see `advance`).
+    pub fn begin_reset(&mut self, download_mode: bool) -> Vec<u8> {
         let raw = if download_mode { self.boot(FirmwareKind::Rom) } else { self.boot_flash() };
         self.deliver(raw)
+    }
+
+    /// Lets `interval` of idle time pass on the board's clock; returns what the board printed
+    /// meanwhile (a finished boot, timeouts).
+    pub fn advance(&mut self, interval: Duration) -> Vec<u8> {
+        self.hw.clock.elapse(interval);
+        self.idle()
+    }
+
+    /// Whether the firmware is still booting (input is lost until it runs).
+    pub fn booting(&self) -> bool {
+        self.start_at.is_some()
+    }
+
+    /// A host opened the board's port.
+    pub fn host_attached(&mut self) -> Vec<u8> {
+        if self.vanished || self.start_at.is_some() {
+            return Vec::new();
+        }
+        let raw = self.running.host_attached(&mut self.hw);
+        self.deliver(raw)
+    }
+
+    fn finish_boot(&mut self) -> Vec<u8> {
+        match self.start_at {
+            Some(at) => self.advance(at.saturating_sub(self.hw.clock.now())),
+            None => Vec::new(),
+        }
     }
 
     /// Handles bytes the host wrote (one read from the line = one UART event).
@@ -166,29 +246,46 @@ impl Board {
     /// lost and nothing comes back.
     pub fn receive_at(&mut self, chunk: &[u8], line_baud: Option<u32>) -> Delivery {
         if self.vanished {
-            return Delivery { output: Vec::new(), vanished: true, flush_input: false };
+            return Delivery { vanished: true, baud: self.hw.baud, ..Delivery::default() };
+        }
+        let mut raw = self.tick();
+        if self.start_at.is_some() {
+            tracing::debug!(board = self.config.index, bytes = chunk.len(), "input before the UART driver runs: lost");
+            self.hw.clock.charge_uart(chunk.len(), line_baud.unwrap_or(self.hw.baud));
+            return Delivery { output: self.deliver(raw), baud: self.hw.baud, ..Delivery::default() };
         }
         if let Some(line) = line_baud {
-            if self.running_kind == Some(FirmwareKind::Rom) {
+            let rom = self.running_kind == Some(FirmwareKind::Rom);
+            if rom && line != self.hw.baud && crate::firmware::rom::contains_sync(chunk) {
+                // The ROM detects the host's rate from a SYNC frame; other frames at another rate are noise.
                 self.hw.baud = line;
             } else if line != self.hw.baud {
                 tracing::warn!(board = self.config.index, line, uart = self.hw.baud, "host uses another baud rate: bytes lost");
                 self.hw.clock.charge_uart(chunk.len(), line);
-                return Delivery::default();
+                return Delivery { output: self.deliver(raw), baud: self.hw.baud, ..Delivery::default() };
             }
         }
         self.hw.clock.charge_uart(chunk.len(), self.hw.baud);
+        let handling_from = self.hw.clock.now();
         let inbound = self.faults.inbound(chunk);
-        let mut raw = Vec::new();
         if !inbound.bytes.is_empty() {
             match self.running.receive(&inbound.bytes, &mut self.hw, &mut raw) {
                 Next::Stay => {}
                 Next::RunHelper => {
-                    self.running = firmware::start_ram_loaded_helper(self.config.wall_clock.clone());
+                    // The ROM jumps to the image; the helper's ESP-IDF start-up re-inits UART0 at 115200.
+                    self.running = firmware::start_ram_loaded_helper();
                     self.running_kind = Some(FirmwareKind::EspHelper);
-                    raw.extend(self.start_running());
+                    self.hw.booted_at = self.hw.clock.now();
+                    self.hw.baud = 115_200;
+                    self.start_at = Some(self.hw.clock.now() + HELPER_BOOT_TIME);
                 }
                 Next::BootFlash => raw.extend(self.boot_flash()),
+                Next::Crash => {
+                    tracing::info!(board = self.config.index, "firmware crashed; silent until reset");
+                    self.running = firmware::halted();
+                    self.running_kind = None;
+                    self.start_at = None;
+                }
             }
         }
         if inbound.reset {
@@ -201,16 +298,48 @@ impl Board {
             self.vanished = true;
         }
         let flush_input = self.running.flushes_input();
-        Delivery { output: self.deliver(raw), vanished: self.vanished, flush_input }
+        let busy = self.hw.clock.now().saturating_sub(handling_from);
+        let output_after = self.hw.output_done_at.take().map_or(busy, |at| at.saturating_sub(handling_from).min(busy));
+        let baud = self.hw.baud;
+        let output = self.deliver(raw);
+        if let Some(next) = self.hw.next_baud.take() {
+            self.hw.baud = next;
+        }
+        Delivery { output, vanished: self.vanished, flush_input, baud, busy, output_after }
     }
 
-    /// Lets the running firmware act on a quiet line (timeouts); returns its output.
+    /// Bytes that reached the board while its firmware was still handling the previous input
+    /// (within `Delivery::busy`): a flushing firmware loses them but may keep their events.
+    pub fn receive_while_busy(&mut self, chunk: &[u8]) -> Vec<u8> {
+        if self.vanished || self.start_at.is_some() {
+            return Vec::new();
+        }
+        self.hw.clock.charge_uart(chunk.len(), self.hw.baud);
+        let inbound = self.faults.inbound(chunk);
+        let mut raw = Vec::new();
+        self.running.arrived_while_busy(&inbound.bytes, &mut self.hw, &mut raw);
+        self.deliver(raw)
+    }
+
+    /// Lets the firmware act on the current board time (a finished boot, timeouts); returns its output.
     pub fn idle(&mut self) -> Vec<u8> {
         if self.vanished {
             return Vec::new();
         }
-        let raw = self.running.idle(&mut self.hw);
+        let raw = self.tick();
         self.deliver(raw)
+    }
+
+    fn tick(&mut self) -> Vec<u8> {
+        let mut raw = Vec::new();
+        if self.start_at.is_some_and(|at| self.hw.clock.now() >= at) {
+            self.start_at = None;
+            raw.extend(self.start_running());
+        }
+        if self.start_at.is_none() {
+            raw.extend(self.running.idle(&mut self.hw));
+        }
+        raw
     }
 
     /// The board's hardware (tests inspect the chip and flash through it).
@@ -233,31 +362,44 @@ impl Board {
         &self.config
     }
 
+    /// Starts `kind` after its boot time: the ROM loader at once, a flashed app (or the
+    /// always-waiting helper of `--firmware esp-helper`) after `FLASH_BOOT_TIME`.
     fn boot(&mut self, kind: FirmwareKind) -> Vec<u8> {
         self.hw.booted_at = self.hw.clock.now();
         self.hw.baud = 115_200;
         self.running = firmware::start(kind, self.config.cert_chain.clone());
         self.running_kind = Some(kind);
-        self.start_running()
+        self.start_at = None;
+        if kind == FirmwareKind::Rom {
+            return self.start_running();
+        }
+        self.start_at = Some(self.hw.clock.now() + FLASH_BOOT_TIME);
+        Vec::new()
     }
 
-    /// A flash boot runs the app only when flash holds an app image (magic 0xE9 at 0x10000);
-    /// boards configured with an app firmware are assumed flashed with it.
+    /// A flash boot runs the app only when flash holds a bootloader at 0x1000, a partition table at
+    /// 0x8000 and an app image in an app partition; boards configured with an app firmware are
+    /// assumed flashed with it.
     fn boot_flash(&mut self) -> Vec<u8> {
         let app = match self.config.firmware {
             FirmwareKind::Rom => FirmwareKind::Rainbowtype,
             other => other,
         };
-        let flashed = self.hw.flash.read(0x10000, 1) == Some(&[0xE9]);
-        if flashed || self.config.firmware != FirmwareKind::Rom {
-            self.boot(app)
-        } else {
-            self.hw.booted_at = self.hw.clock.now();
-            self.running = firmware::halted();
-            self.running_kind = None;
-            let mut out = crate::firmware::console::rom_banner("boot:0x13 (SPI_FAST_FLASH_BOOT)");
-            out.extend_from_slice(b"invalid header: 0xffffffff\r\n");
-            out
+        if self.config.firmware != FirmwareKind::Rom {
+            return self.boot(app);
+        }
+        match crate::firmware::flash_boot::find_app(&self.hw.flash, 30) {
+            Ok(_) => self.boot(app),
+            Err(log) => {
+                self.hw.booted_at = self.hw.clock.now();
+                self.hw.baud = 115_200;
+                self.running = firmware::halted();
+                self.running_kind = None;
+                self.start_at = None;
+                let mut out = crate::firmware::console::rom_banner("boot:0x13 (SPI_FAST_FLASH_BOOT)");
+                out.extend(log);
+                out
+            }
         }
     }
 

@@ -7,7 +7,7 @@ use crate::atcacert::der::Span;
 use crate::atcacert::{csr, write_cert, CertDef, DevLoc, Element};
 use crate::atecc::Zone;
 use crate::board::Hardware;
-use base64::Engine;
+use super::libc_text;
 
 const TAG: &str = "secure_element";
 // `device_status_t` values used as gates.
@@ -40,15 +40,9 @@ impl Session {
     }
 }
 
-/// C `atoi`: leading whitespace, optional sign, digits; 0 when none.
+/// C `atoi` on one argument.
 fn atoi(text: &str) -> i64 {
-    let t = text.trim_start();
-    let (sign, digits) = match t.strip_prefix('-') {
-        Some(rest) => (-1, rest),
-        None => (1, t.strip_prefix('+').unwrap_or(t)),
-    };
-    let end = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());
-    sign * digits[..end].parse::<i64>().unwrap_or(0)
+    libc_text::atoi(text.as_bytes())
 }
 
 struct Out<'a> {
@@ -102,7 +96,28 @@ pub fn run_command(session: &mut Session, args: &[String], payload: Option<&[u8]
                     out.error("gevice is not initialized");
                     return Err(0);
                 }
-                hw.chip.genkey(atoi(&args[1]).max(0) as usize).map_err(|e| u32::from(e.atca_status()))
+                // `atcab_genkey(uint16_t)`: a negative slot wraps to a key id the chip cannot parse.
+                let slot = atoi(&args[1]) as u16;
+                out.info("generating priv key ..");
+                let key = if slot > 15 {
+                    Err(u32::from(crate::atecc::ChipError::Parse.atca_status()))
+                } else {
+                    hw.chip.genkey(usize::from(slot)).map_err(|e| u32::from(e.atca_status()))
+                };
+                match &key {
+                    // atecc_keygen's debug logs, then print_public_key (CONFIG_ECU_DEBUGGING=y).
+                    Ok(xy) => {
+                        out.info("\t\t OK");
+                        let pem = super::rainbowtype::public_key_pem(xy).replace('\n', "\r\n");
+                        out.info(&format!("\r\n{}", pem.replace("\r\r\n", "\r\n")));
+                    }
+                    Err(code) => {
+                        // `-0x%02x` of `-ret`: the negated status printed as unsigned hex.
+                        out.error(&format!("failed\n !atcab_genkey returned -0x{:02x}", (*code as i32).wrapping_neg() as u32));
+                        out.error("failure in generating Key");
+                    }
+                }
+                key
             });
             out.status(matches!(result, Some(Ok(_))));
             session.state = if matches!(result, Some(Ok(_))) { 4 } else { 3 };
@@ -220,7 +235,7 @@ fn cert_def_from_string(data: &[u8], signer: bool) -> CertDef {
     let text_len = data.iter().position(|&b| b == 0).unwrap_or(data.len());
     let field = |i: usize| -> usize {
         let raw = data.get(4 * i..4 * i + 4).unwrap_or(&[]);
-        atoi(&String::from_utf8_lossy(raw)).clamp(0, u16::MAX as i64) as usize
+        (libc_text::atoi(raw) as u16) as usize
     };
     let span = |i: usize| Span { offset: field(2 * i), count: field(2 * i + 1) };
     let template_size = text_len.saturating_sub(72) / 2;
@@ -261,20 +276,6 @@ fn cert_def_from_string(data: &[u8], signer: bool) -> CertDef {
     def
 }
 
-fn pem_to_der(text: &[u8]) -> Option<Vec<u8>> {
-    let text = std::str::from_utf8(text).ok()?;
-    let begin = text.find("-----BEGIN")? + 10;
-    let end = text.find("-----END")?;
-    let body_start = begin + text[begin..].find('-')?;
-    let body_start = body_start + text[body_start..].find(|c| c != '-')?;
-    if end <= body_start {
-        return None;
-    }
-    let body: String = text[body_start..end].chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    let der = base64::engine::general_purpose::STANDARD.decode(body).ok()?;
-    (der.len() <= 799).then_some(der)
-}
-
 fn program_cert(session: &mut Session, args: &[String], payload: Option<&[u8]>, hw: &mut Hardware, out: &mut Out) {
     let signer = args[0] == "program-signer-cert";
     if session.state < CSR_GEN_SUCCESS {
@@ -288,7 +289,7 @@ fn program_cert(session: &mut Session, args: &[String], payload: Option<&[u8]>, 
         return out.error("Reason: Invalid Usage");
     }
     let lock = atoi(&args[1]) == 1;
-    let expected_crc = args.get(2).map(|a| a.trim().parse::<u64>().unwrap_or(0) as u32).unwrap_or(0);
+    let expected_crc = args.get(2).map(|a| libc_text::strtoul32(a.as_bytes())).unwrap_or(0);
     let result = match payload {
         None => {
             out.error("\ndevice is not initialized");
@@ -310,7 +311,8 @@ fn write_program(session: &Session, signer: bool, lock: bool, expected_crc: u32,
         out.error(&format!("CRC32 mismatch! Expected: {expected_crc}, Received: {received_crc}"));
         return Err(-1);
     }
-    let Some(der) = pem_to_der(data) else {
+    // `der_cert[800]`, then a NUL is stored after the DER: at most 799 bytes fit.
+    let Some(der) = libc_text::pem_to_der(data, 799) else {
         out.error("error in converting to der");
         return Err(-1);
     };

@@ -2,7 +2,9 @@
 
 pub mod console;
 pub mod esp_helper;
+pub mod flash_boot;
 mod esp_helper_commands;
+pub mod libc_text;
 pub mod rainbowtype;
 pub mod rom;
 pub mod slip;
@@ -85,9 +87,9 @@ pub fn start(kind: FirmwareKind, cert_chain: Option<std::sync::Arc<CertChain>>) 
     }
 }
 
-/// The helper right after a ROM RAM load: it waits for `version` only ~1.1 s (wall clock).
-pub fn start_ram_loaded_helper(wall_clock: crate::clock::WallClock) -> Box<dyn Firmware> {
-    Box::new(esp_helper::EspHelper::with_handshake_window(esp_helper::HANDSHAKE_WINDOW, wall_clock))
+/// The helper right after a ROM RAM load: it waits for `version` only ~1.1 s of board time.
+pub fn start_ram_loaded_helper() -> Box<dyn Firmware> {
+    Box::new(esp_helper::EspHelper::with_handshake_window(esp_helper::HANDSHAKE_WINDOW))
 }
 
 /// A board that ignores its input (crashed, finished or without a bootable image).

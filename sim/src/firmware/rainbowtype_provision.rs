@@ -29,15 +29,15 @@ fn decode_pem(buffer: &[u8], markers: (&str, &str), capacity: usize) -> Option<V
 /// Runs `doprovisioning()` and returns everything it prints.
 pub fn run(fw: &Rainbowtype, serial_text: &[u8; 20], hw: &mut Hardware) -> Vec<u8> {
     let mut text = String::from("\nprovisioning start\n");
-    let signer = decode_pem(&fw.signer_pem, PEM_CERT, 500);
+    let signer = decode_pem(fw.signer_pem(), PEM_CERT, 500);
     if signer.is_none() {
         text.push_str("signer cert conversion failed");
     }
-    let device = decode_pem(&fw.device_pem, PEM_CERT, 500);
+    let device = decode_pem(fw.device_pem(), PEM_CERT, 500);
     if device.is_none() {
         text.push_str("device cert conversion failed");
     }
-    let root = decode_pem(&fw.root_pem, PEM_KEY, 100);
+    let root = decode_pem(fw.root_pem(), PEM_KEY, 100);
     if root.is_none() {
         text.push_str("root pubkey conversion failed");
     }
@@ -48,13 +48,36 @@ pub fn run(fw: &Rainbowtype, serial_text: &[u8; 20], hw: &mut Hardware) -> Vec<u
     root.resize(100, 0);
     let mut root_key = [0u8; 64];
     root_key.copy_from_slice(&root[27..91]);
+    if !super::rainbowtype::answers(hw) {
+        text.push_str(&format!("Failed to init: {}\r\n", super::rainbowtype::NO_DEVICE));
+        return console::printf(&text);
+    }
     let (signer_sample, device_sample) = match &fw.cert_chain {
         Some(chain) => (chain.signer.as_slice(), chain.device.as_slice()),
         None => (signer.as_slice(), device.as_slice()),
     };
     let defs = (CertDef::rainbowtype_signer(signer_sample), CertDef::rainbowtype_device(device_sample));
     provision(&mut hw.chip, serial_text, (&signer, &device, &root_key), defs, &mut text);
-    console::printf(&text)
+    console::printf(line_buffered(&text))
+}
+
+/// What leaves a line-buffered `stdout` when nothing is printed afterwards: a last text without
+/// `\n` (`Failed to write IO Prot Key`) stays in the buffer and never reaches the wire.
+fn line_buffered(text: &str) -> &str {
+    match text.rfind('\n') {
+        Some(end) => &text[..=end],
+        None => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_final_text_without_newline_never_leaves_stdout() {
+        let text = "\nprovisioning start\nWriting Device Certificate\r\nFailed to write IO Prot Key";
+        assert_eq!(super::line_buffered(text), "\nprovisioning start\nWriting Device Certificate\r\n");
+        assert_eq!(super::line_buffered("a\nb\n"), "a\nb\n");
+    }
 }
 
 type Uploads<'a> = (&'a [u8], &'a [u8], &'a [u8; 64]);

@@ -23,6 +23,17 @@ const FLASH_JEDEC_ID: u32 = 0x0016_40C8;
 const SYNC_VALUE: u32 = 0x2012_0707;
 /// Data checksum seed.
 const CHECKSUM_SEED: u8 = 0xEF;
+/// Largest FLASH_DATA / MEM_DATA blocks a ROM host sends (esptool `FLASH_WRITE_SIZE`,
+/// `ESP_RAM_BLOCK`; espflash uses the same); larger frames get no reply.
+pub const MAX_FLASH_BLOCK: usize = 0x400;
+/// See `MAX_FLASH_BLOCK`.
+pub const MAX_RAM_BLOCK: usize = 0x1800;
+/// Flash sector erase time charged per 4 KiB sector by FLASH_BEGIN (typical SPI NOR figure).
+const SECTOR_ERASE: std::time::Duration = std::time::Duration::from_millis(45);
+/// ESP32 RAM a loaded image may occupy (esptool `ESP32ROM.MEMORY_MAP`): DRAM, IRAM, RTC fast/slow.
+const DRAM: (u32, u32) = (0x3FFA_E000, 0x4000_0000);
+const IRAM: (u32, u32) = (0x4008_0000, 0x400A_0000);
+const RTC_REGIONS: [(u32, u32); 3] = [(0x3FF8_0000, 0x3FF8_2000), (0x400C_0000, 0x400C_2000), (0x5000_0000, 0x5000_2000)];
 
 // ROM error codes.
 const ERR_INVALID_MESSAGE: u8 = 0x05;
@@ -48,6 +59,15 @@ pub struct RomLoader {
     ram: Option<Transfer>,
     /// Bytes loaded into RAM by MEM_DATA (address → data), kept for inspection.
     ram_image: Vec<(u32, Vec<u8>)>,
+    /// Segments announced by MEM_BEGIN: (address, size, bytes received).
+    segments: Vec<(u32, u32, u32)>,
+    /// SPI_ATTACH was sent: the flash is usable.
+    spi_attached: bool,
+}
+
+/// Whether `chunk` carries a SYNC request (what the ROM's baud detection locks onto).
+pub fn contains_sync(chunk: &[u8]) -> bool {
+    chunk.windows(5).any(|w| w == [0xC0, 0x00, 0x08, 0x24, 0x00])
 }
 
 enum Reply {
@@ -70,6 +90,15 @@ impl Firmware for RomLoader {
             let len = u16::from_le_bytes([frame[2], frame[3]]) as usize;
             let checksum = u32::from_le_bytes([frame[4], frame[5], frame[6], frame[7]]);
             let data = &frame[8..];
+            let limit = match op {
+                0x03 => 16 + MAX_FLASH_BLOCK,
+                0x07 => 16 + MAX_RAM_BLOCK,
+                _ => 16 + MAX_RAM_BLOCK,
+            };
+            if data.len() > limit {
+                tracing::debug!(op, len = data.len(), "ROM: frame larger than its buffer, no reply");
+                continue;
+            }
             let (reply, after) = if data.len() != len {
                 (Reply::Err(ERR_INVALID_MESSAGE), Next::Stay)
             } else {
@@ -122,18 +151,27 @@ impl RomLoader {
             0x08 => err(ERR_INVALID_MESSAGE),
             0x0A if w.len() == 1 => ok(self.read_reg(w[0], hw)),
             0x09 if w.len() == 4 => ok(0),
-            0x0D if data.len() == 8 => ok(0),
+            0x0D if data.len() == 8 => {
+                self.spi_attached = true;
+                ok(0)
+            }
+            // FLASH_BEGIN, FLASH_DATA and SPI_FLASH_MD5 need the flash attached first (unconfirmed
+            // how the real ROM fails; modelled as "failed to act").
+            0x02 | 0x03 | 0x13 if !self.spi_attached => err(ERR_FAILED_TO_ACT),
             0x0B if data.len() == 24 => ok(0),
             0x0F if w.len() == 2 => {
                 // The reply goes out at the old rate; the new rate applies afterwards.
-                hw.baud = w[0].max(300);
+                hw.next_baud = Some(w[0].max(300));
                 ok(0)
             }
-            0x02 if w.len() == 4 || w.len() == 5 => {
+            // The ESP32 ROM takes the 4-word form only (the 5th "encrypted" word is ESP32-S2+).
+            0x02 if data.len() == 16 => {
                 let (erase, _blocks, block_size, offset) = (w[0], w[1], w[2], w[3]);
                 if block_size == 0 || !hw.flash.erase(offset as usize, erase as usize) {
                     return err(ERR_FAILED_TO_ACT);
                 }
+                let sectors = (offset % 4096 + erase).div_ceil(4096);
+                hw.clock.charge(SECTOR_ERASE * sectors);
                 self.flash = Some(Transfer { offset, size: erase, block_size, next_seq: 0 });
                 ok(0)
             }
@@ -150,14 +188,20 @@ impl RomLoader {
                     return err(ERR_FAILED_TO_ACT);
                 }
                 self.ram = Some(Transfer { offset, size, block_size, next_seq: 0 });
+                self.segments.push((offset, size, 0));
                 ok(0)
             }
             0x07 => self.mem_data(checksum, data),
             0x06 if w.len() == 2 => {
                 self.ram = None;
                 let (no_entry, entry) = (w[0], w[1]);
-                let run = no_entry == 0 && entry != 0 && !self.ram_image.is_empty();
-                (Reply::Ok(0, Vec::new()), if run { Next::RunHelper } else { Next::Stay })
+                let next = match (no_entry, self.runnable(entry)) {
+                    (0, true) => Next::RunHelper,
+                    // The CPU jumps into what was loaded: a wrong or partial image crashes silently.
+                    (0, false) => Next::Crash,
+                    _ => Next::Stay,
+                };
+                (Reply::Ok(0, Vec::new()), next)
             }
             0x13 if w.len() == 4 => match hw.flash.read(w[0] as usize, w[1] as usize) {
                 Some(bytes) => {
@@ -168,6 +212,19 @@ impl RomLoader {
             },
             _ => err(ERR_INVALID_MESSAGE),
         }
+    }
+
+    /// Whether the loaded segments form an ESP32 app: every announced segment complete and inside
+    /// ESP32 RAM, some DRAM data, and the entry point inside a loaded IRAM segment.
+    fn runnable(&self, entry: u32) -> bool {
+        let inside = |(a, b): (u32, u32), at: u32, size: u32| at >= a && at.saturating_add(size) <= b;
+        let complete = !self.segments.is_empty() && self.segments.iter().all(|&(_, size, got)| size == got);
+        let mapped = self.segments.iter().all(|&(at, size, _)| {
+            [DRAM, IRAM].iter().chain(RTC_REGIONS.iter()).any(|&region| inside(region, at, size))
+        });
+        let has_data = self.segments.iter().any(|&(at, size, _)| inside(DRAM, at, size));
+        let entry_loaded = self.segments.iter().any(|&(at, size, _)| inside(IRAM, at, size) && (at..at + size).contains(&entry));
+        complete && mapped && has_data && entry_loaded
     }
 
     fn read_reg(&self, address: u32, hw: &Hardware) -> u32 {
@@ -211,6 +268,9 @@ impl RomLoader {
             return (Reply::Err(ERR_FAILED_TO_ACT), Next::Stay);
         }
         self.ram_image.push((transfer.offset + seq * transfer.block_size, block.to_vec()));
+        if let Some(segment) = self.segments.last_mut() {
+            segment.2 += block.len() as u32;
+        }
         transfer.next_seq += 1;
         self.ram = Some(transfer);
         (Reply::Ok(0, Vec::new()), Next::Stay)

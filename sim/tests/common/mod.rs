@@ -105,3 +105,29 @@ pub fn normalise(bytes: &[u8]) -> String {
     }
     out
 }
+
+/// A minimal 2nd-stage bootloader image for 0x1000 (magic 0xE9, ESP32 chip id 0; content not run).
+pub fn bootloader_image() -> Vec<u8> {
+    let mut image = vec![0xE9, 1, 0x02, 0x20, 0x58, 0x06, 0x08, 0x40];
+    image.extend([0xEE, 0, 0, 0, 0, 0, 0, 0]);
+    image.extend([0u8; 240]);
+    image
+}
+
+/// A partition table for 0x8000 with nvs and one factory app partition at `app_offset`.
+pub fn partition_table(app_offset: u32) -> Vec<u8> {
+    let entry = |kind: u8, subtype: u8, offset: u32, size: u32, label: &str| {
+        let mut e = vec![0xAA, 0x50, kind, subtype];
+        e.extend(offset.to_le_bytes());
+        e.extend(size.to_le_bytes());
+        let mut name = [0u8; 16];
+        name[..label.len()].copy_from_slice(label.as_bytes());
+        e.extend(name);
+        e.extend(0u32.to_le_bytes());
+        e
+    };
+    let mut table = entry(1, 0x02, 0x9000, 0x6000, "nvs");
+    table.extend(entry(0, 0x00, app_offset, 0x10_0000, "factory"));
+    table.resize(0xC00, 0xFF);
+    table
+}

@@ -26,10 +26,14 @@ pub struct SimArgs {
     /// Carry pre-provisioned Trust&Go parts instead of blank TrustCUSTOM ones.
     #[arg(long)]
     trust_and_go: bool,
-    /// Directory with the rainbowtype build's sample certificates (signer.der|pem, device.der|pem);
-    /// without it the simulated firmware accepts whatever template the uploads use.
+    /// Directory with the rainbowtype build's sample certificates (signer.der|pem, device.der|pem),
+    /// i.e. its compiled cert_chain.c; required for rainbowtype and rom boards unless --derive-templates.
     #[arg(long, value_name = "DIR")]
     cert_chain: Option<std::path::PathBuf>,
+    /// Without `--cert-chain`: build the rainbowtype templates from each upload (lenient; a real
+    /// board runs one compiled cert_chain.c and refuses other templates).
+    #[arg(long)]
+    derive_templates: bool,
     /// With `--timing datasheet`: also wait the charged time (feels like real hardware).
     #[arg(long)]
     realtime: bool,
@@ -81,11 +85,12 @@ impl Run for SimCommand {
         config.faults = faults;
         config.trust_and_go = args.trust_and_go;
         config.realtime = args.realtime;
+        config.derive_templates = args.derive_templates;
         if let Some(dir) = &args.cert_chain {
             config.cert_chain = Some(std::sync::Arc::new(CertChain::from_dir(dir).map_err(invalid)?));
         }
         let handle = run_boards(config).map_err(|error| match error {
-            keyline_sim::SimError::BadBoardCount(_) => invalid(error),
+            keyline_sim::SimError::BadBoardCount(_) | keyline_sim::SimError::NoCertChain => invalid(error),
             other => ErrorReport {
                 code: ErrorCode::SimFailed,
                 message: other.to_string(),

@@ -222,7 +222,7 @@ pub fn provision_board(
     };
     let started = clock.now();
     let mut issued_cert: Option<(DeviceSerial, String)> = None;
-    let result = run_steps(&mut run, &mut ledger, ca, &mut issued_cert);
+    let result = run_steps(&mut run, station.data_dir(), &mut ledger, ca, &mut issued_cert);
     let outcome = match result {
         Ok(mut outcome) => {
             outcome.total_ms = clock.since(started).as_millis() as u64;
@@ -242,7 +242,7 @@ pub fn provision_board(
     outcome
 }
 
-fn run_steps(run: &mut Run<'_>, ledger: &mut Ledger, ca: &ProvisioningCa, issued_cert: &mut Option<(DeviceSerial, String)>) -> Result<ProvisionOutcome, ProvisionError> {
+fn run_steps(run: &mut Run<'_>, data_dir: &std::path::Path, ledger: &mut Ledger, ca: &ProvisioningCa, issued_cert: &mut Option<(DeviceSerial, String)>) -> Result<ProvisionOutcome, ProvisionError> {
     let request = run.request;
     let port = request.port.clone();
     let log: ByteLog = {
@@ -252,8 +252,9 @@ fn run_steps(run: &mut Run<'_>, ledger: &mut Ledger, ca: &ProvisioningCa, issued
     };
     let (cancel, clock) = (run.cancel.clone(), run.clock.clone());
     let mut driver: Box<dyn ProvisioningFirmware> = run.step(ledger, Step::Open, |_| {
-        let driver = open_driver(request.firmware, &port, clock.clone(), cancel.clone(), Some(log)).map_err(|e| ProvisionError::board(Step::Open, e))?;
-        Ok((driver, json!({ "baud": keyline_board::DEFAULT_BAUD })))
+        let reset = crate::ports::reset_strategy_for(data_dir, &port);
+        let driver = open_driver(request.firmware, &port, &reset, clock.clone(), cancel.clone(), Some(log)).map_err(|e| ProvisionError::board(Step::Open, e))?;
+        Ok((driver, json!({ "baud": keyline_board::DEFAULT_BAUD, "reset": reset.name() })))
     })?;
     let hello = run.step(ledger, Step::Handshake, |_| {
         let hello = driver.handshake().map_err(|e| ProvisionError::board(Step::Handshake, e))?;

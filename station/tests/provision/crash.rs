@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use keyline_sim::{run_boards, FirmwareKind as SimFirmware, SimConfig};
+use keyline_sim::{run_boards, FirmwareKind as SimFirmware};
 
 use super::support::Env;
 
@@ -30,8 +30,7 @@ fn kill_after(env: &Env, port: &str, firmware: &str, step: &str) -> bool {
 fn crash_each_step(firmware: SimFirmware, name: &str) {
     for step in STEPS {
         let env = Env::with_cas();
-        let mut config = SimConfig::new(1, firmware, env.data.join("sim"));
-        config.state_dir = env.data.join("sim");
+        let config = env.sim_config(1, firmware);
         let sim = run_boards(config).unwrap();
         let port = sim.ports()[0].path.to_str().unwrap().to_string();
         assert!(kill_after(&env, &port, name, step), "{name}: the run reached {step}");

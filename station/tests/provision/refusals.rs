@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use keyline_board::{open_driver, CancelToken, FirmwareKind, SystemClock};
+use keyline_board::{open_driver, CancelToken, FirmwareKind, ResetStrategy, SystemClock};
 use keyline_sim::{run_boards, FirmwareKind as SimFirmware, SimConfig};
 use keyline_station::provision::{check_key_material, KeyMaterial, ProvisionError};
 
@@ -14,14 +14,14 @@ fn a_chip_locked_with_another_configuration_is_refused_and_nothing_is_signed() {
     let env = Env::with_cas();
     let state = env.data.join("sim");
     {
-        let mut board = keyline_sim::Board::new(keyline_sim::BoardConfig { state_dir: Some(state.join("board-0")), ..Default::default() }).unwrap();
+        let mut board = keyline_sim::Board::new(keyline_sim::BoardConfig { state_dir: Some(state.join("board-0")), derive_templates: true, ..Default::default() }).unwrap();
         let chip = &mut board.hardware_mut().chip;
         let mut config = keyline_board::RAINBOWTYPE_CONFIG;
         config[36] = 0x8F; // slot 8 made secret-readable: not the firmware's table
         chip.write_config_zone(&config).unwrap();
         chip.lock_zone(keyline_sim::atecc::Zone::Config).unwrap();
     }
-    let sim = run_boards(SimConfig::new(1, SimFirmware::Rainbowtype, state)).unwrap();
+    let sim = run_boards(env.sim_config(1, SimFirmware::Rainbowtype)).unwrap();
     let error = env.json_error(&["provision", "--port", sim.ports()[0].path.to_str().unwrap(), "--firmware", "rainbowtype", "--ca", "signer"]);
     assert_eq!(error["code"], "foreign_config", "{error}");
     assert!(error["hint"].as_str().unwrap().contains("Set this chip aside"));
@@ -43,7 +43,9 @@ fn a_pre_provisioned_trust_and_go_part_is_refused_by_the_helper_flow() {
 fn chip_csr() -> KeyMaterial {
     let dir = tempfile::tempdir().unwrap();
     let sim = run_boards(SimConfig::new(1, SimFirmware::EspHelper, dir.path().to_path_buf())).unwrap();
-    let mut helper = open_driver(FirmwareKind::EspHelper, sim.ports()[0].path.to_str().unwrap(), Arc::new(SystemClock), CancelToken::new(), None).unwrap();
+    let port = &sim.ports()[0];
+    let reset = ResetStrategy::for_port(None, port.reset.as_deref());
+    let mut helper = open_driver(FirmwareKind::EspHelper, port.path.to_str().unwrap(), &reset, Arc::new(SystemClock), CancelToken::new(), None).unwrap();
     helper.handshake().unwrap();
     helper.configure_and_lock().unwrap();
     helper.public_key(None).unwrap()

@@ -9,17 +9,48 @@ use serde_json::Value;
 
 pub const PASS: &str = "correct horse battery staple";
 
+/// Simulated boards live on wall time: a starved simulator thread merges writes that a board's UART
+/// would have taken as separate events. So at most this many tests of this binary drive boards at once.
+const BOARD_TESTS_AT_ONCE: usize = 2;
+
+static RUNNING: (std::sync::Mutex<usize>, std::sync::Condvar) = (std::sync::Mutex::new(0), std::sync::Condvar::new());
+
+/// One of the [`BOARD_TESTS_AT_ONCE`] turns, given back on drop.
+pub struct Turn(());
+
+impl Turn {
+    fn take() -> Turn {
+        let (count, freed) = &RUNNING;
+        let mut running = count.lock().unwrap_or_else(|e| e.into_inner());
+        while *running >= BOARD_TESTS_AT_ONCE {
+            running = freed.wait(running).unwrap_or_else(|e| e.into_inner());
+        }
+        *running += 1;
+        Turn(())
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let (count, freed) = &RUNNING;
+        *count.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        freed.notify_one();
+    }
+}
+
 pub struct Env {
     pub dir: tempfile::TempDir,
     pub data: PathBuf,
+    _turn: Turn,
 }
 
 impl Env {
-    /// A data directory with root CA `root` and signer CA `signer`.
+    /// A data directory with root CA `root` and signer CA `signer`; waits for a turn to drive boards.
     pub fn with_cas() -> Env {
+        let _turn = Turn::take();
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
-        let env = Env { dir, data };
+        let env = Env { dir, data, _turn };
         env.ok(&["ca", "create", "--name", "root", "--org", "Acme Corp", "--signer", "signer"]);
         env
     }
@@ -65,6 +96,34 @@ impl Env {
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
+
+    /// The rainbowtype build's compiled certificate templates for CA `signer`, as `keyline template
+    /// cert-chain` generates them, in the directory `keyline sim --cert-chain` reads (signer.der, device.der).
+    /// Boards built with it refuse certificates that do not fit their one compiled `cert_chain.c`.
+    pub fn cert_chain_dir(&self) -> PathBuf {
+        let dir = self.path("cert-chain");
+        if !dir.join("device.der").exists() {
+            let template = self.json(&["template", "cert-chain", "--ca", "signer", "--profile", "rainbowtype"]);
+            std::fs::create_dir_all(&dir).unwrap();
+            for (name, field) in [("signer", "signerTemplateHex"), ("device", "deviceTemplateHex")] {
+                let hex = template[field].as_str().unwrap_or_else(|| panic!("template cert-chain --json has no {field}: {template}"));
+                std::fs::write(dir.join(format!("{name}.der")), hex_bytes(hex)).unwrap();
+            }
+        }
+        dir
+    }
+
+    /// A simulator configuration for `boards` boards of `firmware` built with [`Env::cert_chain_dir`].
+    pub fn sim_config(&self, boards: usize, firmware: keyline_sim::FirmwareKind) -> keyline_sim::SimConfig {
+        let mut config = keyline_sim::SimConfig::new(boards, firmware, self.data.join("sim"));
+        config.cert_chain = Some(std::sync::Arc::new(keyline_sim::firmware::CertChain::from_dir(&self.cert_chain_dir()).unwrap()));
+        config
+    }
+}
+
+fn hex_bytes(hex: &str) -> Vec<u8> {
+    assert!(hex.len() % 2 == 0 && hex.is_ascii(), "not hex: {hex}");
+    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
 }
 
 pub fn pem_der(text: &str) -> Vec<u8> {
@@ -80,7 +139,9 @@ pub struct Sim {
 
 impl Sim {
     pub fn start(env: &Env, firmware: &str, boards: usize, extra: &[&str]) -> Sim {
+        let cert_chain = env.cert_chain_dir();
         let mut args = vec!["sim", "--boards", &*Box::leak(boards.to_string().into_boxed_str()), "--firmware", firmware, "--json"];
+        args.extend(["--cert-chain", &*Box::leak(cert_chain.to_string_lossy().into_owned().into_boxed_str())]);
         args.extend_from_slice(extra);
         let mut child = env.command(&args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
@@ -113,6 +174,7 @@ pub fn chip_image(state_dir: &Path, index: usize) -> DeviceImage {
     let board = keyline_sim::Board::new(keyline_sim::BoardConfig {
         index,
         state_dir: Some(state_dir.join(format!("board-{index}"))),
+        derive_templates: true,
         ..keyline_sim::BoardConfig::default()
     })
     .unwrap();
