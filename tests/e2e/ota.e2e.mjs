@@ -24,7 +24,7 @@ const shot = (session, name) => docScreenshot(session, shots, root, name);
 
 /** `keyline sim` with one instant board in the data directory, until provisioned; returns the device serial. */
 async function provisionSimulatedBoard() {
-  const sim = spawn(cli, ["sim", "--boards", "1", "--timing", "instant", "--data-dir", dataDir], { env: appEnv, stdio: ["ignore", "pipe", "pipe"] });
+  const sim = spawn(cli, ["sim", "--boards", "1", "--timing", "instant", "--derive-templates", "--data-dir", dataDir], { env: appEnv, stdio: ["ignore", "pipe", "pipe"] });
   const output = [];
   sim.stdout.on("data", (c) => output.push(c.toString()));
   sim.stderr.on("data", (c) => output.push(c.toString()));
