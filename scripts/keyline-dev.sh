@@ -89,6 +89,8 @@ run_tests() {
   bash "$ROOT/tests/e2e/cloud.sh"
   log "test: a Factory line shift on simulated boards and the Devices screen in the real window"
   bash "$ROOT/tests/e2e/line.sh"
+  log "test: an image signed and pushed from the OTA screen to a simulated device in the real window"
+  bash "$ROOT/tests/e2e/ota.sh"
   log "test: a 5 s smoke run of every fuzz target (stable, coverage-guided)"
   bash "$ROOT/scripts/fuzz.sh" 5
   log "all tests passed in $((SECONDS - started)) s"

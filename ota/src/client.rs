@@ -121,6 +121,7 @@ pub async fn close(socket: &mut Socket) -> Result<()> {
 
 /// Where a push is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "event", content = "data", rename_all = "camelCase")]
 pub enum PushEvent {
     /// Bytes of the upload sent so far.

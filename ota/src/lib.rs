@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod external_key;
 mod error;
 pub mod image;
 pub mod protocol;

@@ -27,6 +27,7 @@ const CRC_COVERS: usize = 1196;
 
 /// One valid signature block, as found in a sector.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct SignatureBlock {
     /// Position in the sector (0..3).
@@ -41,6 +42,7 @@ pub struct SignatureBlock {
 
 /// The signature sector at the end of a signed image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct SignatureSector {
     /// The valid blocks (at least one).

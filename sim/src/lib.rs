@@ -18,6 +18,7 @@ mod error;
 pub mod faults;
 pub mod firmware;
 pub mod ota_bootloader;
+pub mod ota_device;
 mod persist;
 pub mod runner;
 pub mod transport;

@@ -6,7 +6,7 @@ use std::path::Path;
 use tauri::Runtime;
 use tauri_specta::{collect_commands, collect_events, Builder, Casing, ErrorHandlingMode};
 
-use crate::commands::{app, ca, cloud, cloud_test, devices, files, line, ports, practice, template};
+use crate::commands::{app, ca, cloud, cloud_test, devices, files, line, ota, ports, practice, template};
 use crate::log_panel::LogEntry;
 
 /// Where the generated bindings live, relative to the workspace root.
@@ -51,6 +51,14 @@ pub fn builder<R: Runtime>() -> Builder<R> {
             line::start_line,
             line::stop_line,
             line::retry_board,
+            ota::ota_status,
+            ota::start_ota_server,
+            ota::stop_ota_server,
+            ota::ota_devices,
+            ota::inspect_ota_image,
+            ota::sign_ota_image,
+            ota::push_ota,
+            ota::cancel_ota_push,
             ports::list_ports,
             practice::practice_status,
             practice::start_sim_boards,

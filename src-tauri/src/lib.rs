@@ -32,7 +32,7 @@ use crate::state::AppState;
 /// [`FileDialogs`](file_dialog::FileDialogs) where the app passes the native ones).
 pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>, state: AppState, dialogs: file_dialog::FileDialogs) -> tauri::Builder<R> {
     let practice = practice::Practice::new(state.station.data_dir().to_path_buf(), state.practice, state.emulator_source.clone());
-    builder.manage(state).manage(Arc::new(dialogs)).manage(practice).manage(commands::cloud_test::RunningTests::default()).manage(Arc::new(commands::line::LineState::default())).invoke_handler(bindings::builder::<R>().invoke_handler())
+    builder.manage(state).manage(Arc::new(dialogs)).manage(practice).manage(commands::cloud_test::RunningTests::default()).manage(Arc::new(commands::line::LineState::default())).manage(Arc::new(commands::ota::OtaState::default())).invoke_handler(bindings::builder::<R>().invoke_handler())
 }
 
 /// Builds and runs the Keyline window; exits with a message when the data directory is unusable.
@@ -77,6 +77,7 @@ pub fn run() {
         .unwrap_or_else(|error| exit_with(&format!("the window could not start: {error}"), 1))
         .run(|app, event| {
             if let tauri::RunEvent::Exit = event {
+                app.state::<Arc<commands::ota::OtaState>>().shutdown();
                 app.state::<Arc<Practice>>().shutdown();
             }
         });

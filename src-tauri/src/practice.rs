@@ -6,6 +6,7 @@
 //! lifecycle lives in [`emulator`].
 
 pub mod emulator;
+pub mod ota_devices;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -1,6 +1,6 @@
 // Test harness: tauri-driver lifecycle, the `keyline` CLI, screenshots and a tiny named-test runner.
 import { spawn, execFile } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -133,4 +133,29 @@ export function assertEqual(actual, expected, message) {
   const a = JSON.stringify(actual);
   const e = JSON.stringify(expected);
   if (a !== e) throw new Error(`assertion failed: ${message}\n  expected ${e}\n  actual   ${a}`);
+}
+
+/** The app's environment for a practice-mode run on `dataDir` (no CA passphrase in the environment). */
+export function practiceEnv(dataDir, root) {
+  const env = { ...process.env, KEYLINE_DATA_DIR: dataDir, KEYLINE_PROJECT_DIR: root, WEBKIT_DISABLE_COMPOSITING_MODE: "1", WEBKIT_DISABLE_DMABUF_RENDERER: "1" };
+  delete env.KEYLINE_CA_PASSPHRASE;
+  return env;
+}
+
+/** A screenshot kept in the artifacts and copied to docs/screenshots for the README. */
+export async function docScreenshot(session, shots, root, name) {
+  const file = await screenshot(session, shots, name);
+  const docs = path.join(root, "docs/screenshots");
+  mkdirSync(docs, { recursive: true });
+  copyFileSync(file, path.join(docs, `${name}.png`));
+}
+
+/** Unlocks CA `name` from the Certificate authorities screen. */
+export async function unlockCa(session, name, passphrase) {
+  const item = `[data-testid="ca-item"][data-ca-name="${name}"]`;
+  await session.waitFor(item, 30000);
+  await session.click(`${item} > article [data-testid="ca-unlock"]`);
+  await session.type('[data-testid="unlock-passphrase"]', passphrase);
+  await session.click('[data-testid="unlock-submit"]');
+  await session.waitGone('[data-testid="unlock-dialog"]', 30000);
 }

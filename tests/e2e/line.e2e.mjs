@@ -2,27 +2,19 @@
 // Xvfb), in practice mode: a shift on the simulated boards, every card reaches PASS, then the devices are found on
 // the Devices screen and one device page is opened. Run it through tests/e2e/line.sh. Screenshots go to
 // tests/artifacts/screenshots/line-*.png and, for the README, docs/screenshots/.
-import { copyFileSync, mkdirSync, mkdtempSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Session, waitFor } from "./webdriver.mjs";
-import { Runner, assert, assertEqual, keylineJson, screenshot, startDriver, e2ePaths } from "./harness.mjs";
+import { Runner, assert, assertEqual, docScreenshot, keylineJson, practiceEnv, startDriver, e2ePaths, unlockCa } from "./harness.mjs";
 
 const { root, app, cli, driverBin, shots, logs } = e2ePaths();
 const PASSPHRASE = "factory line e2e passphrase";
-const docs = path.join(root, "docs/screenshots");
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), "keyline-line-e2e-"));
-const appEnv = { ...process.env, KEYLINE_DATA_DIR: dataDir, KEYLINE_PROJECT_DIR: root, WEBKIT_DISABLE_COMPOSITING_MODE: "1", WEBKIT_DISABLE_DMABUF_RENDERER: "1" };
-delete appEnv.KEYLINE_CA_PASSPHRASE;
+const appEnv = practiceEnv(dataDir, root);
 const runner = new Runner();
-const item = (name) => `[data-testid="ca-item"][data-ca-name="${name}"]`;
-
-async function shot(session, name) {
-  const file = await screenshot(session, shots, name);
-  mkdirSync(docs, { recursive: true });
-  copyFileSync(file, path.join(docs, `${name}.png`));
-}
+const shot = (session, name) => docScreenshot(session, shots, root, name);
 
 async function cardStates(session) {
   const cards = await session.findAll('[data-testid="board-card"]');
@@ -52,11 +44,7 @@ async function main() {
 
 async function shift(session) {
   await runner.test("the signer CA is unlocked in the window", async () => {
-    await session.waitFor(item("line-signer"), 30000);
-    await session.click(`${item("line-signer")} > article [data-testid="ca-unlock"]`);
-    await session.type('[data-testid="unlock-passphrase"]', PASSPHRASE);
-    await session.click('[data-testid="unlock-submit"]');
-    await session.waitGone('[data-testid="unlock-dialog"]', 30000);
+    await unlockCa(session, "line-signer", PASSPHRASE);
   });
 
   let ports = 0;

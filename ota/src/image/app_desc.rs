@@ -11,6 +11,7 @@ pub const APP_DESC_LEN: usize = 256;
 
 /// The fields of the application descriptor that identify a build.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct AppDesc {
     /// Anti-rollback security version.

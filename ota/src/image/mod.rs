@@ -26,6 +26,7 @@ const CHECKSUM_SEED: u8 = 0xEF;
 
 /// One loadable segment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct Segment {
     /// Address the segment is loaded at.
@@ -38,6 +39,7 @@ pub struct Segment {
 
 /// A validated ESP32 application image.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct AppImage {
     /// Chip ID from the extended header.

@@ -73,6 +73,11 @@ impl Atecc608 {
         Ok(chip)
     }
 
+    /// Reads the chip persisted in `path` without ever writing it back (another process or thread may own it).
+    pub fn read_only(path: &Path, clock: SimClock) -> Result<Self, SimError> {
+        Self::load(path, clock)
+    }
+
     fn load(path: &Path, clock: SimClock) -> Result<Self, SimError> {
         let bad = |why: String| SimError::BadState { path: path.to_path_buf(), why };
         let text = std::fs::read_to_string(path).map_err(|e| SimError::io(path, e))?;

@@ -7,6 +7,7 @@ pub mod cloud_test;
 pub mod devices;
 pub mod files;
 pub mod line;
+pub mod ota;
 pub mod ports;
 pub mod practice;
 pub mod template;

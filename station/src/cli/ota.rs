@@ -162,7 +162,7 @@ impl Run for OtaCommand {
                 };
                 let json = ctx.json;
                 let events = std::sync::Arc::new(move |event: PushEvent| print_event(json, &event));
-                let report = client.push(&device, &image, sign.as_deref().map(|k| (k, sign_passphrase.as_ref())), std::time::Duration::from_secs(timeout), events)?;
+                let report = client.push(&device, &image, sign.as_deref().map(|k| (k, sign_passphrase.as_ref())), std::time::Duration::from_secs(timeout), events, &keyline_station::provision::CancelToken::new())?;
                 emit(ctx.json, &report, || format!("Device {} updated: {} bytes, SHA-256 {}\n", report.serial, report.bytes, report.sha256));
             }
             OtaCommand::Devices { server, cert, ca } => {

@@ -10,6 +10,7 @@ use crate::{Passphrase, Result};
 
 /// What `ota inspect` reports.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct ImageReport {
     /// The file.
@@ -79,6 +80,7 @@ pub fn export_signing_public_key(key_path: &Path, passphrase: Option<&Passphrase
 
 /// Result of `ota sign`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct SignedImage {
     /// The signed file.

@@ -1,10 +1,12 @@
 //! OTA for the front ends: inspect and sign firmware images, manage the Secure Boot v2 signing
 //! key, and (in submodules) the device-management server and client. Calls `keyline-ota`.
 
+mod desk;
 mod images;
 mod service;
 mod tls_certs;
 
+pub use desk::{EmbeddedServer, EmbeddedServerInfo, EmbeddedServerSettings, OtaDeviceRow, OtaTarget, PushRequest, DESKTOP_CLIENT_CN};
 pub use images::{create_signing_key, export_signing_public_key, inspect_image, sign_image, ImageReport, KeyCreated, SignedImage};
 pub use keyline_ota::image::MAX_IMAGE_BYTES;
 pub use keyline_ota::server::DEFAULT_MAX_UPLOAD;

@@ -16,6 +16,7 @@ use keyline_ota::tls::{self, TlsIdentity};
 use serde::Serialize;
 
 use crate::ledger::{Ledger, OtaStateRow};
+use crate::provision::CancelToken;
 use crate::{Error, Passphrase, Result, Station};
 
 /// Device state of the embedded server, in the station's ledger.
@@ -145,9 +146,14 @@ impl Station {
         let identity = cert.identity(key_passphrase)?;
         let chain = std::fs::read_to_string(&cert.chain).map_err(|e| Error::io("cannot read", &cert.chain, e))?;
         let cn = tls::peer_common_name(&tls::certificates_from_pem(&chain)?)?;
+        self.ota_client_with(server, &identity, &cn, ca)
+    }
+
+    /// An operator client for `server` presenting `identity` (CN `cn`), trusting CA `ca`'s chain.
+    pub fn ota_client_with(&self, server: &str, identity: &TlsIdentity, cn: &str, ca: &str) -> Result<BlockingClient> {
         let roots = tls::roots_from_pem(&self.ca_chain_pem(ca)?)?;
-        let config = tls::client_config(&identity, roots)?;
-        Ok(BlockingClient { client: OperatorClient::new(server, config, &cn) })
+        let config = tls::client_config(identity, roots)?;
+        Ok(BlockingClient { client: OperatorClient::new(server, config, cn) })
     }
 }
 
@@ -182,7 +188,8 @@ impl BlockingClient {
         Ok(devices.into_iter().map(|(serial, record)| OtaDevice { serial, record }).collect())
     }
 
-    /// Validate (and with `sign`, sign) the image, upload it and follow the device to `updatecompleted`.
+    /// Validate (and with `sign`, sign) the image, upload it and follow the device to `updatecompleted`;
+    /// gives up with `Cancelled` once `cancel` is set (checked every 100 ms).
     pub fn push(
         &self,
         serial: &str,
@@ -190,19 +197,33 @@ impl BlockingClient {
         sign: Option<(&Path, Option<&Passphrase>)>,
         timeout: Duration,
         events: Arc<dyn Fn(PushEvent) + Send + Sync>,
+        cancel: &CancelToken,
     ) -> Result<PushReport> {
         let mut bytes = keyline_ota::read_file_bounded(image, keyline_ota::image::MAX_IMAGE_BYTES)?;
         keyline_ota::AppImage::parse(&bytes)?;
         if let Some((key, passphrase)) = sign {
+            tracing::info!(key = %key.display(), "signing the image for Secure Boot v2");
             bytes = super::images::sign_bytes(&bytes, &super::images::read_key(key, passphrase)?)?;
         }
-        runtime()?.block_on(self.client.push(serial, &bytes, timeout, events))?;
+        tracing::info!(serial, bytes = bytes.len(), "pushing an image");
+        runtime()?.block_on(async {
+            let cancelled = async {
+                while !cancel.is_cancelled() {
+                    keyline_ota::tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            };
+            keyline_ota::tokio::select! {
+                result = self.client.push(serial, &bytes, timeout, events) => result,
+                _ = cancelled => Err(keyline_ota::Error::Cancelled),
+            }
+        })?;
         Ok(PushReport { serial: serial.to_owned(), bytes: bytes.len(), sha256: super::images::sha256_hex(&bytes) })
     }
 }
 
 /// Result of `ota push`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct PushReport {
     /// The device.

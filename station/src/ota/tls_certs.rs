@@ -88,6 +88,23 @@ impl Station {
         Ok(keyline_ota::tls::TlsIdentity::new(&chain, der)?)
     }
 
+    /// A client identity issued in memory from the unlocked CA `ca` with CN `name` (the desktop's
+    /// operator certificate for its own embedded server).
+    pub fn ephemeral_client_identity(&self, ca: &str, name: &str) -> Result<keyline_ota::tls::TlsIdentity> {
+        let (cert, key, _) = self.issue_tls_cert(ca, &TlsCertKind::Client { name: name.to_owned() })?;
+        let chain: String = std::iter::once(cert.pem()).chain(self.ca_chain(ca)?.iter().map(CertInfo::pem)).collect();
+        let der = key.pkcs8_der().map_err(|e| certs_error(e, ca))?;
+        Ok(keyline_ota::tls::TlsIdentity::new(&chain, der)?)
+    }
+
+    /// The passphrase of the unlocked CA `ca` (it also encrypts the keys `keyline cert` issued from it).
+    pub(crate) fn ca_passphrase(&self, ca: &str) -> Result<crate::Passphrase> {
+        let metadata = self.metadata()?;
+        let record = self.record(&metadata, ca)?;
+        let cert = self.load_cert(ca)?;
+        Ok(self.unlocked_key(&record, &cert)?.1)
+    }
+
     /// Issue a TLS server or client certificate from the unlocked CA `ca` and write the files
     /// (never overwriting).
     pub fn make_tls_cert(&self, ca: &str, kind: &TlsCertKind, prefix: &Path) -> Result<TlsCertFiles> {

@@ -102,6 +102,25 @@ export const commands = {
 	stop_line: (abort: boolean) => __TAURI_INVOKE<ShiftCounters>("stop_line", { abort }),
 	/**  Runs the board on `port` again within the running shift. */
 	retry_board: (port: string) => __TAURI_INVOKE<boolean>("retry_board", { port }),
+	/**  The embedded server, its simulated devices (practice mode) and whether a push runs. */
+	ota_status: () => __TAURI_INVOKE<OtaServerStatus>("ota_status"),
+	/**
+	 *  Starts the embedded server (certificate issued from the unlocked CA); in practice mode every
+	 *  provisioned simulated board then boots against it. A running server is stopped first.
+	 */
+	start_ota_server: (settings: EmbeddedServerSettings) => __TAURI_INVOKE<OtaServerStatus>("start_ota_server", { settings }),
+	/**  Stops the embedded server and its simulated devices. */
+	stop_ota_server: () => __TAURI_INVOKE<OtaServerStatus>("stop_ota_server"),
+	/**  The devices `target` knows, newest seen first. */
+	ota_devices: (target: OtaTarget) => __TAURI_INVOKE<OtaDeviceRow[]>("ota_devices", { target }),
+	/**  Validates an image and reports its header, descriptor and signature. */
+	inspect_ota_image: (path: string) => __TAURI_INVOKE<ImageReport>("inspect_ota_image", { path }),
+	/**  Signs `image` for Secure Boot v2 with the encrypted key and writes `out` (never overwriting). */
+	sign_ota_image: (key: string, passphrase: string, image: string, out: string) => __TAURI_INVOKE<SignedImage>("sign_ota_image", { key, passphrase, image, out }),
+	/**  Uploads (optionally signing first) and follows the device to `updatecompleted`; every step goes to `on_event`. */
+	push_ota: (target: OtaTarget, request: PushRequest, onEvent: Channel<PushEvent>) => __TAURI_INVOKE<PushReport>("push_ota", { target, request, onEvent }),
+	/**  Stops waiting for the running push (the device may still take the image at its next boot). */
+	cancel_ota_push: () => __TAURI_INVOKE<boolean>("cancel_ota_push"),
 	/**  Ports a board can be on, simulated boards first; `warnings` says what was skipped. */
 	list_ports: () => __TAURI_INVOKE<PortList>("list_ports"),
 	/**  Simulated boards (label, pty, firmware), their timing, and the emulator's state and endpoint. */
@@ -137,6 +156,54 @@ export type AllowListSync = {
 	/**  Devices that had connected before their serial was allowed and are now active. */
 	activated: ActivatedDevice[],
 } & SyncReport;
+
+/**  The fields of the application descriptor that identify a build. */
+export type AppDesc = {
+	/**  Anti-rollback security version. */
+	secureVersion: number,
+	/**  Application version (`PROJECT_VER`). */
+	version: string,
+	/**  Project name. */
+	projectName: string,
+	/**  Compile time. */
+	time: string,
+	/**  Compile date. */
+	date: string,
+	/**  ESP-IDF version. */
+	idfVersion: string,
+	/**  SHA-256 of the application ELF, hex. */
+	elfSha256: string,
+};
+
+/**  A validated ESP32 application image. */
+export type AppImage = {
+	/**  Chip ID from the extended header. */
+	chipId: number,
+	/**  Chip name for the ID (`esp32`, `esp32s3`…), `unknown` otherwise. */
+	chip: string,
+	/**  Entry point address. */
+	entry: number,
+	/**  SPI flash mode byte (0 QIO, 1 QOUT, 2 DIO, 3 DOUT). */
+	flashMode: number,
+	/**  Minimum chip revision (major·100 + minor). */
+	minChipRevFull: number,
+	/**  Maximum chip revision (major·100 + minor). */
+	maxChipRevFull: number,
+	/**  The segments in file order. */
+	segments: Segment[],
+	/**  The stored XOR checksum (verified). */
+	checksum: number,
+	/**  The appended SHA-256 (verified), hex, if the header says one follows. */
+	sha256: string | null,
+	/**  Length of the image proper (up to and including the appended hash). */
+	imageLen: number,
+	/**  Length of the whole file. */
+	fileLen: number,
+	/**  The application descriptor, when the first segment starts with one. */
+	appDesc: AppDesc | null,
+	/**  The Secure Boot v2 signature sector, when the file ends with one. */
+	signature: SignatureSector | null,
+};
 
 /**  What the Settings screen and the practice banner show. */
 export type AppInfo = {
@@ -520,6 +587,30 @@ export type Direction =
 /**  Board to host. */
 "fromBoard";
 
+/**  The running embedded server, as the OTA screen shows it. */
+export type EmbeddedServerInfo = {
+	/**  `https://127.0.0.1:PORT`: what this app's client connects to. */
+	url: string,
+	/**  The bound address (devices connect to its IP). */
+	address: string,
+	/**  The project CA peers must chain to. */
+	ca: string,
+	/**  Names in the server certificate. */
+	hosts: string[],
+};
+
+/**  How the operator starts the embedded server. */
+export type EmbeddedServerSettings = {
+	/**  Address to listen on, e.g. `127.0.0.1:3000` or `0.0.0.0:3000` (port 0 picks a free one). */
+	listen: string,
+	/**  Project CA (unlocked): issues the server certificate, and every peer must chain to it. */
+	ca: string,
+	/**  Extra names or IPs for the server certificate (the listen IP, localhost and 127.0.0.1 are always in). */
+	hosts?: string[],
+	/**  Largest image accepted, bytes (default 2 MiB − 18). */
+	maxUpload?: number | null,
+};
+
 /**  Where the emulator is in its life. */
 export type EmulatorState = 
 /**  Not started (or stopped). */
@@ -809,6 +900,18 @@ export type Health =
 /**  There but different; the detail says how. */
 { state: "drifted"; detail: string };
 
+/**  What `ota inspect` reports. */
+export type ImageReport = {
+	/**  The file. */
+	path: string,
+	/**  The parsed, validated image. */
+	image: AppImage,
+	/**  When signed: whether the Secure Boot v2 signature verifies with the key in its block. */
+	signatureValid: boolean | null,
+	/**  Why the signature does not verify. */
+	signatureError: string | null,
+};
+
 /**  Request to import an existing CA certificate and its private key. */
 export type ImportCa = {
 	/**  Name in the store. */
@@ -874,6 +977,49 @@ export type LogEntry = {
 	/**  Structured fields of the event and its spans (e.g. `board`, `port`, `ca`). */
 	fields: { [key in string]: string },
 };
+
+/**  One device in the OTA screen's list. */
+export type OtaDeviceRow = {
+	/**  Serial (the device certificate CN). */
+	serial: string,
+	/**  Pending request (`none`, `ota`, ...). */
+	request: string,
+	/**  Boot state (`offlineboot`, ...). */
+	state: string,
+	/**  Key slot number. */
+	keynum: number,
+	/**  When the device last spoke to the server (embedded server only; RFC 3339). */
+	lastSeen: string | null,
+	/**  The device is in this station's ledger (provisioned here). */
+	provisioned: boolean,
+};
+
+/**  What the OTA screen shows about this app's server. */
+export type OtaServerStatus = {
+	/**  The running embedded server. */
+	server: EmbeddedServerInfo | null,
+	/**  Practice mode's simulated devices booting against it. */
+	simDevices: SimOtaDevice[],
+	/**  A push is running. */
+	pushing: boolean,
+};
+
+/**  Which server the operator talks to. */
+export type OtaTarget = 
+/**  This app's embedded server (the client certificate is issued in memory from its CA). */
+{ kind: "embedded"; 
+/**  Its URL. */
+url: string; 
+/**  Its CA. */
+ca: string } | 
+/**  A remote rainbowtype server (Keyline's or the public Node one). */
+{ kind: "remote"; 
+/**  `https://host:port`. */
+url: string; 
+/**  Prefix of the operator certificate from `keyline cert client` (PREFIX.chain, PREFIX.key). */
+cert: string; 
+/**  The project CA that issued the server and client certificates (unlocked: its passphrase decrypts PREFIX.key). */
+ca: string };
 
 /**  How a run ended well. */
 export type OutcomeKind = 
@@ -1074,6 +1220,48 @@ export type ProvisionOutcome = {
 	bytesIn: number,
 };
 
+/**  Where a push is. */
+export type PushEvent = 
+/**  Bytes of the upload sent so far. */
+{ event: "uploading"; data: {
+	/**  Sent. */
+	sent: number,
+	/**  Total. */
+	total: number,
+} } | 
+/**  The server stored the image. */
+{ event: "uploaded" } | 
+/**  The device's request is now `ota`. */
+{ event: "requested" } | 
+/**  The device answered `otaaccepted` and is downloading. */
+{ event: "accepted" } | 
+/**  The device rebooted into the new image and reported `updatecompleted`. */
+{ event: "completed" };
+
+/**  Result of `ota push`. */
+export type PushReport = {
+	/**  The device. */
+	serial: string,
+	/**  Bytes uploaded. */
+	bytes: number,
+	/**  SHA-256 of what was uploaded (the device's flash must match), hex. */
+	sha256: string,
+};
+
+/**  What the OTA screen pushes. */
+export type PushRequest = {
+	/**  Device serial. */
+	serial: string,
+	/**  The image file. */
+	image: string,
+	/**  Sign with this Secure Boot v2 key before uploading. */
+	signKey?: string | null,
+	/**  The signing key's passphrase. */
+	signPassphrase?: string | null,
+	/**  Give up after this many seconds (default 600). */
+	timeoutSecs?: number | null,
+};
+
 /**  What `register-ca` did, for the CLI and the wizard. */
 export type RegisterCaOutcome = {
 	/**  The CA's name in the store. */
@@ -1084,6 +1272,16 @@ export type RegisterCaOutcome = {
 	verificationCertPem: string | null,
 	/**  The registration as AWS IoT now holds it. */
 	registration: CaRegistration,
+};
+
+/**  One loadable segment. */
+export type Segment = {
+	/**  Address the segment is loaded at. */
+	loadAddr: number,
+	/**  File offset of the segment's data. */
+	fileOffset: number,
+	/**  Data length in bytes. */
+	len: number,
 };
 
 /**  PASS/FAIL counters of a shift. */
@@ -1121,6 +1319,38 @@ error: ErrorReport | null;
 /**  Counters after this board. */
 counters: ShiftCounters };
 
+/**  One valid signature block, as found in a sector. */
+export type SignatureBlock = {
+	/**  Position in the sector (0..3). */
+	index: number,
+	/**  0x02 RSA-PSS or 0x03 ECDSA. */
+	version: number,
+	/**  The image digest stored in the block, hex. */
+	imageDigest: string,
+	/**  SHA-256 of the public-key material (bytes 36..812), the value burned into eFuse, hex. */
+	keyDigest: string,
+};
+
+/**  The signature sector at the end of a signed image. */
+export type SignatureSector = {
+	/**  The valid blocks (at least one). */
+	blocks: SignatureBlock[],
+	/**  True when block 0's digest equals SHA-256 of everything before the sector. */
+	digestMatches: boolean,
+};
+
+/**  Result of `ota sign`. */
+export type SignedImage = {
+	/**  The signed file. */
+	out: string,
+	/**  Its size in bytes. */
+	size: number,
+	/**  SHA-256 of the signed file, hex. */
+	sha256: string,
+	/**  The eFuse key digest, hex. */
+	keyDigest: string,
+};
+
 /**  One running simulated board, as the Settings screen lists it. */
 export type SimBoard = {
 	/**  0-based board index. */
@@ -1131,6 +1361,14 @@ export type SimBoard = {
 	path: string,
 	/**  `rainbowtype`, `esp-helper` or `rom`. */
 	firmware: string,
+};
+
+/**  One simulated OTA device, as the OTA screen lists it. */
+export type SimOtaDevice = {
+	/**  Chip serial (the certificate CN). */
+	serial: string,
+	/**  SHA-256 of the image in its simulated `ota_0`, once one was installed. */
+	installedSha256: string | null,
 };
 
 /**  One device location the definitions read (a row of the slot map). */

@@ -1,0 +1,54 @@
+// Writes a small, well-formed ESP32 application image (header, a DROM segment starting with the app
+// descriptor, a code segment, checksum and appended SHA-256), the same layout keyline_ota's ImageBuilder makes.
+import { createHash } from "node:crypto";
+
+function fixed(text, size) {
+  const out = Buffer.alloc(size);
+  out.write(text, "latin1");
+  return out;
+}
+
+/** An esp_app_desc_t (256 bytes). */
+function appDesc(project, version) {
+  const desc = Buffer.alloc(256);
+  desc.writeUInt32LE(0xabcd5432, 0);
+  fixed(version, 32).copy(desc, 16);
+  fixed(project, 32).copy(desc, 48);
+  fixed("12:00:00", 16).copy(desc, 80);
+  fixed("Dec  5 2026", 16).copy(desc, 96);
+  fixed("v4.2", 32).copy(desc, 112);
+  Buffer.alloc(32, 0x5a).copy(desc, 144);
+  return desc;
+}
+
+/** The image bytes: project/version in the descriptor, `codeBytes` of code (ESP32, chip id 0). */
+export function espImage(project, version, codeBytes) {
+  const code = Buffer.alloc(Math.ceil(codeBytes / 4) * 4);
+  for (let i = 0; i < code.length; i++) code[i] = (i * 7) & 0xff;
+  const segments = [
+    [0x3f400020, Buffer.concat([appDesc(project, version), Buffer.alloc(32)])],
+    [0x40080000, code],
+  ];
+  const header = Buffer.alloc(24);
+  header[0] = 0xe9;
+  header[1] = segments.length;
+  header[2] = 2; // DIO
+  header[3] = 0x20; // 4 MB, 40 MHz
+  header.writeUInt32LE(0x40080400, 4);
+  header[8] = 0xee;
+  header.writeUInt16LE(0, 12); // ESP32
+  header.writeUInt16LE(399, 17);
+  header[23] = 1; // SHA-256 appended
+  const parts = [header];
+  let checksum = 0xef;
+  for (const [addr, data] of segments) {
+    const head = Buffer.alloc(8);
+    head.writeUInt32LE(addr, 0);
+    head.writeUInt32LE(data.length, 4);
+    parts.push(head, data);
+    for (const b of data) checksum ^= b;
+  }
+  let body = Buffer.concat(parts);
+  body = Buffer.concat([body, Buffer.alloc((body.length | 15) - body.length), Buffer.from([checksum])]);
+  return Buffer.concat([body, createHash("sha256").update(body).digest()]);
+}
