@@ -7,7 +7,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{harness, invoke, messages_on, Harness};
+use common::{harness, invoke, messages_on, window_with_dialogs, Harness};
+use keyline_app_lib::file_dialog::FileDialogs;
+use keyline_app_lib::practice::emulator::EmulatorSource;
 use serde_json::{json, Value};
 
 const SHIFT_CHANNEL: u32 = 21;
@@ -46,7 +48,12 @@ fn wait_for_finished(h: &Harness, count: usize) -> Vec<Value> {
 
 #[test]
 fn a_shift_over_ipc_provisions_two_simulated_boards_and_the_devices_screen_finds_them() {
-    let h = harness(true);
+    // The save dialog (scripted) answers the three exports in turn: CSV, JSON, then a folder that does not exist.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_path_buf();
+    let (csv_path, json_path, unwritable_path) = (data.join("devices.csv"), data.join("devices.json"), data.join("missing/devices.csv"));
+    let answers = [Some(csv_path.clone()), Some(json_path.clone()), Some(unwritable_path)];
+    let h = window_with_dialogs(dir, data, true, EmulatorSource::default(), FileDialogs::scripted(answers));
     create_cas(&h);
     // Nothing to stop or retry before a shift.
     assert_eq!(invoke(&h, "retry_board", json!({ "port": "/dev/null" })).unwrap(), json!(false));
@@ -104,20 +111,19 @@ fn a_shift_over_ipc_provisions_two_simulated_boards_and_the_devices_screen_finds
     assert_eq!(malformed["code"], "invalid_serial", "{malformed}");
 
     // Export of the current search to CSV and JSON, at the path the save dialog gave.
-    let csv_path = h.dir.path().join("devices.csv");
-    let bytes = invoke(&h, "export_devices", json!({ "query": { "limit": 50 }, "format": "csv", "path": csv_path })).unwrap();
+    let exported = invoke(&h, "export_devices", json!({ "query": { "limit": 50 }, "format": "csv" })).unwrap();
     let csv = std::fs::read_to_string(&csv_path).unwrap();
-    assert_eq!(bytes.as_u64().unwrap() as usize, csv.len());
+    assert_eq!(exported["path"], json!(csv_path));
+    assert_eq!(exported["bytes"].as_u64().unwrap() as usize, csv.len());
     assert!(csv.starts_with("serial,"), "{csv}");
     let rows: Vec<&str> = csv.lines().filter(|line| serials.iter().any(|serial| line.starts_with(&format!("{serial},")))).collect();
     assert_eq!(rows.len(), 2, "one row per device: {csv}");
-    let json_path = h.dir.path().join("devices.json");
-    invoke(&h, "export_devices", json!({ "query": { "text": serials[0], "limit": 50 }, "format": "json", "path": json_path })).unwrap();
+    invoke(&h, "export_devices", json!({ "query": { "text": serials[0], "limit": 50 }, "format": "json" })).unwrap();
     let exported: Value = serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
     let rows = exported.as_array().or_else(|| exported["devices"].as_array()).unwrap();
     assert_eq!(rows.len(), 1, "{exported}");
     assert_eq!(rows[0]["serial"], serials[0].as_str());
-    let unwritable = invoke(&h, "export_devices", json!({ "query": { "limit": 50 }, "format": "csv", "path": h.dir.path().join("missing/devices.csv") }));
+    let unwritable = invoke(&h, "export_devices", json!({ "query": { "limit": 50 }, "format": "csv" }));
     assert_eq!(unwritable.unwrap_err()["code"], "write_failed");
 
     invoke(&h, "stop_sim_boards", json!({})).unwrap();

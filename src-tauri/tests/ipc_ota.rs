@@ -5,14 +5,19 @@
 
 mod common;
 
-use common::{harness, invoke, messages_on};
+use common::{invoke, messages_on};
 use keyline_ota::ImageBuilder;
 use serde_json::{json, Value};
 
 const PASS: &str = "ota ipc passphrase 123";
 
 fn with_ca() -> common::Harness {
-    let h = harness(false);
+    with_ca_answering([])
+}
+
+/// A window with CA `ota-signer` whose save dialogs answer `answers` in order.
+fn with_ca_answering(answers: impl IntoIterator<Item = Option<std::path::PathBuf>>) -> common::Harness {
+    let h = common::harness_answering(answers);
     invoke(
         &h,
         "create_ca",
@@ -52,7 +57,9 @@ fn the_embedded_server_starts_lists_devices_and_stops() {
 
 #[test]
 fn images_are_inspected_and_signed_and_a_push_nobody_answers_is_cancelled() {
-    let h = with_ca();
+    // The save dialog (scripted) picks where each signed copy goes.
+    let saved = tempfile::tempdir().unwrap();
+    let h = with_ca_answering([Some(saved.path().join("x.bin")), Some(saved.path().join("app.signed.bin"))]);
     let dir = h.dir.path();
     let image = ImageBuilder::new("blink", "5.0.1").segment(0x4008_0000, vec![7; 30_000]).build();
     std::fs::write(dir.join("app.bin"), &image).unwrap();
@@ -67,11 +74,12 @@ fn images_are_inspected_and_signed_and_a_push_nobody_answers_is_cancelled() {
 
     // A key made with the CLI's station call, then signing through the command.
     keyline_station::ota::create_signing_key(&dir.join("sb.key"), &keyline_station::Passphrase::new(PASS.into())).unwrap();
-    let wrong = invoke(&h, "sign_ota_image", json!({ "key": dir.join("sb.key"), "passphrase": "wrong one", "image": dir.join("app.bin"), "out": dir.join("x.bin") })).unwrap_err();
+    let wrong = invoke(&h, "sign_ota_image", json!({ "key": dir.join("sb.key"), "passphrase": "wrong one", "image": dir.join("app.bin") })).unwrap_err();
     assert_eq!(wrong["code"], "ota_key");
-    let signed = invoke(&h, "sign_ota_image", json!({ "key": dir.join("sb.key"), "passphrase": PASS, "image": dir.join("app.bin"), "out": dir.join("app.signed.bin") })).unwrap();
+    assert!(!saved.path().join("x.bin").exists(), "nothing is written with a wrong passphrase");
+    let signed = invoke(&h, "sign_ota_image", json!({ "key": dir.join("sb.key"), "passphrase": PASS, "image": dir.join("app.bin") })).unwrap();
     assert_eq!(signed["keyDigest"].as_str().unwrap().len(), 64);
-    let report = invoke(&h, "inspect_ota_image", json!({ "path": dir.join("app.signed.bin") })).unwrap();
+    let report = invoke(&h, "inspect_ota_image", json!({ "path": saved.path().join("app.signed.bin") })).unwrap();
     assert_eq!(report["signatureValid"], true);
 
     // Push to a device that never boots: the upload's bytes stream, then cancel ends the wait.
@@ -93,7 +101,7 @@ fn images_are_inspected_and_signed_and_a_push_nobody_answers_is_cancelled() {
         }
         false
     });
-    let request = json!({ "serial": "0123a1b2c3d4e5f6ee", "image": dir.join("app.signed.bin"), "timeoutSecs": 60 });
+    let request = json!({ "serial": "0123a1b2c3d4e5f6ee", "image": saved.path().join("app.signed.bin"), "timeoutSecs": 60 });
     let error = invoke(&h, "push_ota", json!({ "target": target, "request": request, "onEvent": "__CHANNEL__:9" })).unwrap_err();
     assert!(canceller.join().unwrap());
     assert_eq!(error["code"], "cancelled", "{error}");

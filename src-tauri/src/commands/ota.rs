@@ -14,6 +14,7 @@ use tauri::State;
 
 use super::on_station;
 use crate::error::CommandResult;
+use crate::file_dialog::{suggested_name, FileDialogs, FileRequest};
 use crate::practice::ota_devices::{SimOtaDevice, SimOtaDevices};
 use crate::practice::Practice;
 use crate::state::AppState;
@@ -138,11 +139,26 @@ pub async fn inspect_ota_image(state: State<'_, AppState>, path: PathBuf) -> Com
     on_station(&state, "inspect image", move |_| Ok(ota::inspect_image(&path)?)).await
 }
 
-/// Signs `image` for Secure Boot v2 with the encrypted key and writes `out` (never overwriting).
+/// Signs `image` for Secure Boot v2 with the encrypted key and writes the signed copy where the user picks in the
+/// save dialog (never overwriting); `null` if the user cancelled. The key and image are only read.
 #[tauri::command]
 #[specta::specta]
-pub async fn sign_ota_image(state: State<'_, AppState>, key: PathBuf, passphrase: String, image: PathBuf, out: PathBuf) -> CommandResult<SignedImage> {
-    on_station(&state, "sign image", move |_| Ok(ota::sign_image(&key, Some(&Passphrase::new(passphrase)), &image, &out)?)).await
+pub async fn sign_ota_image(
+    state: State<'_, AppState>,
+    dialogs: State<'_, Arc<FileDialogs>>,
+    key: PathBuf,
+    passphrase: String,
+    image: PathBuf,
+) -> CommandResult<Option<SignedImage>> {
+    let dialogs = dialogs.inner().clone();
+    on_station(&state, "sign image", move |_| {
+        let stem = image.file_stem().and_then(|s| s.to_str()).unwrap_or("image");
+        let file_name = suggested_name(&format!("{stem}.signed.bin"), "image.signed.bin");
+        let request = FileRequest { title: "Save signed image", file_name, filter: "ESP32 app image", extensions: vec!["bin".into()] };
+        let Some(out) = dialogs.save_path(request) else { return Ok(None) };
+        Ok(Some(ota::sign_image(&key, Some(&Passphrase::new(passphrase)), &image, &out)?))
+    })
+    .await
 }
 
 /// Uploads (optionally signing first) and follows the device to `updatecompleted`; every step goes to `on_event`.

@@ -115,8 +115,11 @@ export const commands = {
 	ota_devices: (target: OtaTarget) => __TAURI_INVOKE<OtaDeviceRow[]>("ota_devices", { target }),
 	/**  Validates an image and reports its header, descriptor and signature. */
 	inspect_ota_image: (path: string) => __TAURI_INVOKE<ImageReport>("inspect_ota_image", { path }),
-	/**  Signs `image` for Secure Boot v2 with the encrypted key and writes `out` (never overwriting). */
-	sign_ota_image: (key: string, passphrase: string, image: string, out: string) => __TAURI_INVOKE<SignedImage>("sign_ota_image", { key, passphrase, image, out }),
+	/**
+	 *  Signs `image` for Secure Boot v2 with the encrypted key and writes the signed copy where the user picks in the
+	 *  save dialog (never overwriting); `null` if the user cancelled. The key and image are only read.
+	 */
+	sign_ota_image: (key: string, passphrase: string, image: string) => __TAURI_INVOKE<SignedImage | null>("sign_ota_image", { key, passphrase, image }),
 	/**  Uploads (optionally signing first) and follows the device to `updatecompleted`; every step goes to `on_event`. */
 	push_ota: (target: OtaTarget, request: PushRequest, onEvent: Channel<PushEvent>) => __TAURI_INVOKE<PushReport>("push_ota", { target, request, onEvent }),
 	/**  Stops waiting for the running push (the device may still take the image at its next boot). */

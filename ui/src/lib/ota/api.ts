@@ -8,7 +8,8 @@ export const startOtaServer = (settings: EmbeddedServerSettings) => backend.star
 export const stopOtaServer = () => backend.stop_ota_server();
 export const otaDevices = (target: OtaTarget) => backend.ota_devices(target);
 export const inspectOtaImage = (path: string) => backend.inspect_ota_image(path);
-export const signOtaImage = (key: string, passphrase: string, image: string, out: string) => backend.sign_ota_image(key, passphrase, image, out);
+/** Signs the image with the key (both read where the user named them); the shell asks where to save the signed copy (null if cancelled). */
+export const signOtaImage = (key: string, passphrase: string, image: string) => backend.sign_ota_image(key, passphrase, image);
 export const cancelOtaPush = () => backend.cancel_ota_push();
 
 export function pushOta(target: OtaTarget, request: PushRequest, onEvent: (event: PushEvent) => void): Promise<PushReport> {
