@@ -43,7 +43,20 @@ pub(super) fn open(path: &Path, access: Access, busy_wait: Duration, now: &str) 
     }
 }
 
+/// Opens for writing. Switching a new file to WAL and migrating it need the database to themselves, and SQLite
+/// answers "busy" at once (no busy handler) when another connection opens the same new file at that moment (two
+/// boards of one shift starting together): the whole open is retried until `busy_wait` has passed.
 fn open_read_write(path: &Path, busy_wait: Duration, now: &str) -> Result<Connection, LedgerError> {
+    let deadline = std::time::Instant::now() + busy_wait;
+    loop {
+        match try_open_read_write(path, busy_wait, now) {
+            Err(LedgerError::Busy { .. }) if std::time::Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            other => return other,
+        }
+    }
+}
+
+fn try_open_read_write(path: &Path, busy_wait: Duration, now: &str) -> Result<Connection, LedgerError> {
     super::create_private_file(path)?;
     let mut conn = Connection::open(path).map_err(LedgerError::db("open", path))?;
     conn.busy_timeout(busy_wait).map_err(LedgerError::db("open", path))?;
