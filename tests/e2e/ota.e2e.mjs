@@ -18,21 +18,23 @@ const PASSPHRASE = "ota screen e2e passphrase";
 const dataDir = mkdtempSync(path.join(os.tmpdir(), "keyline-ota-e2e-"));
 const work = mkdtempSync(path.join(os.tmpdir(), "keyline-ota-e2e-files-"));
 const appEnv = practiceEnv(dataDir, root);
+// Practice mode keeps its own store in <data dir>/practice: the CLI works there too, so the app sees its CAs and boards.
+const storeDir = path.join(dataDir, "practice");
 const cliEnv = { ...appEnv, KEYLINE_CA_PASSPHRASE: PASSPHRASE };
 const runner = new Runner();
 const shot = (session, name) => docScreenshot(session, shots, root, name);
 
 /** `keyline sim` with one instant board in the data directory, until provisioned; returns the device serial. */
 async function provisionSimulatedBoard() {
-  const sim = spawn(cli, ["sim", "--boards", "1", "--timing", "instant", "--derive-templates", "--data-dir", dataDir], { env: appEnv, stdio: ["ignore", "pipe", "pipe"] });
+  const sim = spawn(cli, ["sim", "--boards", "1", "--timing", "instant", "--derive-templates", "--data-dir", storeDir], { env: appEnv, stdio: ["ignore", "pipe", "pipe"] });
   const output = [];
   sim.stdout.on("data", (c) => output.push(c.toString()));
   sim.stderr.on("data", (c) => output.push(c.toString()));
-  const list = path.join(dataDir, "sim/boards.json");
+  const list = path.join(storeDir, "sim/boards.json");
   try {
     await waitFor("the simulated board", async () => existsSync(list), { timeoutMs: 20000 });
     const [board] = JSON.parse(readFileSync(list, "utf8"));
-    const result = await keylineJson(cli, ["provision", "--port", board.path, "--firmware", "rainbowtype", "--ca", "ota-signer", "--data-dir", dataDir], cliEnv);
+    const result = await keylineJson(cli, ["provision", "--port", board.path, "--firmware", "rainbowtype", "--ca", "ota-signer", "--data-dir", storeDir], cliEnv);
     const serial = JSON.stringify(result).match(/"serial":"([0-9a-f]{18})"/)?.[1];
     assert(serial, `a serial in ${JSON.stringify(result)}`);
     return serial;
@@ -49,8 +51,8 @@ async function main() {
   const imageFile = path.join(work, "blink.bin");
   const keyFile = path.join(work, "sb.key");
   await runner.test("the CLI makes the CAs and a signing key, and provisions a simulated board", async () => {
-    await keylineJson(cli, ["ca", "create", "--name", "ota-root", "--org", "Acme", "--signer", "ota-signer", "--years", "5", "--data-dir", dataDir], cliEnv);
-    await keylineJson(cli, ["ota", "key", "create", "-o", keyFile, "--data-dir", dataDir], cliEnv);
+    await keylineJson(cli, ["ca", "create", "--name", "ota-root", "--org", "Acme", "--signer", "ota-signer", "--years", "5", "--data-dir", storeDir], cliEnv);
+    await keylineJson(cli, ["ota", "key", "create", "-o", keyFile, "--data-dir", storeDir], cliEnv);
     writeFileSync(imageFile, espImage("blink", "2.4.0", 180_000));
     serial = await provisionSimulatedBoard();
   });

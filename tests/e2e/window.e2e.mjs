@@ -61,7 +61,9 @@ async function main() {
     const session = await Session.start(driver.url, app, ["--practice"]);
     try {
       await runner.test("a dark OS theme gives the dark palette, and the log panel loads the lines logged before the window", async () => {
-        await session.waitFor(item("gui-root"));
+        // Practice mode has its own store (<data dir>/practice): the production CAs made above are not listed.
+        await session.waitFor('[data-testid="ca-empty"], [data-testid="ca-list"]');
+        assertEqual((await session.findAll(item("gui-root"))).length, 0, "production CAs in practice mode");
         const [dark, background] = await session.execute(
           `return [matchMedia("(prefers-color-scheme: dark)").matches, getComputedStyle(document.body).backgroundColor]`,
         );
