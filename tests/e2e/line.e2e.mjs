@@ -102,8 +102,11 @@ async function shift(session) {
     writeFileSync(product, mergedImage(espImage("product", "3.1.0", 120_000)));
     await session.click('[data-testid="nav-factory"]');
     await session.waitFor('[data-testid="screen-factory"]');
-    await session.click('[data-testid="unlock"]');
-    await session.click('[data-testid="confirm-unlock"]');
+    // Still locked from the last shift (if the screen kept it): unlocking is a deliberate action.
+    if ((await session.findAll('[data-testid="unlock"]')).length) {
+      await session.click('[data-testid="unlock"]');
+      await session.click('[data-testid="confirm-unlock"]');
+    }
     await session.waitFor('[data-testid="shift-setup"]');
     // The shell opens the native open dialog; it is answered as an operator would, by typing the path.
     await session.click('[data-testid="add-product-image"]');
@@ -136,12 +139,23 @@ async function shift(session) {
 
 /** Answers the GTK open dialog titled `title` by typing `file` (xdotool on the test's X display). */
 function answerOpenDialog(title, file) {
-  const run = (args) => execFileSync("xdotool", args, { encoding: "utf8", timeout: 20000 }).trim();
+  const run = (args) => {
+    try {
+      return execFileSync("xdotool", args, { encoding: "utf8", timeout: 20000 }).trim();
+    } catch (error) {
+      throw new Error(`xdotool ${args.join(" ")} failed (install it: apt install xdotool): ${error.message}`);
+    }
+  };
   const window = run(["search", "--sync", "--onlyvisible", "--name", title]).split("\n")[0];
+  execFileSync("sleep", ["1"]);
+  run(["windowraise", window]);
+  run(["mousemove", "--window", window, "20", "5"]);
   run(["windowfocus", "--sync", window]);
-  run(["key", "--clearmodifiers", "ctrl+l"]);
-  run(["type", "--delay", "15", file]);
-  run(["key", "Return"]);
+  console.log(`  open dialog ${window}, focus ${run(["getwindowfocus"])}`);
+  run(["key", "--clearmodifiers", "--delay", "100", "ctrl+l"]);
+  run(["type", "--delay", "30", file]);
+  execFileSync("sleep", ["0.5"]);
+  run(["key", "--delay", "100", "Return"]);
 }
 
 main().catch((error) => {
