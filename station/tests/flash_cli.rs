@@ -1,7 +1,9 @@
 //! `keyline flash` end to end against `keyline sim` boards in another process: images written and verified
 //! (the simulated flash equals them), refusals that write nothing, and the published Espressif helper
 //! RAM-loaded with `keyline flash --ram`, and by `keyline provision --ram-load`, which then provisions the
-//! board through it on the same open port.
+//! board through it on the same open port. The firmware steps of a run: a shift that RAM-loads the helper,
+//! provisions and flashes the product images; a verified board only product-flashed on the rerun; a bad product
+//! image that stops the shift before any board; a blank board flashed with the rainbowtype firmware, then provisioned.
 #![cfg(feature = "sim")]
 
 #[path = "provision/support.rs"]
@@ -210,5 +212,29 @@ fn a_verified_board_is_only_product_flashed_on_the_rerun_and_a_bad_image_never_r
     sim.stop();
     for (offset, bytes) in &parts {
         assert_eq!(&flash_of(&sim, *offset, bytes.len()), bytes, "product image at {offset:#x}");
+    }
+}
+
+#[test]
+fn a_blank_board_is_flashed_with_the_rainbowtype_firmware_then_provisioned_through_it() {
+    let env = Env::with_cas();
+    let mut sim = Sim::start(&env, "rom", 1, &[]);
+    // Blank flash: a flash boot finds no bootloader, so the firmware must be loaded first.
+    let parts = [(0x1000usize, bootloader()), (0x8000, table()), (0x10000, app(0, 120_000))];
+    let images: Vec<String> = parts.iter().map(|(offset, bytes)| format!("{}@{offset:#x}", write(&env, &format!("rt-{offset:x}.bin"), bytes))).collect();
+    let mut args = vec!["provision", "--port", &sim.ports[0], "--firmware", "rainbowtype", "--ca", "signer", "--json", "--events", "--load-firmware"];
+    args.extend(images.iter().map(String::as_str));
+    let stdout = env.ok(&args);
+    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let progress: Vec<serde_json::Value> = lines.iter().map(|l| serde_json::json!({ "event": "board", "inner": l })).collect();
+    let total: usize = parts.iter().map(|p| p.1.len()).sum();
+    assert_eq!(assert_progress(&progress, "load_firmware") as usize, total);
+    let outcome = &lines.last().unwrap()["outcome"];
+    assert_eq!(outcome["outcome"], "verified", "{outcome}");
+    let steps: Vec<&str> = outcome["steps"].as_array().unwrap().iter().map(|s| s["step"].as_str().unwrap()).collect();
+    assert_eq!((steps[0], steps[1], *steps.last().unwrap()), ("load_firmware", "open", "finish"), "{steps:?}");
+    sim.stop();
+    for (offset, bytes) in &parts {
+        assert_eq!(&flash_of(&sim, *offset, bytes.len()), bytes, "provisioning firmware image at {offset:#x}");
     }
 }
