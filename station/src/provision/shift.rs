@@ -41,6 +41,8 @@ pub struct ShiftConfig {
     pub until_idle: bool,
     /// Pass the bytes on the wire (`SerialBytes`) to the observer (the desktop's per-port serial log).
     pub serial_log: bool,
+    /// The validated firmware steps (load the provisioning firmware, flash the product firmware), if any.
+    pub firmware_setup: Option<Arc<super::FirmwareSetup>>,
 }
 
 /// PASS/FAIL counters of a shift.
@@ -150,6 +152,7 @@ pub fn run_shift(
                         station_name: config.station_name.clone(),
                         stop_before_issue: Some(stop.clone()),
                         ram_load: None,
+                        firmware_setup: config.firmware_setup.clone(),
                     };
                     let (observer, counters, ports, clock, abort) = (observer.clone(), counters.clone(), ports.clone(), clock.clone(), abort.clone());
                     let serial_log = config.serial_log;
