@@ -1,0 +1,114 @@
+//! `ca create --pkcs11-module`, `ca import --pkcs11-module`, and signing through the token.
+
+use std::path::Path;
+use std::process::Output;
+
+use crate::softhsm::{SoftHsm, PIN};
+use crate::support::{failed_with, openssl, succeeded, Env, PASS};
+
+const CODE: &str = "6b3f8c2d1e0a49587f6e5d4c3b2a19087f6e5d4c3b2a19080f1e2d3c4b5a6978";
+
+/// Run keyline against the test's SoftHSM2 with the token PIN `pin`.
+fn with_token(env: &Env, hsm: &SoftHsm, pin: &str, args: &[&str]) -> Output {
+    let conf = hsm.conf.to_str().unwrap();
+    env.keyline_env(args, &[("SOFTHSM2_CONF", conf), ("KEYLINE_TOKEN_PIN", pin), ("KEYLINE_CA_PASSPHRASE", PASS)])
+}
+
+fn ok(env: &Env, hsm: &SoftHsm, args: &[&str]) -> String {
+    succeeded(with_token(env, hsm, PIN, args), args)
+}
+
+fn openssl_csr(env: &Env) -> String {
+    let csr = env.path("device.csr");
+    openssl(&[
+        "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+        env.path("device.key").to_str().unwrap(), "-subj", "/CN=0123abcdef010203ee", "-out", csr.to_str().unwrap(),
+    ]);
+    csr.to_str().unwrap().to_string()
+}
+
+fn verify(root: &Path, signer: Option<&Path>, cert: &Path) {
+    let mut args = vec!["verify", "-x509_strict", "-CAfile", root.to_str().unwrap()];
+    if let Some(signer) = signer {
+        args.extend(["-untrusted", signer.to_str().unwrap()]);
+    }
+    args.push(cert.to_str().unwrap());
+    let out = openssl(&args);
+    assert!(out.contains(": OK"), "{out}");
+}
+
+#[test]
+fn a_ca_created_in_a_token_signs_device_and_verification_certificates_and_no_key_is_on_disk() {
+    let hsm = SoftHsm::new();
+    hsm.init_token("line");
+    let env = Env::new();
+    ok(&env, &hsm, &[
+        "ca", "create", "--name", "root", "--org", "Acme", "--signer", "signer", "--profile", "rainbowtype",
+        "--pkcs11-module", hsm.module_arg(), "--token", "line",
+    ]);
+
+    // The store records where the keys are and holds none.
+    let cas = std::fs::read_to_string(env.data_path("cas.json")).unwrap();
+    assert!(cas.contains("\"token\": \"line\"") && cas.contains("\"keyLabel\": \"signer\"") && cas.contains(hsm.module_arg()), "{cas}");
+    assert_eq!(std::fs::read_dir(env.data_path("keys")).unwrap().count(), 0, "no key files");
+
+    // A device certificate signed in the token (the CLI unlocks the signer with the PIN).
+    let csr = openssl_csr(&env);
+    let device = env.path("device.pem");
+    ok(&env, &hsm, &["cert", "sign", "--ca", "signer", "--csr", &csr, "--profile", "rainbowtype", "-o", device.to_str().unwrap()]);
+    verify(&env.data_path("certs/root.crt"), Some(&env.data_path("certs/signer.crt")), &device);
+
+    // An AWS IoT verification certificate signed in the token; no throwaway key file under a PIN.
+    let made: serde_json::Value =
+        serde_json::from_str(&ok(&env, &hsm, &["cert", "verification", "--ca", "signer", "--code", CODE, "--json"])).unwrap();
+    assert!(made["keyPath"].is_null(), "{made}");
+    verify(&env.data_path("certs/root.crt"), Some(&env.data_path("certs/signer.crt")), &env.data_path(&format!("cloud/certs/signer-{CODE}.pem")));
+
+    // Nothing in the data directory is a private key.
+    for (path, bytes) in env.snapshot() {
+        assert!(!String::from_utf8_lossy(&bytes).contains("PRIVATE KEY"), "{} holds a private key", path.display());
+    }
+
+    // A wrong PIN is refused with its own code and changes nothing.
+    let before = env.snapshot_without_log();
+    let stderr = failed_with(
+        with_token(&env, &hsm, "000000", &["cert", "sign", "--ca", "signer", "--csr", &csr, "--profile", "rainbowtype", "--json"]),
+        "token_wrong_pin",
+    );
+    assert!(stderr.contains("refused the PIN"), "{stderr}");
+    assert_eq!(env.snapshot_without_log(), before);
+}
+
+#[test]
+fn an_existing_token_key_is_adopted_by_its_label() {
+    let hsm = SoftHsm::new();
+    hsm.init_token("vault");
+    // The key and certificate made elsewhere (another station's store on the same token).
+    let maker = Env::new();
+    ok(&maker, &hsm, &["ca", "create", "--name", "acme-root", "--org", "Acme", "--pkcs11-module", hsm.module_arg(), "--token", "vault"]);
+    let cert = maker.data_path("certs/acme-root.crt");
+
+    let env = Env::new();
+    let module = hsm.module_arg();
+    let cert_arg = cert.to_str().unwrap();
+    failed_with(
+        with_token(&env, &hsm, PIN, &["ca", "import", "--name", "adopted", "--cert", cert_arg, "--pkcs11-module", module, "--token", "vault", "--key-label", "missing", "--json"]),
+        "token_key_missing",
+    );
+    failed_with(
+        with_token(&env, &hsm, PIN, &["ca", "import", "--name", "adopted", "--cert", cert_arg, "--pkcs11-module", module, "--token", "nope", "--key-label", "acme-root", "--json"]),
+        "token_not_found",
+    );
+    failed_with(
+        with_token(&env, &hsm, PIN, &["ca", "import", "--name", "adopted", "--cert", cert_arg, "--pkcs11-module", "/nonexistent/libpkcs11.so", "--token", "vault", "--key-label", "acme-root", "--json"]),
+        "token_module_not_found",
+    );
+    failed_with(
+        with_token(&env, &hsm, "999999", &["ca", "import", "--name", "adopted", "--cert", cert_arg, "--pkcs11-module", module, "--token", "vault", "--key-label", "acme-root", "--json"]),
+        "token_wrong_pin",
+    );
+    ok(&env, &hsm, &["ca", "import", "--name", "adopted", "--cert", cert_arg, "--pkcs11-module", module, "--token", "vault", "--key-label", "acme-root"]);
+    assert_eq!(std::fs::read_dir(env.data_path("keys")).unwrap().count(), 0, "no key files");
+    ok(&env, &hsm, &["cert", "verification", "--ca", "adopted", "--code", "abc"]);
+    verify(&cert, None, &env.data_path("cloud/certs/adopted-abc.pem"));
+}
