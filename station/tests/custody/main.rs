@@ -9,5 +9,6 @@ mod support;
 #[path = "../../../certs/tests/support/softhsm.rs"]
 mod softhsm;
 
+mod connection_test;
 mod offline_root;
 mod pkcs11;
