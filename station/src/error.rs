@@ -345,7 +345,7 @@ fn token_code(error: &keyline_certs::token::TokenError) -> ErrorCode {
         T::PinLocked { .. } => ErrorCode::TokenPinLocked,
         T::KeyLabelMissing { .. } => ErrorCode::TokenKeyMissing,
         T::KeyLabelTaken { .. } => ErrorCode::TokenKeyExists,
-        T::NotP256 { .. } => ErrorCode::TokenKeyNotP256,
+        T::NotP256 { .. } => ErrorCode::TokenKeyWrongCurve,
         _ => ErrorCode::TokenFailed,
     }
 }

@@ -75,7 +75,7 @@ error_codes! {
     /// A key with that label already exists in the token.
     TokenKeyExists = "token_key_exists",
     /// The token key is not EC P-256.
-    TokenKeyNotP256 = "token_key_not_p256",
+    TokenKeyWrongCurve = "token_key_wrong_curve",
     /// Another PKCS#11 failure.
     TokenFailed = "token_failed",
     /// File-system failure.

@@ -694,7 +694,7 @@ export type ErrorCode =
 /**  A key with that label already exists in the token. */
 "token_key_exists" | 
 /**  The token key is not EC P-256. */
-"token_key_not_p256" | 
+"token_key_wrong_curve" | 
 /**  Another PKCS#11 failure. */
 "token_failed" | 
 /**  File-system failure. */
