@@ -114,6 +114,17 @@ impl TokenKey {
         Ok(TokenKey::new(location.clone(), session, private, public_key))
     }
 
+    /// Fail with [`TokenError::KeyLabelTaken`] when the token already holds a private key labelled
+    /// `location.key_label` (checked before generating several keys, so none is left half made).
+    pub fn ensure_label_free(location: &TokenKeyRef, pin: &str) -> Result<(), TokenError> {
+        let session = login(&location.module, &location.token, pin)?;
+        if find(&session, label_template(ObjectClass::PRIVATE_KEY, &location.key_label))?.is_empty() {
+            Ok(())
+        } else {
+            Err(TokenError::KeyLabelTaken { token: location.token.clone(), label: location.key_label.clone() })
+        }
+    }
+
     /// Open the existing key labelled `location.key_label`, logging in with `pin`. Refused unless it
     /// is an EC P-256 private key whose public half the token also holds (as a public key object or a
     /// certificate with the same label or id).

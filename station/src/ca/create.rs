@@ -42,6 +42,15 @@ impl NewKeyCustody<'_> {
         }
     }
 
+    /// For a token: no key in it has the label `name` yet (checked for every CA before any key is made).
+    fn ensure_label_free(&self, name: &str) -> Result<()> {
+        if let NewKeyCustody::Token { module, token, pin } = self {
+            let location = TokenCustody { module: module.clone(), token: token.clone(), key_label: name.to_owned() }.key_ref();
+            TokenKey::ensure_label_free(&location, pin.expose())?;
+        }
+        Ok(())
+    }
+
     fn check(&self) -> Result<()> {
         match self {
             NewKeyCustody::Files { passphrase, root_passphrase } => {
@@ -141,6 +150,7 @@ impl Station {
         let names: Vec<&String> = std::iter::once(&request.name).chain(request.signer.as_ref()).collect();
         for name in &names {
             self.ensure_free(&metadata, name)?;
+            custody.ensure_label_free(name)?;
         }
 
         let now = self.clock.now();

@@ -107,6 +107,15 @@ fn an_existing_token_key_is_adopted_by_its_label() {
         with_token(&env, &hsm, "999999", &["ca", "import", "--name", "adopted", "--cert", cert_arg, "--pkcs11-module", module, "--token", "vault", "--key-label", "acme-root", "--json"]),
         "token_wrong_pin",
     );
+    // A new CA whose signer label is taken is refused before any key is made (the root's label stays free).
+    failed_with(
+        with_token(&env, &hsm, PIN, &["ca", "create", "--name", "fresh", "--org", "Acme", "--signer", "acme-root", "--pkcs11-module", module, "--token", "vault", "--json"]),
+        "token_key_exists",
+    );
+    failed_with(
+        with_token(&env, &hsm, PIN, &["ca", "import", "--name", "fresh", "--cert", cert_arg, "--pkcs11-module", module, "--token", "vault", "--key-label", "fresh", "--json"]),
+        "token_key_missing",
+    );
     ok(&env, &hsm, &["ca", "import", "--name", "adopted", "--cert", cert_arg, "--pkcs11-module", module, "--token", "vault", "--key-label", "acme-root"]);
     assert_eq!(std::fs::read_dir(env.data_path("keys")).unwrap().count(), 0, "no key files");
     ok(&env, &hsm, &["cert", "verification", "--ca", "adopted", "--code", "abc"]);
