@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use cryptoki::mechanism::Mechanism;
-use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
+use cryptoki::object::{Attribute, AttributeType, CertificateType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::Session;
 use p256::ecdsa::signature::hazmat::PrehashVerifier;
 use p256::elliptic_curve::sec1::ToEncodedPoint;
@@ -54,6 +54,8 @@ pub struct TokenKey {
     public_key: p256::PublicKey,
     /// Uncompressed SEC1 point (65 bytes), what rcgen puts in certificates.
     public_point: Vec<u8>,
+    /// `CKA_ID` of the key pair (empty when the token gave none).
+    id: Vec<u8>,
 }
 
 impl std::fmt::Debug for TokenKey {
@@ -111,7 +113,7 @@ impl TokenKey {
             .map_err(|e| fail("generate a P-256 key pair", e))?;
         let public_key = read_public_point(&session, public, label)?;
         tracing::info!(token = %location.token, label = %label, "generated a P-256 key in the token");
-        Ok(TokenKey::new(location.clone(), session, private, public_key))
+        Ok(TokenKey::new(location.clone(), session, private, public_key, id.to_vec()))
     }
 
     /// Fail with [`TokenError::KeyLabelTaken`] when the token already holds a private key labelled
@@ -161,12 +163,37 @@ impl TokenKey {
             return Err(TokenError::NotP256 { label: label.clone(), detail: "no EC curve parameters".into() });
         }
         let public_key = find_public_key(&session, label, id.as_deref())?;
-        Ok(TokenKey::new(location.clone(), session, private, public_key))
+        Ok(TokenKey::new(location.clone(), session, private, public_key, id.unwrap_or_default()))
     }
 
-    fn new(location: TokenKeyRef, session: Session, private: ObjectHandle, public_key: p256::PublicKey) -> TokenKey {
+    fn new(location: TokenKeyRef, session: Session, private: ObjectHandle, public_key: p256::PublicKey, id: Vec<u8>) -> TokenKey {
         let public_point = public_key.to_encoded_point(false).as_bytes().to_vec();
-        TokenKey { location, session: Mutex::new(session), private, public_key, public_point }
+        TokenKey { location, session: Mutex::new(session), private, public_key, public_point, id }
+    }
+
+    /// Store `cert_der` (this key's certificate) in the token under the key's label and id, so the token alone
+    /// is enough to adopt the CA elsewhere (`ca import --pkcs11-module` without `--cert`).
+    pub fn store_certificate(&self, cert_der: &[u8]) -> Result<(), TokenError> {
+        let info = crate::CertInfo::from_der(cert_der).map_err(|e| fail("store the certificate", e))?;
+        if info.p256_public_key != Some(self.public_key) {
+            return Err(fail("store the certificate", "it is not this key's certificate"));
+        }
+        let (_, parsed) = x509_parser::parse_x509_certificate(cert_der).map_err(|e| fail("store the certificate", e))?;
+        let mut template = vec![
+            Attribute::Class(ObjectClass::CERTIFICATE),
+            Attribute::CertificateType(CertificateType::X_509),
+            Attribute::Token(true),
+            Attribute::Private(false),
+            Attribute::Label(self.location.key_label.as_bytes().to_vec()),
+            Attribute::Subject(parsed.subject().as_raw().to_vec()),
+            Attribute::Value(cert_der.to_vec()),
+        ];
+        if !self.id.is_empty() {
+            template.push(Attribute::Id(self.id.clone()));
+        }
+        let session = self.session.lock().unwrap_or_else(|p| p.into_inner());
+        session.create_object(&template).map_err(|e| fail("store the certificate", e))?;
+        Ok(())
     }
 
     /// Where the key is.

@@ -179,6 +179,14 @@ impl Station {
         let root_record = CaRecord { token: root_token, ..CaRecord::new(request.name.clone(), CaRole::Root, None) };
         new_cas.insert(0, NewCa { record: root_record, cert: root_cert, key: root_key, secret: root_secret });
 
+        for ca in &new_cas {
+            if let CaKey::Token(key) = &ca.key {
+                // Best effort: the store has the certificate anyway; in the token it lets another station adopt the CA.
+                if let Err(error) = key.store_certificate(&ca.cert.der) {
+                    tracing::warn!(ca = %ca.record.name, %error, "cannot store the CA certificate in the token");
+                }
+            }
+        }
         self.write_new_cas(metadata, &new_cas, on_step)?;
         for ca in &new_cas {
             tracing::info!(ca = %ca.record.name, role = ?ca.record.role, sha256 = %ca.cert.sha256_fingerprint(), "created CA");

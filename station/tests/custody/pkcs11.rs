@@ -120,4 +120,9 @@ fn an_existing_token_key_is_adopted_by_its_label() {
     assert_eq!(std::fs::read_dir(env.data_path("keys")).unwrap().count(), 0, "no key files");
     ok(&env, &hsm, &["cert", "verification", "--ca", "adopted", "--code", "abc"]);
     verify(&cert, None, &env.data_path("cloud/certs/adopted-abc.pem"));
+
+    // Without --cert the certificate comes from the token (ca create stored it under the key's label).
+    let third = Env::new();
+    ok(&third, &hsm, &["ca", "import", "--name", "from-token", "--pkcs11-module", module, "--token", "vault", "--key-label", "acme-root"]);
+    assert_eq!(std::fs::read(third.data_path("certs/from-token.crt")).unwrap(), std::fs::read(&cert).unwrap());
 }
