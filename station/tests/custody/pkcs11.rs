@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::Output;
 
 use crate::softhsm::{SoftHsm, PIN};
-use crate::support::{failed_with, openssl, succeeded, Env, PASS};
+use crate::support::{failed_with, in_keyring_session, openssl, succeeded, Env, PASS};
 
 const CODE: &str = "6b3f8c2d1e0a49587f6e5d4c3b2a19087f6e5d4c3b2a19080f1e2d3c4b5a6978";
 
@@ -125,4 +125,30 @@ fn an_existing_token_key_is_adopted_by_its_label() {
     let third = Env::new();
     ok(&third, &hsm, &["ca", "import", "--name", "from-token", "--pkcs11-module", module, "--token", "vault", "--key-label", "acme-root"]);
     assert_eq!(std::fs::read(third.data_path("certs/from-token.crt")).unwrap(), std::fs::read(&cert).unwrap());
+}
+
+/// The token PIN remembered in the OS keyring (a private gnome-keyring in its own D-Bus session) signs without
+/// being typed; once forgotten it is asked for again.
+#[test]
+fn the_token_pin_comes_from_the_os_keyring_once_remembered() {
+    let hsm = SoftHsm::new();
+    hsm.init_token("kr");
+    let env = Env::new();
+    ok(&env, &hsm, &["ca", "create", "--name", "root", "--org", "Acme", "--signer", "signer", "--pkcs11-module", hsm.module_arg(), "--token", "kr"]);
+    let script = format!(
+        r#"KEYLINE_TOKEN_PIN='{PIN}' "$K" ca unlock signer --remember --json > remember.json
+"$K" cert verification --ca signer --code fromkeyring --json > verification.json
+"$K" ca forget signer --json > forget.json
+if "$K" cert verification --ca signer --code afterforget --json > after.json 2>/dev/null; then exit 3; fi
+"#
+    );
+    let output = in_keyring_session(&env, &script, &[("SOFTHSM2_CONF", hsm.conf.as_path())]);
+    assert!(output.status.success(), "keyring script failed: {}", String::from_utf8_lossy(&output.stderr));
+    let read = |name: &str| -> serde_json::Value { serde_json::from_str(&std::fs::read_to_string(env.path(name)).unwrap()).unwrap() };
+    assert_eq!(read("remember.json")["keyStatus"], "remembered");
+    verify(&env.data_path("certs/root.crt"), Some(&env.data_path("certs/signer.crt")), &env.data_path("cloud/certs/signer-fromkeyring.pem"));
+    assert_eq!(read("forget.json")["keyStatus"], "locked");
+    let after = read("after.json");
+    assert_eq!(after["error"]["code"], "passphrase_required", "{after}");
+    assert!(after["error"]["message"].as_str().unwrap().contains("PIN"), "{after}");
 }
