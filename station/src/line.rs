@@ -1,7 +1,7 @@
 //! The desktop's factory line: a shift started from chosen settings, stopped softly or aborted, with
 //! a failed board retried on the same port. The provisioning itself is [`run_shift`] and [`provision_board`].
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -40,7 +40,9 @@ pub struct LineSettings {
 /// A running shift.
 pub struct LineSession {
     station: Arc<Station>,
-    ca: Arc<ProvisioningCa>,
+    /// The shift's signer, until the shift ends (an idle lock drops it while the session lives on).
+    ca: Arc<Mutex<Option<Arc<ProvisioningCa>>>>,
+    ca_name: String,
     config: ShiftConfig,
     observer: ShiftObserver,
     stop: CancelToken,
@@ -58,7 +60,7 @@ impl LineSession {
             reason: format!("\"{}\" is not one of rainbowtype, esp-helper", settings.firmware),
         })?;
         let profile = parse_profile(settings.profile.as_deref().filter(|p| !p.is_empty()).unwrap_or(firmware.profile_name()))?;
-        let ca = Arc::new(station.provisioning_ca(&settings.ca, profile)?);
+        let ca = Arc::new(Mutex::new(Some(Arc::new(station.provisioning_ca(&settings.ca, profile)?))));
         let source = match settings.ports.as_deref() {
             Some(list) if !list.is_empty() => PortSource::List(list.to_vec()),
             _ => PortSource::Auto,
@@ -70,10 +72,19 @@ impl LineSession {
             let (station, ca, config, observer, stop, abort) = (station.clone(), ca.clone(), config.clone(), observer.clone(), stop.clone(), abort.clone());
             std::thread::Builder::new()
                 .name("keyline-shift".into())
-                .spawn(move || run_shift(&station, &ca, &config, observer, &stop, &abort, Arc::new(SystemClock)))
+                .spawn(move || {
+                    let signer = ca.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                    let counters = match signer {
+                        Some(signer) => run_shift(&station, &signer, &config, observer, &stop, &abort, Arc::new(SystemClock)),
+                        None => ShiftCounters::default(),
+                    };
+                    // The shift is over (stopped or idle-locked): drop the decrypted signer key.
+                    ca.lock().unwrap_or_else(|p| p.into_inner()).take();
+                    counters
+                })
                 .map_err(|error| Error::InvalidInput { what: "shift".into(), reason: format!("the shift thread could not start: {error}") })?
         };
-        Ok(LineSession { station, ca, config, observer, stop, abort, shift: Some(shift) })
+        Ok(LineSession { station, ca, ca_name: settings.ca.clone(), config, observer, stop, abort, shift: Some(shift) })
     }
 
     /// Runs the board on `port` again (it resumes from what the ledger and the chip already hold).
@@ -86,9 +97,20 @@ impl LineSession {
             stop_before_issue: Some(self.stop.clone()),
             ram_load: None,
         };
-        let (station, ca, observer, abort) = (self.station.clone(), self.ca.clone(), self.observer.clone(), self.abort.clone());
+        let ca = self.ca.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let ca_name = self.ca_name.clone();
+        let (station, observer, abort) = (self.station.clone(), self.observer.clone(), self.abort.clone());
         std::thread::spawn(move || {
             observer(&ShiftEvent::PortAppeared { port: request.port.clone() });
+            let Some(ca) = ca else {
+                let locked = Error::PassphraseRequired {
+                    purpose: format!("CA \"{ca_name}\" (the shift ended and locked it; start the shift again)"),
+                    env_var: "KEYLINE_CA_PASSPHRASE".into(),
+                };
+                let error = Some(locked.report());
+                observer(&ShiftEvent::BoardFinished { port: request.port, outcome: None, error, counters: ShiftCounters::default() });
+                return;
+            };
             let inner = observer.clone();
             let board: crate::provision::Observer = Arc::new(move |event: &ProvisionEvent| inner(&ShiftEvent::Board { inner: event.clone() }));
             let result = provision_board(&station, &ca, &request, board, &abort, Arc::new(SystemClock));

@@ -23,6 +23,9 @@ pub struct ShiftArgs {
     /// End when every board seen has finished (instead of waiting for more until Ctrl-C).
     #[arg(long)]
     until_idle: bool,
+    /// End the shift and drop the decrypted signer key after this many seconds with no board in flight (0: never).
+    #[arg(long, value_name = "SECONDS", default_value_t = keyline_station::ca::DEFAULT_IDLE_LOCK.as_secs())]
+    idle_lock: u64,
 }
 
 /// `keyline station`.
@@ -80,6 +83,7 @@ impl Run for ShiftCommand {
             list => PortSource::List(list.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect()),
         };
         let config = ShiftConfig { source, firmware, reprovision: args.run.reprovision, station_name: station_name(), poll: Duration::from_millis(200), until_idle: args.until_idle, serial_log: false };
+        station.set_idle_lock((args.idle_lock > 0).then(|| Duration::from_secs(args.idle_lock)));
         let (stop, abort) = (CancelToken::new(), CancelToken::new());
         watch_interrupts(stop.clone(), abort.clone());
         let json = ctx.json;
@@ -123,6 +127,9 @@ impl Run for ShiftCommand {
                     ));
                     line
                 }),
+                ShiftEvent::IdleLocked { idle_seconds } => Some(format!(
+                    "No board for {idle_seconds} s: the shift ends and the signer CA's key is dropped (run keyline station again to unlock it)."
+                )),
                 _ => None,
             };
             if let Some(line) = line {

@@ -1331,6 +1331,10 @@ port: string } |
 { event: "board"; 
 /**  The event. */
 inner: ProvisionEvent } | 
+/**  No board was in flight for the idle-lock time: the shift ended, and the signer key it held is dropped. */
+{ event: "idleLocked"; 
+/**  The idle-lock time, in seconds. */
+idleSeconds: number } | 
 /**  A run ended. */
 { event: "boardFinished"; 
 /**  The port. */
