@@ -19,8 +19,8 @@ APT_PACKAGES=(
   # Tauri on Debian
   libwebkit2gtk-4.1-dev build-essential curl wget file libxdo-dev libssl-dev
   libayatana-appindicator3-dev librsvg2-dev libudev-dev pkg-config
-  # the real window under test, keyring, MQTT peer, certificates
-  webkit2gtk-driver xvfb xauth xdotool gnome-keyring dbus dbus-x11 openssl mosquitto socat
+  # the real window under test, keyring, MQTT peer, certificates, PKCS#11 token (SoftHSM2) for CA keys
+  webkit2gtk-driver xvfb xauth xdotool gnome-keyring dbus dbus-x11 openssl mosquitto socat softhsm2
   python3-venv iproute2 util-linux
 )
 

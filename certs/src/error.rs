@@ -46,6 +46,9 @@ pub enum Error {
     /// The certificate builder failed.
     #[error("could not issue the certificate: {0}")]
     Issue(String),
+    /// A PKCS#11 token failed (module, token, PIN or key).
+    #[error(transparent)]
+    Token(#[from] crate::token::TokenError),
     /// The random number generator failed.
     #[error("the operating system random number generator failed: {0}")]
     Random(String),

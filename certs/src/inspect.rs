@@ -210,6 +210,13 @@ impl CertInfo {
         Some(cn)
     }
 
+    /// The subject's Organization, if any.
+    pub fn organization(&self) -> Option<String> {
+        let (_, cert) = X509Certificate::from_der(&self.der).ok()?;
+        let org = cert.subject().iter_organization().next()?.as_str().ok()?.to_owned();
+        Some(org)
+    }
+
     /// Reject certificates Keyline cannot use as a CA, with the reason.
     pub fn check_usable_ca(&self) -> Result<()> {
         if self.p256_public_key.is_none() {

@@ -9,7 +9,9 @@ use rcgen::{
 use sha1::{Digest, Sha1};
 use time::{Duration, OffsetDateTime};
 
-use crate::{CertInfo, EcKey, Error, Result};
+use rcgen::PublicKeyData;
+
+use crate::{CaSigner, CertInfo, Error, Result};
 
 /// Length of the random serial numbers (RFC 5280 allows up to 20 octets).
 pub const SERIAL_LEN: usize = 20;
@@ -60,11 +62,11 @@ pub fn random_serial() -> Result<SerialNumber> {
 }
 
 /// RFC 5280 method-1 key identifier: SHA-1 of the public key bits (what OpenSSL uses).
-fn key_identifier(key: &EcKey) -> Vec<u8> {
-    Sha1::digest(rcgen::PublicKeyData::der_bytes(key)).to_vec()
+fn key_identifier(key: &impl PublicKeyData) -> Vec<u8> {
+    Sha1::digest(key.der_bytes()).to_vec()
 }
 
-fn ca_params(subject: &CaSubject, validity: Validity, key: &EcKey, path_len: Option<u8>) -> Result<CertificateParams> {
+fn ca_params(subject: &CaSubject, validity: Validity, key: &impl PublicKeyData, path_len: Option<u8>) -> Result<CertificateParams> {
     let mut params = CertificateParams::default();
     let mut dn = DistinguishedName::new();
     dn.push(DnType::OrganizationName, subject.organization.as_str());
@@ -82,11 +84,19 @@ fn ca_params(subject: &CaSubject, validity: Validity, key: &EcKey, path_len: Opt
     Ok(params)
 }
 
-pub(crate) fn issuer_from<'a>(issuer: &CertInfo, issuer_key: &'a EcKey) -> Result<Issuer<'static, &'a EcKey>> {
-    if !issuer.p256_public_key.as_ref().is_some_and(|public| issuer_key.matches(public)) {
+pub(crate) fn issuer_from<'a, K: CaSigner>(issuer: &CertInfo, issuer_key: &'a K) -> Result<Issuer<'static, &'a K>> {
+    if issuer.p256_public_key != Some(issuer_key.p256_public_key()) {
         return Err(Error::Issue("the issuer key does not match the issuer certificate".into()));
     }
     Issuer::from_ca_cert_der(&issuer.der.as_slice().into(), issuer_key).map_err(|e| Error::Issue(e.to_string()))
+}
+
+/// A failed rcgen build; a token's failure was logged where it happened (rcgen keeps no detail).
+pub(crate) fn issue_error(error: rcgen::Error) -> Error {
+    match error {
+        rcgen::Error::RemoteKeyError => Error::Issue("the PKCS#11 token did not sign (see the log for its error)".into()),
+        other => Error::Issue(other.to_string()),
+    }
 }
 
 pub(crate) fn parse_issued(cert: rcgen::Certificate) -> Result<CertInfo> {
@@ -95,9 +105,9 @@ pub(crate) fn parse_issued(cert: rcgen::Certificate) -> Result<CertInfo> {
 
 /// A self-signed root CA: BasicConstraints CA:TRUE (critical), KeyUsage keyCertSign + cRLSign
 /// (critical), SubjectKeyIdentifier, random 20-byte serial.
-pub fn create_root_ca(subject: &CaSubject, validity: Validity, key: &EcKey) -> Result<CertInfo> {
+pub fn create_root_ca(subject: &CaSubject, validity: Validity, key: &impl CaSigner) -> Result<CertInfo> {
     let params = ca_params(subject, validity, key, None)?;
-    let cert = params.self_signed(key).map_err(|e| Error::Issue(e.to_string()))?;
+    let cert = params.self_signed(key).map_err(issue_error)?;
     parse_issued(cert)
 }
 
@@ -106,13 +116,13 @@ pub fn create_root_ca(subject: &CaSubject, validity: Validity, key: &EcKey) -> R
 pub fn create_signer_ca(
     subject: &CaSubject,
     validity: Validity,
-    key: &EcKey,
+    key: &impl PublicKeyData,
     issuer: &CertInfo,
-    issuer_key: &EcKey,
+    issuer_key: &impl CaSigner,
 ) -> Result<CertInfo> {
     let mut params = ca_params(subject, validity.within(issuer), key, Some(0))?;
     params.use_authority_key_identifier_extension = true;
-    let cert = params.signed_by(key, &issuer_from(issuer, issuer_key)?).map_err(|e| Error::Issue(e.to_string()))?;
+    let cert = params.signed_by(key, &issuer_from(issuer, issuer_key)?).map_err(issue_error)?;
     parse_issued(cert)
 }
 
@@ -121,18 +131,18 @@ pub fn create_signer_ca(
 pub fn issue_verification_cert(
     registration_code: &str,
     validity: Validity,
-    key: &EcKey,
+    key: &impl PublicKeyData,
     issuer: &CertInfo,
-    issuer_key: &EcKey,
+    issuer_key: &impl CaSigner,
 ) -> Result<CertInfo> {
     let params = end_entity_params(registration_code, validity, key, issuer)?;
-    let cert = params.signed_by(key, &issuer_from(issuer, issuer_key)?).map_err(|e| Error::Issue(e.to_string()))?;
+    let cert = params.signed_by(key, &issuer_from(issuer, issuer_key)?).map_err(issue_error)?;
     parse_issued(cert)
 }
 
 /// Parameters of an end-entity certificate (CN only, digitalSignature, not a CA) for `key`,
 /// within the issuer's validity.
-pub(crate) fn end_entity_params(cn: &str, validity: Validity, key: &EcKey, issuer: &CertInfo) -> Result<CertificateParams> {
+pub(crate) fn end_entity_params(cn: &str, validity: Validity, key: &impl PublicKeyData, issuer: &CertInfo) -> Result<CertificateParams> {
     let mut params = CertificateParams::default();
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, cn);
@@ -151,6 +161,7 @@ pub(crate) fn end_entity_params(cn: &str, validity: Validity, key: &EcKey, issue
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::EcKey;
 
     fn subject(cn: &str) -> CaSubject {
         CaSubject { common_name: cn.into(), organization: "Acme".into() }

@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod atcacert;
+mod ca_key;
 pub mod device;
 mod error;
 mod file;
@@ -19,7 +20,9 @@ mod key;
 mod pem_blocks;
 mod secret_pem;
 mod sealed;
+pub mod token;
 
+pub use ca_key::{CaKey, CaSigner};
 pub use error::{Error, Result};
 pub use file::{read_bounded_file, ReadFileError};
 pub use inspect::{certificate_id, colon_hex, CertInfo, ExtensionInfo};

@@ -6,7 +6,6 @@ use keyline_cloud::ca::{CaMode, CaRegistration, RegisterCaRequest};
 use keyline_cloud::mqtt::DeviceIdentity;
 use keyline_cloud::{CloudContext, CloudSettings};
 use p256::elliptic_curve::sec1::ToEncodedPoint;
-use p256::pkcs8::EncodePrivateKey;
 use serde::Serialize;
 
 use crate::{Error, Result, Station};
@@ -105,14 +104,10 @@ impl Station {
         let record = self.record(&metadata, signer)?;
         let cert = self.load_cert(signer)?;
         let (key, _passphrase) = self.unlocked_key(&record, &cert)?;
-        let scalar = key.scalar_bytes();
-        let secret = p256::SecretKey::from_slice(&scalar)
-            .map_err(|e| Error::Issue { detail: format!("the signer key is not a P-256 scalar: {e}") })?;
-        let pkcs8 = secret.to_pkcs8_der().map_err(|e| Error::Issue { detail: format!("cannot encode the signer key: {e}") })?;
         let serial = serial.map(str::to_owned).unwrap_or_else(keyline_cloud::mqtt::random_serial);
         // Everything signed is recorded: a serial the ledger cannot hold is refused before signing.
         let ledger_serial = crate::ledger::DeviceSerial::from_user(&serial)?;
-        let identity = keyline_cloud::mqtt::issue_device_identity(&cert.pem(), pkcs8.as_bytes(), &serial)?;
+        let identity = keyline_cloud::mqtt::issue_device_identity_with(&cert.pem(), &key, &serial)?;
         self.record_test_device(signer, ledger_serial, &identity)?;
         Ok(identity)
     }

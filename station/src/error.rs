@@ -55,6 +55,15 @@ pub enum Error {
         /// Its name.
         name: String,
     },
+    /// A PKCS#11 token holding (or to hold) a CA key failed: module, token, PIN or key.
+    #[error(transparent)]
+    Token(#[from] keyline_certs::token::TokenError),
+    /// The root CA's key was exported and removed from this station (`ca offline-root`).
+    #[error("the key of root CA \"{name}\" is offline (exported and removed from this station)")]
+    RootOffline {
+        /// Root CA name.
+        name: String,
+    },
     /// No CA with that name.
     #[error("no CA named \"{name}\" in {data_dir}")]
     NotFound {
@@ -211,6 +220,8 @@ impl Error {
             Error::PassphraseTooShort { .. } => ErrorCode::PassphraseTooShort,
             Error::CorruptStore { .. } => ErrorCode::CorruptStore,
             Error::Issue { .. } => ErrorCode::IssueFailed,
+            Error::RootOffline { .. } => ErrorCode::RootOffline,
+            Error::Token(error) => token_code(error),
             Error::Io { .. } => ErrorCode::Io,
             #[cfg(feature = "cloud")]
             Error::Cloud(error) => crate::cloud_errors::code(error),
@@ -264,6 +275,10 @@ impl Error {
                 "Choose a passphrase of {min_chars} or more characters; a few unrelated words are easy to type and hard to guess."
             ),
             Error::CorruptStore { .. } => "Restore the data directory from a backup or remove the damaged CA files.".into(),
+            Error::RootOffline { name } => format!(
+                "Only issuing a new signer needs the root; bring its key back for that with `keyline ca restore-root {name} --key FILE` (the exported file), and take it offline again afterwards."
+            ),
+            Error::Token(error) => token_hint(error).into(),
             Error::Issue { .. } => "This is a bug if the CA files are intact; please report it with the log file.".into(),
             Error::Io { .. } => "Check that the path exists and is writable, and that the disk is not full.".into(),
             #[cfg(feature = "cloud")]
@@ -317,6 +332,34 @@ impl Error {
 
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io { action, path: path.into(), source }
+    }
+}
+
+fn token_code(error: &keyline_certs::token::TokenError) -> ErrorCode {
+    use keyline_certs::token::TokenError as T;
+    match error {
+        T::ModuleNotFound { .. } => ErrorCode::TokenModuleNotFound,
+        T::ModuleLoad { .. } => ErrorCode::TokenModuleLoad,
+        T::TokenNotFound { .. } => ErrorCode::TokenNotFound,
+        T::WrongPin { .. } => ErrorCode::TokenWrongPin,
+        T::PinLocked { .. } => ErrorCode::TokenPinLocked,
+        T::KeyLabelMissing { .. } => ErrorCode::TokenKeyMissing,
+        T::KeyLabelTaken { .. } => ErrorCode::TokenKeyExists,
+        T::NotP256 { .. } => ErrorCode::TokenKeyWrongCurve,
+        _ => ErrorCode::TokenFailed,
+    }
+}
+
+/// The token errors' messages already say what to do; the hint names where the PIN comes from.
+fn token_hint(error: &keyline_certs::token::TokenError) -> &'static str {
+    use keyline_certs::token::TokenError as T;
+    match error {
+        T::WrongPin { .. } => "Check the token PIN (KEYLINE_TOKEN_PIN, the OS keyring entry, or what you typed); after a few wrong PINs the token locks.",
+        T::ModuleNotFound { .. } | T::ModuleLoad { .. } => "Pass --pkcs11-module with the path of the token's PKCS#11 library (docs/security.md lists the usual paths).",
+        T::TokenNotFound { .. } => "Check --token (the token label) and that the token is plugged in and initialised.",
+        T::KeyLabelMissing { .. } | T::KeyLabelTaken { .. } => "Check --key-label against the keys in the token.",
+        T::NotP256 { .. } => "Generate a P-256 key in the token (or let `keyline ca create --pkcs11-module ...` do it).",
+        _ => "Check that the token is connected and its module is the vendor's current PKCS#11 library; the log has the module's return code.",
     }
 }
 

@@ -57,6 +57,27 @@ error_codes! {
     CorruptStore = "corrupt_store",
     /// A certificate could not be built or signed.
     IssueFailed = "issue_failed",
+    /// The root CA's key was taken off the station (`ca offline-root`).
+    RootOffline = "root_offline",
+    // PKCS#11 tokens holding CA keys.
+    /// No PKCS#11 module (library) at the path given.
+    TokenModuleNotFound = "token_module_not_found",
+    /// The module cannot be loaded or started.
+    TokenModuleLoad = "token_module_load",
+    /// No token with that label.
+    TokenNotFound = "token_not_found",
+    /// The token refused the PIN.
+    TokenWrongPin = "token_wrong_pin",
+    /// The token locked its user PIN.
+    TokenPinLocked = "token_pin_locked",
+    /// No key with that label in the token.
+    TokenKeyMissing = "token_key_missing",
+    /// A key with that label already exists in the token.
+    TokenKeyExists = "token_key_exists",
+    /// The token key is not EC P-256.
+    TokenKeyWrongCurve = "token_key_wrong_curve",
+    /// Another PKCS#11 failure.
+    TokenFailed = "token_failed",
     /// File-system failure.
     Io = "io",
     // Operations.

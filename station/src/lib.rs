@@ -43,6 +43,6 @@ mod window_hints;
 
 pub use error::{Error, ErrorReport, Result};
 pub use error_code::{Audience, ErrorCode};
-pub use passphrase::{Passphrase, CA_PASSPHRASE_ENV, IMPORT_PASSPHRASE_ENV, MIN_PASSPHRASE_CHARS};
+pub use passphrase::{Passphrase, CA_PASSPHRASE_ENV, IMPORT_PASSPHRASE_ENV, MIN_PASSPHRASE_CHARS, ROOT_PASSPHRASE_ENV, TOKEN_PIN_ENV};
 pub use station::{Station, DATA_DIR_ENV};
 pub use store::read_input_file;

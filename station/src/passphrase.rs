@@ -12,6 +12,13 @@ pub const CA_PASSPHRASE_ENV: &str = "KEYLINE_CA_PASSPHRASE";
 /// When unset, [`CA_PASSPHRASE_ENV`] is tried.
 pub const IMPORT_PASSPHRASE_ENV: &str = "KEYLINE_IMPORT_PASSPHRASE";
 
+/// Environment variable the CLI reads the user PIN of a PKCS#11 token from (CAs whose key is in a token).
+pub const TOKEN_PIN_ENV: &str = "KEYLINE_TOKEN_PIN";
+
+/// Environment variable the CLI reads a root CA's own passphrase from (`ca create --separate-root-passphrase`,
+/// `ca offline-root`, `ca restore-root`).
+pub const ROOT_PASSPHRASE_ENV: &str = "KEYLINE_ROOT_PASSPHRASE";
+
 /// Fewest characters (Unicode scalar values) a passphrase that encrypts a new CA key may have;
 /// the same minimum as the desktop UI's.
 pub const MIN_PASSPHRASE_CHARS: usize = 8;

@@ -57,6 +57,14 @@ pub fn issue_device_identity(signer_cert_pem: &str, signer_key_pkcs8: &[u8], ser
         KeyPair::try_from(signer_key_pkcs8)
     }
     .map_err(|e| key_error(e.to_string()))?;
+    issue_device_identity_with(signer_cert_pem, &signer_key, serial)
+}
+
+/// [`issue_device_identity`] signed by any rcgen signing key: a key held elsewhere (a PKCS#11 token) signs
+/// without its private half ever being in this process.
+pub fn issue_device_identity_with(signer_cert_pem: &str, signer_key: &impl rcgen::SigningKey, serial: &str) -> Result<DeviceIdentity> {
+    validate_serial(serial)?;
+    parse_cert_pem(signer_cert_pem, "signer certificate")?;
     let issuer = Issuer::from_ca_cert_pem(signer_cert_pem, signer_key)
         .map_err(|e| CloudError::InvalidCertificate { what: "signer certificate", detail: e.to_string() })?;
     let device_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| key_error(e.to_string()))?;

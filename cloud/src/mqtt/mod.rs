@@ -14,7 +14,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde::{Deserialize, Serialize};
 
-pub use identity::{issue_device_identity, random_serial, DeviceIdentity};
+pub use identity::{issue_device_identity, issue_device_identity_with, random_serial, DeviceIdentity};
 
 use crate::error::{display_chain, CloudError, Result};
 use crate::retry::Backoff;

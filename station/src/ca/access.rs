@@ -1,6 +1,7 @@
 //! Reading CA files and metadata, decrypting CA keys, and the passphrases held in this process.
 
-use keyline_certs::{CertInfo, EcKey};
+use keyline_certs::token::TokenKey;
+use keyline_certs::{CaKey, CertInfo, EcKey};
 
 use crate::store::{read_bounded, validate_name, CaRecord, Metadata};
 use crate::{Error, Passphrase, Result, Station, CA_PASSPHRASE_ENV};
@@ -20,6 +21,7 @@ pub(crate) fn certs_error(error: keyline_certs::Error, subject: &str) -> Error {
         E::TooLarge { what, limit } => {
             Error::InvalidInput { what: format!("{subject} ({what})"), reason: format!("larger than {limit} bytes") }
         }
+        E::Token(error) => Error::Token(error),
         other => Error::Issue { detail: other.to_string() },
     }
 }
@@ -70,17 +72,39 @@ impl Station {
         Ok(key)
     }
 
+    /// The key of CA `record` with its secret: the file key decrypted with the passphrase, or the token key
+    /// after logging in with the PIN; either way checked against `cert`.
+    pub(crate) fn open_key(&self, record: &CaRecord, cert: &CertInfo, secret: &Passphrase) -> Result<CaKey> {
+        if record.offline {
+            return Err(Error::RootOffline { name: record.name.clone() });
+        }
+        let Some(custody) = &record.token else {
+            return Ok(CaKey::File(self.decrypt_key(&record.name, cert, secret)?));
+        };
+        let key = TokenKey::open(&custody.key_ref(), secret.expose())?;
+        if cert.p256_public_key != Some(key.public_key()) {
+            return Err(Error::KeyMismatch { name: record.name.clone() });
+        }
+        Ok(CaKey::Token(key))
+    }
+
     /// The usable key of CA `name`: with the passphrase held by this process, else the one
     /// remembered in the keyring, else `passphrase_required`. Also returns the passphrase.
-    pub(crate) fn unlocked_key(&self, record: &CaRecord, cert: &CertInfo) -> Result<(EcKey, Passphrase)> {
+    pub(crate) fn unlocked_key(&self, record: &CaRecord, cert: &CertInfo) -> Result<(CaKey, Passphrase)> {
         let name = record.name.as_str();
+        if record.offline {
+            return Err(Error::RootOffline { name: name.to_owned() });
+        }
         if self.held_passphrase(name).is_none() && record.remembered {
             if let Err(error) = self.unlock_ca_from_keyring(name) {
                 tracing::warn!(ca = name, %error, "cannot unlock with the passphrase in the keyring");
             }
         }
         match self.held_passphrase(name) {
-            Some(passphrase) => Ok((self.decrypt_key(name, cert, &passphrase)?, passphrase)),
+            Some(passphrase) => Ok((self.open_key(record, cert, &passphrase)?, passphrase)),
+            None if record.token.is_some() => {
+                Err(Error::PassphraseRequired { purpose: format!("the token PIN of CA \"{name}\""), env_var: crate::TOKEN_PIN_ENV.into() })
+            }
             None => Err(Error::PassphraseRequired { purpose: format!("CA \"{name}\""), env_var: CA_PASSPHRASE_ENV.into() }),
         }
     }

@@ -7,6 +7,7 @@
 mod access;
 mod create;
 mod idle;
+mod offline;
 mod profile_signer;
 mod progress;
 mod query;
@@ -18,6 +19,7 @@ mod verification;
 pub(crate) use access::certs_error;
 pub(crate) use idle::Held;
 pub use idle::DEFAULT_IDLE_LOCK;
+pub use offline::{KeyCustody, OfflineRoot};
 pub use progress::CaStep;
 pub use types::*;
 

@@ -4,7 +4,7 @@
 use keyline_certs::atcacert::derived::key_id;
 use keyline_certs::atcacert::{AtcaDate, Profile};
 use keyline_certs::device::{issue_signer_cert, SignerSubject};
-use keyline_certs::{CertInfo, EcKey};
+use keyline_certs::{CaKey, CaSigner, CertInfo};
 use time::OffsetDateTime;
 
 use super::access::certs_error;
@@ -47,8 +47,8 @@ pub(super) fn check(fit: &SignerFit, request: &CreateCa) -> Result<Profile> {
     Ok(profile)
 }
 
-fn raw_public_key(key: &EcKey) -> [u8; 64] {
-    let point = key.public_key().to_sec1_bytes();
+fn raw_public_key(key: &CaKey) -> [u8; 64] {
+    let point = key.p256_public_key().to_sec1_bytes();
     point[1..].try_into().expect("uncompressed P-256 point")
 }
 
@@ -68,7 +68,7 @@ fn common_name(profile: Profile, fit: &SignerFit, name: &str, public: &[u8; 64])
 /// Issues signer CA `name` for `profile` under the root; refused unless the profile's
 /// definitions rebuild it from the slots.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn issue(profile: Profile, fit: &SignerFit, name: &str, org: &str, key: &EcKey, root: &CertInfo, root_key: &EcKey, now: OffsetDateTime) -> Result<CertInfo> {
+pub(super) fn issue(profile: Profile, fit: &SignerFit, name: &str, org: &str, key: &CaKey, root: &CertInfo, root_key: &CaKey, now: OffsetDateTime) -> Result<CertInfo> {
     let public = raw_public_key(key);
     let common_name = common_name(profile, fit, name, &public);
     if common_name.chars().count() > MAX_DN_VALUE_LEN {

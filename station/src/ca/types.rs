@@ -62,6 +62,43 @@ pub struct ImportCa {
     pub key_passphrase: Option<Passphrase>,
 }
 
+/// Where the keys of a new CA are kept.
+#[derive(Debug, Clone)]
+pub enum NewKeyCustody<'a> {
+    /// Encrypted PKCS#8 files in the store, under `passphrase`; the root under `root_passphrase` when given
+    /// (so the line, which only needs the signer, never holds the root's passphrase).
+    Files {
+        /// Passphrase of the signer (and of the root without `root_passphrase`).
+        passphrase: &'a Passphrase,
+        /// The root's own passphrase.
+        root_passphrase: Option<&'a Passphrase>,
+    },
+    /// Generated inside a PKCS#11 token (P-256, sensitive, not extractable), labelled with the CA names.
+    Token {
+        /// Path of the token's PKCS#11 library.
+        module: PathBuf,
+        /// Token label.
+        token: String,
+        /// The token's user PIN.
+        pin: &'a Passphrase,
+    },
+}
+
+/// Request to adopt a key that already exists in a PKCS#11 token as a CA.
+#[derive(Debug, Clone)]
+pub struct ImportTokenCa {
+    /// Name in the store.
+    pub name: String,
+    /// Path of the token's PKCS#11 library.
+    pub module: PathBuf,
+    /// Token label.
+    pub token: String,
+    /// `CKA_LABEL` of the private key.
+    pub key_label: String,
+    /// The CA certificate (PEM); `None` takes the certificate the token holds under the key's label.
+    pub cert_pem: Option<String>,
+}
+
 // The CA's role lives with the store's records and the keyring status with the secrets (no module cycles).
 pub use crate::secrets::KeyringStatus;
 pub use crate::store::CaRole;
@@ -160,8 +197,9 @@ pub struct CaDetails {
 pub struct VerificationCert {
     /// `cloud/certs/<code>.pem`.
     pub cert_path: PathBuf,
-    /// `cloud/keys/<code>.key`: its throwaway key, encrypted under the CA's passphrase.
-    pub key_path: PathBuf,
+    /// `cloud/keys/<code>.key`: its throwaway key, encrypted under the CA's passphrase (none for a CA whose
+    /// key is in a PKCS#11 token).
+    pub key_path: Option<PathBuf>,
     /// The certificate PEM (what AWS asks for).
     pub pem: String,
 }

@@ -12,7 +12,7 @@ impl Station {
         let metadata = self.metadata()?;
         let record = self.record(&metadata, name)?;
         let cert = self.load_cert(name)?;
-        self.decrypt_key(name, &cert, passphrase)?;
+        self.open_key(&record, &cert, passphrase)?;
         if remember_in_keyring {
             secrets::remember(self.data_dir(), name, passphrase)?;
             self.set_remembered(name, true)?;
@@ -36,7 +36,7 @@ impl Station {
             return Ok(false);
         };
         let cert = self.load_cert(name)?;
-        self.decrypt_key(name, &cert, &passphrase)?;
+        self.open_key(&record, &cert, &passphrase)?;
         self.hold_passphrase(name, &passphrase);
         tracing::info!(ca = name, "CA unlocked from the OS keyring");
         Ok(true)

@@ -2,7 +2,9 @@
 //!
 //! The certificate goes to `cloud/certs/<code>.pem`. Its key is a throwaway that AWS never
 //! needs; it is still kept (in `cloud/keys/<code>.key`) so the pair can be inspected, but only
-//! as encrypted PKCS#8 under the CA's passphrase, like every other key in the store.
+//! as encrypted PKCS#8 under the CA's passphrase, like every other key in the store. A CA whose key is in a
+//! PKCS#11 token has no passphrase to encrypt it under (its PIN must not become guessable offline from a file),
+//! so for those the throwaway key is not kept.
 
 use keyline_certs::{issue_verification_cert, EcKey, Validity};
 
@@ -34,14 +36,20 @@ impl Station {
         let key = EcKey::generate();
         let validity = Validity::days_from(self.clock.now(), VERIFICATION_DAYS);
         let cert = issue_verification_cert(code, validity, &key, &ca_cert, &ca_key).map_err(|e| certs_error(e, ca))?;
-        let key_pem = key.to_encrypted_pem(passphrase.expose().as_bytes()).map_err(|e| certs_error(e, code))?;
+        let key_pem = match record.token {
+            None => Some(key.to_encrypted_pem(passphrase.expose().as_bytes()).map_err(|e| certs_error(e, code))?),
+            Some(_) => None,
+        };
         let pem = cert.pem();
 
         let _lock = self.layout.lock()?;
         let mut batch = FileBatch::new();
         batch.add_new(cert_path.clone(), pem.as_bytes())?;
-        batch.add_new(key_path.clone(), key_pem.as_bytes())?;
+        if let Some(key_pem) = &key_pem {
+            batch.add_new(key_path.clone(), key_pem.as_bytes())?;
+        }
         batch.commit()?;
+        let key_path = key_pem.map(|_| key_path);
         tracing::info!(ca, code, sha256 = %cert.sha256_fingerprint(), "issued verification certificate");
         Ok(VerificationCert { cert_path, key_path, pem })
     }

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
-use keyline_station::ca::{CreateCa, ImportCa, SecretPem, SignerFit, DEFAULT_CA_YEARS};
+use keyline_station::ca::{CreateCa, ImportCa, ImportTokenCa, NewKeyCustody, SecretPem, SignerFit, DEFAULT_CA_YEARS};
 use keyline_station::Error;
 
 use super::CliError;
@@ -41,16 +41,65 @@ pub enum CaCommand {
         /// digits, the signer ID). For trustflex it must end in four hex digits.
         #[arg(long, value_name = "CN", requires = "profile")]
         signer_cn: Option<String>,
+        /// Generate the keys inside this PKCS#11 token's module (library path); they never leave the token.
+        /// The PIN comes from KEYLINE_TOKEN_PIN or a prompt.
+        #[arg(long, value_name = "PATH", requires = "token", conflicts_with = "separate_root_passphrase")]
+        pkcs11_module: Option<PathBuf>,
+        /// Label of the token (with --pkcs11-module).
+        #[arg(long, value_name = "LABEL", requires = "pkcs11_module")]
+        token: Option<String>,
+        /// Encrypt the root key under its own passphrase (KEYLINE_ROOT_PASSPHRASE or a prompt), so the line only
+        /// ever holds the signer's; see `ca offline-root`.
+        #[arg(long, requires = "signer")]
+        separate_root_passphrase: bool,
     },
-    /// Import an existing CA certificate and its private key (SEC1 or PKCS#8, plain or encrypted).
+    /// Import an existing CA certificate and its private key (SEC1 or PKCS#8, plain or encrypted), or adopt a
+    /// key in a PKCS#11 token by its label.
     Import {
         /// Name in the store.
         #[arg(long)]
         name: String,
-        /// CA certificate (PEM).
-        #[arg(long, value_name = "FILE")]
-        cert: PathBuf,
+        /// CA certificate (PEM). With a token it may be left out when the token holds it under the key's label.
+        #[arg(long, value_name = "FILE", required_unless_present = "pkcs11_module")]
+        cert: Option<PathBuf>,
         /// Private key (PEM).
+        #[arg(long, value_name = "FILE", required_unless_present = "pkcs11_module", conflicts_with = "pkcs11_module")]
+        key: Option<PathBuf>,
+        /// Adopt a key held by this PKCS#11 module's token instead of a key file.
+        #[arg(long, value_name = "PATH", requires_all = ["token", "key_label"])]
+        pkcs11_module: Option<PathBuf>,
+        /// Label of the token (with --pkcs11-module).
+        #[arg(long, value_name = "LABEL", requires = "pkcs11_module")]
+        token: Option<String>,
+        /// Label of the key in the token (with --pkcs11-module).
+        #[arg(long, value_name = "LABEL", requires = "pkcs11_module")]
+        key_label: Option<String>,
+    },
+    /// Issue a new signer CA under an existing root (the only operation that needs the root key).
+    CreateSigner {
+        /// The root CA that signs it.
+        #[arg(long)]
+        root: String,
+        /// Name of the new signer CA.
+        #[arg(long)]
+        name: String,
+        /// Validity in years (cut to the root's).
+        #[arg(long, default_value_t = DEFAULT_CA_YEARS)]
+        years: u32,
+    },
+    /// Export a root CA's key (encrypted PKCS#8 under the root's passphrase) and remove it from this station.
+    OfflineRoot {
+        /// Root CA name.
+        name: String,
+        /// Where to write the key (a new file; keep it offline).
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+    },
+    /// Bring an offline root's key back (to issue a new signer); take it offline again afterwards.
+    RestoreRoot {
+        /// Root CA name.
+        name: String,
+        /// The key file `ca offline-root` wrote.
         #[arg(long, value_name = "FILE")]
         key: PathBuf,
     },
@@ -98,13 +147,37 @@ impl Run for CaCommand {
     fn run(self, ctx: &Context) -> CliResult {
         let station = ctx.station()?;
         match self {
-            CaCommand::Create { name, org, signer, years, profile, signer_cn } => {
-                let passphrase = passphrase::for_new_ca(&format!("CA \"{name}\""))?;
+            CaCommand::Create { name, org, signer, years, profile, signer_cn, pkcs11_module, token, separate_root_passphrase } => {
                 let fit = profile.map(|profile| SignerFit { profile, signer_cn });
-                let created = station.create_ca_fitting(CreateCa { name, org, signer, years }, fit.as_ref(), &passphrase, &mut |_| {})?;
+                let request = CreateCa { name, org, signer, years };
+                let created = match (pkcs11_module, token) {
+                    (Some(module), Some(token)) => {
+                        let pin = passphrase::token_pin(&token)?;
+                        station.create_ca_in(request, fit.as_ref(), &NewKeyCustody::Token { module, token, pin: &pin }, &mut |_| {})?
+                    }
+                    _ => {
+                        let passphrase = passphrase::for_new_ca(&format!("CA \"{}\"", request.signer.as_deref().unwrap_or(&request.name)))?;
+                        let root_passphrase =
+                            separate_root_passphrase.then(|| passphrase::for_new_root(&request.name)).transpose()?;
+                        let custody = NewKeyCustody::Files { passphrase: &passphrase, root_passphrase: root_passphrase.as_ref() };
+                        station.create_ca_in(request, fit.as_ref(), &custody, &mut |_| {})?
+                    }
+                };
                 emit(ctx.json, &created, || created.iter().map(summary_text).collect::<Vec<_>>().join("\n"));
             }
-            CaCommand::Import { name, cert, key } => {
+            CaCommand::Import { name, cert, key: None, pkcs11_module: Some(module), token: Some(token), key_label: Some(key_label) } => {
+                let cert_pem = cert.as_deref().map(read_text).transpose()?;
+                let pin = passphrase::token_pin(&token)?;
+                let imported = station.import_token_ca(ImportTokenCa { name, module, token, key_label, cert_pem }, &pin)?;
+                emit(ctx.json, &imported, || summary_text(&imported));
+            }
+            CaCommand::CreateSigner { root, name, years } => return super::ca_custody::create_signer(ctx, &station, &root, &name, years),
+            CaCommand::OfflineRoot { name, output } => return super::ca_custody::offline_root(ctx, &station, &name, &output),
+            CaCommand::RestoreRoot { name, key } => return super::ca_custody::restore_root(ctx, &station, &name, &key),
+            CaCommand::Import { name, cert, key, .. } => {
+                let (Some(cert), Some(key)) = (cert, key) else {
+                    return Err(Error::InvalidInput { what: "ca import".into(), reason: "give --cert and --key, or --pkcs11-module, --token and --key-label".into() }.into());
+                };
                 let cert_pem = read_text(&cert)?;
                 let key_pem = read_secret_text(&key)?;
                 let key_passphrase = if key_pem.expose().contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
@@ -143,7 +216,7 @@ impl Run for CaCommand {
                 });
             }
             CaCommand::Unlock { name, remember } => {
-                let passphrase = passphrase::for_existing_ca(&name)?;
+                let passphrase = passphrase::for_existing_ca(&station, &name)?;
                 let summary = station.unlock_ca(&name, &passphrase, remember)?;
                 emit(ctx.json, &summary, || {
                     if remember {
@@ -179,7 +252,7 @@ pub fn read_text(path: &Path) -> Result<String, CliError> {
 }
 
 /// Read a private-key file given on the command line into zeroizing memory.
-fn read_secret_text(path: &Path) -> Result<SecretPem, CliError> {
+pub fn read_secret_text(path: &Path) -> Result<SecretPem, CliError> {
     let bytes = keyline_station::read_input_file(path, MAX_INPUT_BYTES)?;
     SecretPem::from_utf8(bytes)
         .ok_or_else(|| Error::CorruptPem { what: path.display().to_string(), detail: "not UTF-8 text".into() }.into())

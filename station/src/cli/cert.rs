@@ -38,12 +38,13 @@ impl Run for CertCommand {
             CertCommand::Verification { ca, code } => {
                 passphrase::unlock_existing(&station, &ca)?;
                 let cert = station.make_verification_cert(&ca, &code)?;
-                emit(ctx.json, &cert, || {
-                    format!(
+                emit(ctx.json, &cert, || match &cert.key_path {
+                    Some(key_path) => format!(
                         "Verification certificate for code {code} written to {}\n(key, encrypted: {})\n",
                         cert.cert_path.display(),
-                        cert.key_path.display()
-                    )
+                        key_path.display()
+                    ),
+                    None => format!("Verification certificate for code {code} written to {} (signed in the token)\n", cert.cert_path.display()),
                 });
             }
         }

@@ -8,6 +8,7 @@ mod bench;
 #[cfg(feature = "sim")]
 mod bench_flash;
 mod ca;
+mod ca_custody;
 mod cert;
 mod cert_sign;
 mod devices;

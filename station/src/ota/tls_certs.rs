@@ -101,6 +101,7 @@ impl Station {
     pub(crate) fn ca_passphrase(&self, ca: &str) -> Result<crate::Passphrase> {
         let metadata = self.metadata()?;
         let record = self.record(&metadata, ca)?;
+        no_token(&record)?;
         let cert = self.load_cert(ca)?;
         Ok(self.unlocked_key(&record, &cert)?.1)
     }
@@ -108,6 +109,7 @@ impl Station {
     /// Issue a TLS server or client certificate from the unlocked CA `ca` and write the files
     /// (never overwriting).
     pub fn make_tls_cert(&self, ca: &str, kind: &TlsCertKind, prefix: &Path) -> Result<TlsCertFiles> {
+        no_token(&self.record(&self.metadata()?, ca)?)?;
         let (cert, key, passphrase) = self.issue_tls_cert(ca, kind)?;
         let key_pem = key.to_encrypted_pem(passphrase.expose().as_bytes()).map_err(|e| certs_error(e, ca))?;
         let mut chain_pem = cert.pem();
@@ -132,5 +134,21 @@ impl Station {
         batch.commit()?;
         tracing::info!(ca, cn = %files.common_name, sha256 = %cert.sha256_fingerprint(), "issued a TLS certificate");
         Ok(files)
+    }
+}
+
+/// Keys written to files are encrypted under the CA's passphrase; a CA whose key is in a PKCS#11 token has
+/// none (its PIN must not become guessable offline from a file).
+fn no_token(record: &crate::store::CaRecord) -> Result<()> {
+    match &record.token {
+        None => Ok(()),
+        Some(custody) => Err(Error::InvalidInput {
+            what: format!("CA \"{}\"", record.name),
+            reason: format!(
+                "its key is in the PKCS#11 token \"{}\", so there is no CA passphrase to encrypt a key file under; \
+                 issue file identities from a CA with a file key (in-memory server and client identities work)",
+                custody.token
+            ),
+        }),
     }
 }

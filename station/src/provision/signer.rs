@@ -2,14 +2,15 @@
 
 use keyline_certs::atcacert::{certdef_string, AtcaDate, Profile};
 use keyline_certs::device::{DeviceIssuer, IssuedDevice};
-use keyline_certs::EcKey;
+use keyline_certs::CaKey;
 use time::OffsetDateTime;
 
 use crate::ledger::{DeviceSerial, Ledger, NewDevice, Recorded};
 use crate::{Error, Result, Station};
 
 /// A signer CA ready to issue device certificates for one firmware profile: certificate, key,
-/// root public key and (Espressif) the signer's cert-def string. The key stays in memory only.
+/// root public key and (Espressif) the signer's cert-def string. A file key stays in memory only; a token key
+/// stays in its PKCS#11 token and signs there.
 pub struct ProvisioningCa {
     /// CA name in the store.
     pub ca: String,
@@ -22,7 +23,7 @@ pub struct ProvisioningCa {
     /// The helper's `provide-cert-def 1` string (esp-cryptoauthlib only).
     pub signer_cert_def: Option<String>,
     issuer: DeviceIssuer,
-    key: EcKey,
+    key: CaKey,
 }
 
 impl std::fmt::Debug for ProvisioningCa {

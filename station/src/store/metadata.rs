@@ -18,6 +18,25 @@ pub enum CaRole {
     Signer,
 }
 
+/// Where a CA key lives when a PKCS#11 token holds it (the store then has no key file for it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TokenCustody {
+    /// Path of the token's PKCS#11 library.
+    pub module: std::path::PathBuf,
+    /// Token label.
+    pub token: String,
+    /// `CKA_LABEL` of the key in the token.
+    pub key_label: String,
+}
+
+impl TokenCustody {
+    /// The key's location for [`keyline_certs::token::TokenKey`].
+    pub(crate) fn key_ref(&self) -> keyline_certs::token::TokenKeyRef {
+        keyline_certs::token::TokenKeyRef { module: self.module.clone(), token: self.token.clone(), key_label: self.key_label.clone() }
+    }
+}
+
 /// One CA in `cas.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -29,6 +48,19 @@ pub(crate) struct CaRecord {
     /// The passphrase was stored in the OS keyring with `unlock --remember`.
     #[serde(default)]
     pub remembered: bool,
+    /// The key is in this PKCS#11 token, not in `keys/<name>.key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<TokenCustody>,
+    /// The root's key was exported and removed (`ca offline-root`); only issuing a signer needs it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub offline: bool,
+}
+
+impl CaRecord {
+    /// A record of a CA whose key is a file in the store.
+    pub(crate) fn new(name: String, role: CaRole, parent: Option<String>) -> CaRecord {
+        CaRecord { name, role, parent, remembered: false, token: None, offline: false }
+    }
 }
 
 /// The whole `cas.json`.

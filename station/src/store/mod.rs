@@ -8,4 +8,4 @@ pub(crate) use files::{read_bounded, FileBatch};
 pub use files::read_input_file;
 pub(crate) use layout::{set_private_file_mode, validate_name, Layout};
 pub(crate) use metadata::{CaRecord, Metadata};
-pub use metadata::CaRole;
+pub use metadata::{CaRole, TokenCustody};

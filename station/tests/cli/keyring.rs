@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use crate::support::{failed_with, Env, PASS};
+use crate::support::{failed_with, in_keyring_session, Env, PASS};
 
 #[test]
 fn without_a_session_bus_the_keyring_is_reported_unavailable_and_nothing_changes() {
@@ -31,46 +31,19 @@ fn without_a_session_bus_the_keyring_is_reported_unavailable_and_nothing_changes
     assert_eq!(env.json(&["ca", "show", "root"])["keyStatus"], "locked");
 }
 
-fn have(program: &str) -> bool {
-    Command::new("sh").arg("-c").arg(format!("command -v {program}")).output().is_ok_and(|o| o.status.success())
-}
-
 #[test]
 fn remember_use_and_forget_with_gnome_keyring() {
-    assert!(
-        have("dbus-run-session") && have("gnome-keyring-daemon"),
-        "dbus-run-session and gnome-keyring-daemon are needed: apt install dbus gnome-keyring (scripts/keyline-dev.sh installs them)"
-    );
     let env = Env::new();
     env.create_root_and_signer();
-    let keyline = env!("CARGO_BIN_EXE_keyline");
     let script = format!(
-        r#"set -e
-printf %s keyring-test | gnome-keyring-daemon --components=secrets --daemonize --unlock >/dev/null
-export KEYLINE_DATA_DIR='{data}'
-K='{keyline}'
-KEYLINE_CA_PASSPHRASE='{PASS}' "$K" ca unlock signer --remember --json > remember.json
+        r#"KEYLINE_CA_PASSPHRASE='{PASS}' "$K" ca unlock signer --remember --json > remember.json
 "$K" ca list --json > list.json
 "$K" cert verification --ca signer --code fromkeyring --json > verification.json
 "$K" ca forget signer --json > forget.json
 if "$K" cert verification --ca signer --code afterforget --json > after.json 2>/dev/null; then exit 3; fi
-"#,
-        data = env.data.display(),
+"#
     );
-    for dir in ["home/share", "home/cache"] {
-        std::fs::create_dir_all(env.path(dir)).unwrap();
-    }
-    let output = Command::new("dbus-run-session")
-        .args(["--", "sh", "-c", &script])
-        .current_dir(env.dir.path())
-        .env_remove("KEYLINE_CA_PASSPHRASE")
-        .env_remove("DBUS_SESSION_BUS_ADDRESS")
-        // A fresh login keyring, unlocked with the password piped to the daemon.
-        .env("HOME", env.path("home"))
-        .env("XDG_DATA_HOME", env.path("home/share"))
-        .env("XDG_CACHE_HOME", env.path("home/cache"))
-        .output()
-        .unwrap();
+    let output = in_keyring_session(&env, &script, &[]);
     assert!(output.status.success(), "keyring script failed: {}", String::from_utf8_lossy(&output.stderr));
     let read = |name: &str| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(env.path(name)).unwrap()).unwrap()

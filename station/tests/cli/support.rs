@@ -208,3 +208,37 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     files
 }
+
+/// Run the shell `script` in its own D-Bus session with a fresh, unlocked gnome-keyring (HOME inside the test's
+/// directory), in the working directory, with `KEYLINE_DATA_DIR` set and `$K` naming the keyline binary, plus
+/// `envs`. No passphrase or PIN is inherited.
+pub fn in_keyring_session(env: &Env, script: &str, envs: &[(&str, &Path)]) -> Output {
+    let have = |program: &str| Command::new("sh").arg("-c").arg(format!("command -v {program}")).output().is_ok_and(|o| o.status.success());
+    assert!(
+        have("dbus-run-session") && have("gnome-keyring-daemon"),
+        "dbus-run-session and gnome-keyring-daemon are needed: apt install dbus gnome-keyring (scripts/keyline-dev.sh installs them)"
+    );
+    let script = format!(
+        "set -e\nprintf %s keyring-test | gnome-keyring-daemon --components=secrets --daemonize --unlock >/dev/null\n{script}"
+    );
+    for dir in ["home/share", "home/cache"] {
+        std::fs::create_dir_all(env.path(dir)).unwrap();
+    }
+    let mut command = Command::new("dbus-run-session");
+    command
+        .args(["--", "sh", "-c", &script])
+        .current_dir(env.dir.path())
+        .env_remove("KEYLINE_CA_PASSPHRASE")
+        .env_remove("KEYLINE_TOKEN_PIN")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env("KEYLINE_DATA_DIR", &env.data)
+        .env("K", env!("CARGO_BIN_EXE_keyline"))
+        // A fresh login keyring, unlocked with the password piped to the daemon.
+        .env("HOME", env.path("home"))
+        .env("XDG_DATA_HOME", env.path("home/share"))
+        .env("XDG_CACHE_HOME", env.path("home/cache"));
+    for (key, value) in envs {
+        command.env(key, value);
+    }
+    command.output().unwrap()
+}

@@ -8,6 +8,11 @@ mod idle_lock;
 mod refusals;
 mod shift;
 mod support;
+mod token;
+
+#[allow(dead_code)]
+#[path = "../../../certs/tests/support/softhsm.rs"]
+mod softhsm;
 
 use keyline_certs::atcacert::certdef_string;
 use keyline_certs::atcacert::rebuild::rebuild;

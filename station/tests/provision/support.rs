@@ -47,12 +47,17 @@ pub struct Env {
 impl Env {
     /// A data directory with root CA `root` and signer CA `signer`; waits for a turn to drive boards.
     pub fn with_cas() -> Env {
+        let env = Env::empty();
+        env.ok(&["ca", "create", "--name", "root", "--org", "Acme Corp", "--signer", "signer"]);
+        env
+    }
+
+    /// An empty data directory; waits for a turn to drive boards.
+    pub fn empty() -> Env {
         let _turn = Turn::take();
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
-        let env = Env { dir, data, _turn };
-        env.ok(&["ca", "create", "--name", "root", "--org", "Acme Corp", "--signer", "signer"]);
-        env
+        Env { dir, data, _turn }
     }
 
     pub fn command(&self, args: &[&str]) -> Command {

@@ -683,6 +683,26 @@ export type ErrorCode =
 "corrupt_store" | 
 /**  A certificate could not be built or signed. */
 "issue_failed" | 
+/**  The root CA's key was taken off the station (`ca offline-root`). */
+"root_offline" | 
+/**  No PKCS#11 module (library) at the path given. */
+"token_module_not_found" | 
+/**  The module cannot be loaded or started. */
+"token_module_load" | 
+/**  No token with that label. */
+"token_not_found" | 
+/**  The token refused the PIN. */
+"token_wrong_pin" | 
+/**  The token locked its user PIN. */
+"token_pin_locked" | 
+/**  No key with that label in the token. */
+"token_key_missing" | 
+/**  A key with that label already exists in the token. */
+"token_key_exists" | 
+/**  The token key is not EC P-256. */
+"token_key_wrong_curve" | 
+/**  Another PKCS#11 failure. */
+"token_failed" | 
 /**  File-system failure. */
 "io" | 
 /**  An operation was cancelled. */
