@@ -4,6 +4,7 @@
 #![cfg(feature = "sim")]
 
 mod crash;
+mod faults;
 mod refusals;
 mod shift;
 mod support;
