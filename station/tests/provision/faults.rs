@@ -43,7 +43,7 @@ impl Totals {
 #[test]
 fn a_hundred_faulty_boards_end_verified_or_failed_clearly_and_chips_match_the_ledger() {
     let started = std::time::Instant::now();
-    let env = Env::with_cas();
+    let env = Env::with_cas_alone();
     let mut totals = Totals::default();
     let groups = [(FirmwareKind::Rainbowtype, "rainbowtype", 11), (FirmwareKind::EspHelper, "esp-helper", 12), (FirmwareKind::Rainbowtype, "rainbowtype", 13), (FirmwareKind::EspHelper, "esp-helper", 14)];
     for (group, (kind, firmware, seed)) in groups.into_iter().enumerate() {
