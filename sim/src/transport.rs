@@ -306,11 +306,6 @@ fn serve(
             }
         };
         let line_rate = line_baud(&line.slave);
-        let n = if board.lock().expect("board lock").takes_uart_events() {
-            gather_burst(&mut line, &mut buffer, n, line_rate.unwrap_or_else(|| baud(&board)))
-        } else {
-            n
-        };
         let handled_from = Instant::now();
         let delivery = board.lock().expect("board lock").receive_at(&buffer[..n], line_rate);
         if delivery.flush_input {
@@ -327,34 +322,6 @@ fn serve(
             break;
         }
     }
-}
-
-/// Bytes take their wire time to arrive, and the UART cuts an event only after the line has been
-/// idle for its RX timeout (10 symbols, ESP-IDF `UART_TOUT_THRESH_DEFAULT`). So what the host writes before the bytes already read
-/// have finished arriving plus that timeout continues the same burst (the event model then splits
-/// it at the FIFO threshold). Returns the burst's length in `buffer`.
-fn gather_burst(line: &mut Line, buffer: &mut [u8], mut len: usize, rate: u32) -> usize {
-    let rx_timeout = crate::clock::uart_time(10, rate);
-    let mut quiet_at = Instant::now() + crate::clock::uart_time(len, rate) + rx_timeout;
-    while len < buffer.len() {
-        let left = quiet_at.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        let mut fds = [PollFd::new(line.master.as_fd(), PollFlags::POLLIN)];
-        let millis = left.as_micros().div_ceil(1000).min(u128::from(u16::MAX)) as u16;
-        if !matches!(poll(&mut fds, PollTimeout::from(millis)), Ok(n) if n > 0) {
-            break;
-        }
-        match line.master.read(&mut buffer[len..]) {
-            Ok(0) | Err(_) => break,
-            Ok(got) => {
-                len += got;
-                quiet_at = Instant::now() + crate::clock::uart_time(got, rate) + rx_timeout;
-            }
-        }
-    }
-    len
 }
 
 /// Until `until` (wall clock), and once more for what is already waiting, hands input to the board

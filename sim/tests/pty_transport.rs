@@ -230,34 +230,3 @@ fn an_always_waiting_helper_repeats_its_prompt_for_a_late_host() {
     port.write_all(b"version").unwrap();
     assert_eq!(read_for(&mut port, 11, Duration::from_secs(2)), b"v1.2.0\n\n>>\n");
 }
-
-/// `c`, the PEM lines and `p`; `gap` between writes (none: back to back). Returns what `p` echoed.
-fn upload_and_echo(gap: Duration) -> String {
-    let pty = spawn(FaultSpec::default());
-    let mut port = open(pty.path());
-    wait_for_boot(&mut port);
-    let body: String = (0..8).map(|i| format!("{}\n", char::from(b'A' + i).to_string().repeat(64))).collect();
-    let pem = format!("-----BEGIN CERTIFICATE-----\n{body}-----END CERTIFICATE-----\n");
-    port.write_all(b"c").unwrap();
-    std::thread::sleep(Duration::from_millis(60));
-    for line in pem.split_inclusive('\n') {
-        port.write_all(line.as_bytes()).unwrap();
-        std::thread::sleep(gap);
-    }
-    std::thread::sleep(Duration::from_millis(60));
-    port.write_all(b"p").unwrap();
-    common::normalise(&read_for(&mut port, pem.len(), Duration::from_millis(800)))
-}
-
-#[test]
-fn pem_lines_written_back_to_back_are_one_burst_to_the_uart() {
-    // On the wire, lines written without an idle gap arrive as one stream: the UART cuts events
-    // only at 120 bytes, rainbowtype keeps each event's bytes and flushes the rest, and the footer
-    // never completes. The board stays in accept mode and swallows the `p`.
-    assert_eq!(upload_and_echo(Duration::ZERO), "", "a host without gaps gets no echo");
-    // 2 ms between writes is no gap on the wire: a 65-byte line takes 5.6 ms at 115200, so the
-    // next line is queued behind it in the host's UART before the line goes idle.
-    assert_eq!(upload_and_echo(Duration::from_millis(2)), "", "a host with gaps shorter than a line's wire time gets no echo");
-    let echoed = upload_and_echo(Duration::from_millis(50));
-    assert!(echoed.starts_with("-----BEGIN CERTIFICATE-----\nAAAA"), "a host with 50 ms gaps gets its echo: {echoed:?}");
-}
