@@ -20,7 +20,7 @@ APT_PACKAGES=(
   libwebkit2gtk-4.1-dev build-essential curl wget file libxdo-dev libssl-dev
   libayatana-appindicator3-dev librsvg2-dev libudev-dev pkg-config
   # the real window under test, keyring, MQTT peer, certificates
-  webkit2gtk-driver xvfb xauth gnome-keyring dbus dbus-x11 openssl mosquitto socat
+  webkit2gtk-driver xvfb xauth xdotool gnome-keyring dbus dbus-x11 openssl mosquitto socat
   python3-venv iproute2 util-linux
 )
 

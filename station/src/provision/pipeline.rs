@@ -15,6 +15,8 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
+use super::firmware::{FirmwareLoad, FirmwareSetup};
+use super::flash_steps::{product_flashed, FlashContext};
 use super::{Observer, ProvisionError, ProvisionEvent, ProvisioningCa, Step};
 use crate::ledger::{certificate_id, Device, DeviceSerial, Ledger, StepRecord, DEVICE_STATUS_FAILED, DEVICE_STATUS_VERIFIED, DEVICE_STATUS_WRITTEN};
 use crate::Station;
@@ -36,6 +38,9 @@ pub struct ProvisionRequest {
     /// RAM-load this esptool `.bin` (the esp-helper) through the ROM loader in the open step, then
     /// provision on the same open port (the helper's handshake window is too short for a reopen).
     pub ram_load: Option<std::path::PathBuf>,
+    /// The shift's validated firmware steps: load the provisioning firmware first, flash the product
+    /// firmware once the device is verified (see [`FirmwareSetup::prepare`]).
+    pub firmware_setup: Option<Arc<FirmwareSetup>>,
 }
 
 /// How a run ended well.
@@ -47,6 +52,8 @@ pub enum OutcomeKind {
     Verified,
     /// The ledger already had it verified and the chip holds its key; nothing was written.
     AlreadyProvisioned,
+    /// The ledger already had it verified; only the product firmware was flashed now (a resumed run).
+    ProductFlashed,
 }
 
 /// Time one step took.
@@ -89,6 +96,8 @@ pub struct ProvisionOutcome {
     pub bytes_out: u64,
     /// Bytes received.
     pub bytes_in: u64,
+    /// The product flash of this run (images, SHA-256, bytes), when one was made.
+    pub product_flash: Option<Value>,
 }
 
 struct Run<'a> {
@@ -257,13 +266,30 @@ fn run_steps(run: &mut Run<'_>, data_dir: &std::path::Path, ledger: &mut Ledger,
         Arc::new(move |direction, bytes: &[u8]| observer(&ProvisionEvent::SerialBytes { port: port.clone(), direction, bytes: bytes.to_vec() }))
     };
     let (cancel, clock) = (run.cancel.clone(), run.clock.clone());
+    let setup = request.firmware_setup.clone();
+    let flash = FlashContext {
+        data_dir,
+        port: &port,
+        baud: setup.as_ref().map_or(crate::flash::DEFAULT_FLASH_BAUD, |s| s.flash_baud),
+        observer: run.observer.clone(),
+        cancel: cancel.clone(),
+        clock: clock.clone(),
+    };
+    // `--ram-load HELPER.bin` without a prepared setup: read and check it now.
+    let load = match (setup.as_ref().and_then(|s| s.load.clone()), &request.ram_load) {
+        (Some(load), _) => Some(load),
+        (None, Some(helper)) => Some(FirmwareLoad::Ram(crate::flash::read_ram_image(helper).map_err(|e| ProvisionError::station(Step::LoadFirmware, e))?)),
+        (None, None) => None,
+    };
+    let mut ram_link = match &load {
+        Some(load) => run.step(ledger, Step::LoadFirmware, |_| flash.load(load))?,
+        None => None,
+    };
     let mut driver: Box<dyn ProvisioningFirmware> = run.step(ledger, Step::Open, |_| {
         let reset = crate::ports::reset_strategy_for(data_dir, &port);
-        if let Some(helper) = &request.ram_load {
-            let (mut link, loaded) = crate::flash::ram_load_link(data_dir, &port, crate::flash::DEFAULT_FLASH_BAUD, helper, &mut |_| {}, &cancel, clock.clone())
-                .map_err(|e| ProvisionError::station(Step::Open, e))?;
+        if let Some(mut link) = ram_link.take() {
             link.set_log(log);
-            let detail = json!({ "baud": keyline_board::DEFAULT_BAUD, "reset": reset.name(), "ramLoaded": loaded.image.name, "ramBytes": loaded.bytes });
+            let detail = json!({ "baud": keyline_board::DEFAULT_BAUD, "reset": reset.name(), "ramLoaded": true });
             return Ok((keyline_board::driver_on(request.firmware, link), detail));
         }
         let driver = open_driver(request.firmware, &port, &reset, clock.clone(), cancel.clone(), Some(log)).map_err(|e| ProvisionError::board(Step::Open, e))?;
@@ -314,8 +340,20 @@ fn run_steps(run: &mut Run<'_>, data_dir: &std::path::Path, ledger: &mut Ledger,
 
     if let Some(device) = existing.as_ref().filter(|d| d.status == DEVICE_STATUS_VERIFIED && reusable(d, ca, &material.public_key)) {
         if !request.reprovision {
+            let stats = driver.link().stats();
+            drop(driver);
+            let product = setup.as_ref().and_then(|s| s.product.as_ref());
+            let mut product_flash = None;
+            if let Some(set) = product.filter(|set| !product_flashed(ledger, &serial, &device.cert_id, set).unwrap_or(false)) {
+                // Verified in an earlier run, not yet product-flashed: only flash it now.
+                product_flash = Some(run.step(ledger, Step::ProductFlash, |ledger| {
+                    let detail = flash.product(ledger, &serial, &device.cert_id, set)?;
+                    Ok((detail.clone(), detail))
+                })?);
+                finish(run, ledger, "product_flashed")?;
+            }
             return Ok(ProvisionOutcome {
-                outcome: OutcomeKind::AlreadyProvisioned,
+                outcome: if product_flash.is_some() { OutcomeKind::ProductFlashed } else { OutcomeKind::AlreadyProvisioned },
                 port: request.port.clone(),
                 firmware: request.firmware,
                 serial: serial.clone(),
@@ -325,8 +363,9 @@ fn run_steps(run: &mut Run<'_>, data_dir: &std::path::Path, ledger: &mut Ledger,
                 verified_by: Vec::new(),
                 steps: Vec::new(),
                 total_ms: 0,
-                bytes_out: driver.link().stats().bytes_out,
-                bytes_in: driver.link().stats().bytes_in,
+                bytes_out: stats.bytes_out,
+                bytes_in: stats.bytes_in,
+                product_flash,
             });
         }
     }
@@ -370,6 +409,17 @@ fn run_steps(run: &mut Run<'_>, data_dir: &std::path::Path, ledger: &mut Ledger,
     })?;
     *issued_cert = None;
     let stats = driver.link().stats();
+    drop(driver);
+    let mut product_flash = None;
+    if let Some(set) = setup.as_ref().and_then(|s| s.product.as_ref()) {
+        product_flash = Some(run.step(ledger, Step::ProductFlash, |ledger| {
+            let detail = flash.product(ledger, &serial, &cert_id, set)?;
+            Ok((detail.clone(), detail))
+        })?);
+    }
+    if setup.is_some() || load.is_some() {
+        finish(run, ledger, "verified")?;
+    }
     Ok(ProvisionOutcome {
         outcome: OutcomeKind::Verified,
         port: request.port.clone(),
@@ -383,5 +433,13 @@ fn run_steps(run: &mut Run<'_>, data_dir: &std::path::Path, ledger: &mut Ledger,
         total_ms: 0,
         bytes_out: stats.bytes_out,
         bytes_in: stats.bytes_in,
+        product_flash,
     })
+}
+
+/// The finish step: the run is complete and recorded.
+fn finish(run: &mut Run<'_>, ledger: &mut Ledger, outcome: &str) -> Result<(), ProvisionError> {
+    let steps: Vec<&str> = run.timings.iter().map(|t| t.step.as_str()).collect();
+    let detail = json!({ "outcome": outcome, "steps": steps });
+    run.step(ledger, Step::Finish, |_| Ok(((), detail)))
 }

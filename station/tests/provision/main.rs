@@ -5,6 +5,7 @@
 
 mod crash;
 mod faults;
+mod idle_lock;
 mod refusals;
 mod shift;
 mod support;
