@@ -5,13 +5,20 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::str::FromStr;
 
-/// What can go wrong on one board, parsed from `corrupt=0.01,drop=0.001,reset-after=500,vanish-after=2000,seed=7`.
+/// What can go wrong on one board, parsed from
+/// `corrupt=0.01,drop=0.001,reset=0.0002,vanish=0.0001,reset-after=500,vanish-after=2000,seed=7`.
 #[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct FaultSpec {
     /// Probability that a byte crossing the line (either direction) has one random bit flipped.
     pub corrupt: f64,
     /// Probability that a byte crossing the line (either direction) is lost.
     pub drop: f64,
+    /// Probability that the board resets (a brown-out) right after receiving a byte.
+    #[serde(default)]
+    pub reset: f64,
+    /// Probability that the board disappears (its port closes) right after receiving a byte.
+    #[serde(default)]
+    pub vanish: f64,
     /// The board resets once, after it has received this many bytes (mid-command).
     pub reset_after: Option<u64>,
     /// The board disappears (its port closes) after it has received this many bytes.
@@ -23,7 +30,7 @@ pub struct FaultSpec {
 impl FaultSpec {
     /// True when no fault is configured.
     pub fn is_none(&self) -> bool {
-        self.corrupt == 0.0 && self.drop == 0.0 && self.reset_after.is_none() && self.vanish_after.is_none()
+        self.corrupt == 0.0 && self.drop == 0.0 && self.reset == 0.0 && self.vanish == 0.0 && self.reset_after.is_none() && self.vanish_after.is_none()
     }
 }
 
@@ -39,6 +46,8 @@ impl FromStr for FaultSpec {
             match key.trim() {
                 "corrupt" => spec.corrupt = rate()?,
                 "drop" => spec.drop = rate()?,
+                "reset" => spec.reset = rate()?,
+                "vanish" => spec.vanish = rate()?,
                 "reset-after" => spec.reset_after = Some(count()?),
                 "vanish-after" => spec.vanish_after = Some(count()?),
                 "seed" => spec.seed = count()?,
@@ -60,6 +69,20 @@ pub struct Inbound {
     pub vanish: bool,
 }
 
+/// The faults that actually happened on one board's line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FaultTally {
+    /// Bytes with a flipped bit (both directions).
+    pub corrupted: u64,
+    /// Bytes lost (both directions).
+    pub dropped: u64,
+    /// Resets by fault injection.
+    pub resets: u64,
+    /// The board vanished.
+    pub vanished: bool,
+}
+
 /// Applies a `FaultSpec` to the traffic of one board.
 #[derive(Debug)]
 pub struct FaultInjector {
@@ -67,13 +90,19 @@ pub struct FaultInjector {
     rng: ChaCha8Rng,
     received: u64,
     reset_done: bool,
+    tally: FaultTally,
 }
 
 impl FaultInjector {
     /// An injector for board `index` (each board gets its own stream derived from the seed).
     pub fn new(spec: FaultSpec, index: usize) -> Self {
         let rng = ChaCha8Rng::seed_from_u64(spec.seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        FaultInjector { spec, rng, received: 0, reset_done: false }
+        FaultInjector { spec, rng, received: 0, reset_done: false, tally: FaultTally::default() }
+    }
+
+    /// The faults injected so far.
+    pub fn tally(&self) -> FaultTally {
+        self.tally
     }
 
     /// Passes host → board bytes through the line.
@@ -84,12 +113,16 @@ impl FaultInjector {
             if let Some(byte) = self.line(byte) {
                 out.bytes.push(byte);
             }
-            if self.spec.vanish_after.is_some_and(|n| self.received >= n) {
+            let vanish_now = self.spec.vanish > 0.0 && self.rng.gen_bool(self.spec.vanish);
+            if vanish_now || self.spec.vanish_after.is_some_and(|n| self.received >= n) {
+                self.tally.vanished = true;
                 out.vanish = true;
                 return out;
             }
-            if !self.reset_done && self.spec.reset_after.is_some_and(|n| self.received >= n) {
-                self.reset_done = true;
+            let reset_at_count = !self.reset_done && self.spec.reset_after.is_some_and(|n| self.received >= n);
+            if reset_at_count || (self.spec.reset > 0.0 && self.rng.gen_bool(self.spec.reset)) {
+                self.reset_done |= reset_at_count;
+                self.tally.resets += 1;
                 out.reset = true;
                 return out;
             }
@@ -107,9 +140,11 @@ impl FaultInjector {
 
     fn line(&mut self, byte: u8) -> Option<u8> {
         if self.spec.drop > 0.0 && self.rng.gen_bool(self.spec.drop) {
+            self.tally.dropped += 1;
             return None;
         }
         if self.spec.corrupt > 0.0 && self.rng.gen_bool(self.spec.corrupt) {
+            self.tally.corrupted += 1;
             return Some(byte ^ (1 << self.rng.gen_range(0..8)));
         }
         Some(byte)

@@ -26,7 +26,7 @@ pub mod transport;
 pub use board::{Board, BoardConfig, Delivery};
 pub use clock::{SimClock, Timing};
 pub use error::SimError;
-pub use faults::FaultSpec;
+pub use faults::{FaultSpec, FaultTally};
 pub use firmware::FirmwareKind;
 pub use runner::{read_boards_file, run_boards, SimConfig, SimHandle, SimPort};
 pub use transport::request_reset;

@@ -10,13 +10,18 @@ use keyline_sim::{Board, BoardConfig, FirmwareKind};
 use md5::Digest;
 
 fn connect(pty: &PtyBoard, before: ResetBeforeOperation, chip: Option<Chip>) -> Flasher {
+    connect_at(pty, before, chip, None)
+}
+
+/// Connects at 115200, then (with `baud`) has espflash send CHANGE_BAUDRATE and follow it.
+fn connect_at(pty: &PtyBoard, before: ResetBeforeOperation, chip: Option<Chip>, baud: Option<u32>) -> Flasher {
     let port = serialport::new(pty.path().to_string_lossy(), 115_200)
         .flow_control(serialport::FlowControl::None)
         .open_native()
         .unwrap();
     let info = serialport::UsbPortInfo { vid: 0, pid: 0, serial_number: None, manufacturer: None, product: None };
     let connection = Connection::new(port, info, ResetAfterOperation::NoResetNoStub, before, 115_200);
-    Flasher::connect(connection, false, true, false, chip, None).expect("espflash connects to the simulated ROM")
+    Flasher::connect(connection, false, true, false, chip, baud).expect("espflash connects to the simulated ROM")
 }
 
 fn rom_board() -> PtyBoard {
@@ -68,4 +73,19 @@ fn espflash_without_sync_and_with_a_known_chip() {
     std::thread::sleep(std::time::Duration::from_millis(100));
     assert_eq!(pty.board().lock().unwrap().hardware().flash.read(0x20000, 1000).unwrap(), &[0x42; 1000][..]);
     assert_eq!(pty.board().lock().unwrap().running(), None, "no app image at 0x10000: the board does not boot");
+}
+
+#[test]
+fn espflash_changes_the_rate_to_460800_and_writes_the_flash() {
+    let pty = rom_board();
+    // espflash asks the ESP32 ROM for 460800 as is; the ROM's 1.3 % high crystal estimate puts its
+    // UART 1.3 % low, still inside the 8N1 tolerance.
+    let mut flasher = connect_at(&pty, ResetBeforeOperation::NoReset, Some(Chip::Esp32), Some(460_800));
+    let rate = pty.board().lock().unwrap().hardware().baud;
+    assert!((450_000..460_000).contains(&rate), "the ROM runs at {rate}");
+    let image: Vec<u8> = (0..40_000u32).map(|i| (i.wrapping_mul(2_246_822_519) >> 19) as u8).collect();
+    flasher.write_bin_to_flash(0x20000, &image, &mut DefaultProgressCallback).unwrap();
+    drop(flasher);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(pty.board().lock().unwrap().hardware().flash.read(0x20000, image.len()).unwrap(), &image[..]);
 }

@@ -28,8 +28,13 @@ fn esptool() -> Option<PathBuf> {
 
 /// Runs esptool against `port` without the stub and without DTR/RTS resets (PTYs have no modem lines).
 fn run(esptool: &Path, port: &Path, args: &[&str]) -> String {
+    run_at(esptool, port, 115_200, args)
+}
+
+/// Like `run`, with `--baud`: above 115200 esptool sends CHANGE_BAUDRATE after connecting.
+fn run_at(esptool: &Path, port: &Path, baud: u32, args: &[&str]) -> String {
     let out = Command::new(esptool)
-        .args(["--chip", "auto", "--no-stub", "--port"])
+        .args(["--chip", "auto", "--no-stub", "--baud", &baud.to_string(), "--port"])
         .arg(port)
         .args(["--before", "no_reset", "--after", "no_reset"])
         .args(args)
@@ -79,6 +84,27 @@ fn esptool_detects_writes_and_verifies_flash() {
     let pty = rom_board(&dir.path().join("board-0"));
     let verified = run(&esptool, pty.path(), &["verify_flash", "0x10000", file_arg]);
     assert!(verified.contains("-- verify OK (digest matched)"), "{verified}");
+}
+
+#[test]
+fn esptool_changes_the_rate_to_460800_and_writes_the_flash() {
+    let Some(esptool) = esptool() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let pty = rom_board(&dir.path().join("board-0"));
+
+    // esptool reads the ROM's crystal estimate (RTCCALICFG1, eFuse CK8M_FREQ) and asks for a
+    // compensated rate, so the ROM's UART lands on 460800 although its estimate is 1.3 % high.
+    let mac = run_at(&esptool, pty.path(), 460_800, &["read_mac"]);
+    assert!(mac.contains("Changing baud rate to 460800\nChanged.") && mac.contains("MAC: "), "{mac}");
+    let rate = pty.board().lock().unwrap().hardware().baud;
+    assert!(rate.abs_diff(460_800) < 100, "the ROM runs at {rate}");
+
+    let image: Vec<u8> = (0..40_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 17) as u8).collect();
+    let file = dir.path().join("app.bin");
+    std::fs::write(&file, &image).unwrap();
+    let written = run_at(&esptool, pty.path(), 460_800, &["write_flash", "0x20000", file.to_str().unwrap()]);
+    assert!(written.contains("Changed.") && written.contains("Hash of data verified."), "{written}");
+    assert_eq!(pty.board().lock().unwrap().hardware().flash.read(0x20000, image.len()).unwrap(), &image[..]);
 }
 
 /// A minimal ESP32 RAM app image (esptool format): a DRAM data segment and an IRAM code segment

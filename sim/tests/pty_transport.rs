@@ -145,6 +145,34 @@ fn fault_specs_are_parsed_strictly() {
     assert!("corrupt=2".parse::<FaultSpec>().is_err());
     assert!("explode=1".parse::<FaultSpec>().is_err());
     assert!("none".parse::<FaultSpec>().unwrap().is_none());
+    let random: FaultSpec = "reset=0.001,vanish=0.0005".parse().unwrap();
+    assert_eq!((random.reset, random.vanish), (0.001, 0.0005));
+    assert!(!random.is_none());
+    assert!("vanish=1.5".parse::<FaultSpec>().is_err());
+}
+
+#[test]
+fn random_resets_and_disappearances_are_counted_per_board() {
+    use keyline_sim::faults::FaultInjector;
+    let spec: FaultSpec = "reset=0.01,vanish=0.0005,corrupt=0.01,drop=0.01,seed=3".parse().unwrap();
+    let mut hit = (0, 0);
+    for index in 0..20 {
+        let mut line = FaultInjector::new(spec, index);
+        let mut resets = 0;
+        for _ in 0..200 {
+            let inbound = line.inbound(&[0x55; 10]);
+            resets += u64::from(inbound.reset);
+            if inbound.vanish {
+                break;
+            }
+        }
+        let tally = line.tally();
+        assert_eq!(tally.resets, resets);
+        assert!(tally.corrupted > 0 && tally.dropped > 0);
+        hit.0 += usize::from(tally.resets > 0);
+        hit.1 += usize::from(tally.vanished);
+    }
+    assert!(hit.0 > 0 && hit.1 > 0 && hit.1 < 20, "resets and disappearances vary by board: {hit:?}");
 }
 
 #[test]

@@ -320,3 +320,22 @@ fn a_trust_and_go_part_never_answers_the_firmware_at_0x60() {
     let q = normalise(&send(&mut board, b"q"));
     assert!(q.contains("Failed to init: 240") && !q.contains("Successful"), "{q}");
 }
+
+#[test]
+fn a_failure_text_without_a_newline_never_reaches_the_host() {
+    // A chip configured elsewhere with slot 6 not writable (WriteConfig = Never): the IO
+    // protection key write at the end of `q` fails. The firmware's last text has no newline, so
+    // line-buffered stdout never sends it: a host that waits for a failure text waits forever; it
+    // must decide by its deadline that `Device Provisioning Successful!` did not come.
+    let dir = tempfile::tempdir().unwrap();
+    make_ca_chain(dir.path());
+    let mut board = board();
+    let mut config = keyline_sim::atecc::config::RAINBOWTYPE_CONFIG;
+    config[33] = 0x8F;
+    board.hardware_mut().chip.write_config_zone(&config).unwrap();
+    board.hardware_mut().chip.lock_zone(Zone::Config).unwrap();
+    let transcript = provision_with(&mut board, dir.path(), "Keyline");
+    assert!(transcript.ends_with("Comparing Device Certificate\n"), "{transcript}");
+    assert!(!transcript.contains("IO Prot") && !transcript.contains("Successful"), "{transcript}");
+    assert!(board.idle().is_empty() && board.advance(std::time::Duration::from_secs(5)).is_empty(), "and nothing follows");
+}

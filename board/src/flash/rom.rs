@@ -130,11 +130,13 @@ impl RomSession {
         drop(link);
         let usb = serialport::UsbPortInfo { vid: 0, pid: 0, serial_number: None, manufacturer: None, product: None };
         let connection = Connection::new(serial, usb, ResetAfterOperation::NoResetNoStub, ResetBeforeOperation::NoReset, DEFAULT_BAUD);
-        let baud = (options.baud != DEFAULT_BAUD).then_some(options.baud);
         let not_loader = |e: espflash::Error| FlashError::NotRomLoader { port: port.into(), reset: options.reset.name().into(), reason: error_chain(&e) };
-        let mut flasher = Flasher::connect(connection, false, false, false, None, baud).map_err(not_loader)?;
+        let mut flasher = Flasher::connect(connection, false, false, false, None, None).map_err(not_loader)?;
         if cancel.is_cancelled() {
             return Err(FlashError::Cancelled { written: 0 });
+        }
+        if options.baud != DEFAULT_BAUD {
+            change_rate(&mut flasher, options.baud).map_err(|e| FlashError::Loader { step: "CHANGE_BAUDRATE".into(), written: 0, reason: error_chain(&e) })?;
         }
         let chip = flasher.chip();
         let mac = flasher.device_info().ok().and_then(|info| info.mac_address);
@@ -256,6 +258,34 @@ impl RomSession {
             FlashError::Loader { step: step.into(), written, reason }
         }
     }
+}
+
+/// `RTCCALICFG1`: the ESP32 ROM's calibration of its crystal against the 8 MHz RC oscillator.
+const ESP32_RTC_CALI_CFG1: u32 = 0x3FF5_F06C;
+/// eFuse BLK0 word 4 (`EFUSE_RD_CK8M_FREQ` in bits 0..7).
+const ESP32_EFUSE_WORD4: u32 = 0x3FF5_A010;
+/// The loader's time to change its rate after the reply (esptool and espflash wait the same).
+const RATE_SETTLE: Duration = Duration::from_millis(50);
+
+/// Switches the loader and the port to `baud`. The ESP32 ROM sets its divider from its own
+/// RC-calibrated crystal estimate, so (as esptool does) ask it for the rate scaled by that estimate
+/// to land on `baud`; other chips take the plain rate. The reply comes at the old rate.
+fn change_rate(flasher: &mut Flasher, baud: u32) -> Result<(), espflash::Error> {
+    if flasher.chip() != Chip::Esp32 {
+        return flasher.change_baud(baud);
+    }
+    let connection = flasher.connection();
+    let cali = u64::from((connection.read_reg(ESP32_RTC_CALI_CFG1)? >> 7) & 0x01FF_FFFF);
+    let ck8m = u64::from(connection.read_reg(ESP32_EFUSE_WORD4)? & 0xFF);
+    let estimate = cali * 15_625 * ck8m / 40;
+    let crystal = if estimate > 33_000_000 { 40_000_000 } else { 26_000_000 };
+    let scaled = u32::try_from(u64::from(baud) * estimate / crystal).unwrap_or(baud);
+    let new_baud = if scaled == 0 { baud } else { scaled };
+    connection.with_timeout(CommandType::ChangeBaudrate.timeout(), |c| c.command(Command::ChangeBaudrate { new_baud, prior_baud: 0 }))?;
+    connection.set_baud(baud)?;
+    // The loader's own switch time, as espflash's and esptool's change_baud allow it.
+    std::thread::sleep(RATE_SETTLE);
+    Ok(())
 }
 
 /// The error and its sources, one line.

@@ -1,6 +1,7 @@
 //! One simulated board: an ESP32 with flash and an ATECC608A, running one firmware at a time.
 
 pub mod flash;
+pub mod uart;
 
 use crate::atecc::Atecc608;
 use crate::clock::{SimClock, Timing};
@@ -256,10 +257,11 @@ impl Board {
         }
         if let Some(line) = line_baud {
             let rom = self.running_kind == Some(FirmwareKind::Rom);
-            if rom && line != self.hw.baud && crate::firmware::rom::contains_sync(chunk) {
+            let understood = uart::rates_match(line, self.hw.baud);
+            if rom && !understood && crate::firmware::rom::contains_sync(chunk) {
                 // The ROM detects the host's rate from a SYNC frame; other frames at another rate are noise.
                 self.hw.baud = line;
-            } else if line != self.hw.baud {
+            } else if !understood {
                 tracing::warn!(board = self.config.index, line, uart = self.hw.baud, "host uses another baud rate: bytes lost");
                 self.hw.clock.charge_uart(chunk.len(), line);
                 return Delivery { output: self.deliver(raw), baud: self.hw.baud, ..Delivery::default() };
@@ -280,7 +282,18 @@ impl Board {
                     self.hw.next_baud = Some(115_200);
                     self.start_at = Some(self.hw.clock.now() + HELPER_BOOT_TIME);
                 }
-                Next::BootFlash => raw.extend(self.boot_flash()),
+                Next::BootFlash => {
+                    // The FLASH_END reply still goes out at the loader's rate; the reset brings
+                    // UART0 back to 115200, and an immediate boot log at 115200 is lost on a host
+                    // still at the loader's rate.
+                    let loader_rate = self.hw.baud;
+                    let boot_log = self.boot_flash();
+                    if uart::rates_match(loader_rate, self.hw.baud) {
+                        raw.extend(boot_log);
+                    }
+                    self.hw.next_baud = Some(self.hw.baud);
+                    self.hw.baud = loader_rate;
+                }
                 Next::Crash => {
                     tracing::info!(board = self.config.index, "firmware crashed; silent until reset");
                     self.running = firmware::halted();
@@ -356,6 +369,11 @@ impl Board {
     /// What runs now: the ROM loader, an app, the RAM-loaded helper, or nothing (None: no bootable image).
     pub fn running(&self) -> Option<FirmwareKind> {
         self.running_kind
+    }
+
+    /// The faults injected on this board's line so far.
+    pub fn fault_tally(&self) -> crate::faults::FaultTally {
+        self.faults.tally()
     }
 
     /// The board's configuration.

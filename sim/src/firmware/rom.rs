@@ -3,7 +3,7 @@
 
 use super::console;
 use super::slip::{self, Decoder};
-use crate::board::{Firmware, Hardware, Next};
+use crate::board::{uart, Firmware, Hardware, Next};
 use md5::Digest;
 
 /// ESP32 chip-detect magic at `CHIP_DETECT_MAGIC_REG`.
@@ -12,6 +12,8 @@ const CHIP_DETECT_MAGIC_REG: u32 = 0x4000_1000;
 const EFUSE_BASE: u32 = 0x3FF5_A000;
 const UART_CLKDIV_REG: u32 = 0x3FF4_0014;
 const APB_CTL_DATE_REG: u32 = 0x3FF6_607C;
+/// `RTCCALICFG1`: the RC-oscillator calibration the ROM derived its crystal estimate from.
+const RTC_CALI_CFG1_REG: u32 = 0x3FF5_F06C;
 /// eFuse BLK0 word 3: package ESP32-D0WD (bits 9-11 = 1) and chip-revision bit 0 (bit 15).
 const EFUSE_WORD3: u32 = (1 << 15) | (1 << 9);
 /// eFuse BLK0 word 5: chip-revision bit 1 (bit 20); with APB_CTL_DATE bit 31 this reads as ECO3 (v3.0).
@@ -162,8 +164,9 @@ impl RomLoader {
             0x02 | 0x03 | 0x13 if !self.spi_attached => err(ERR_FAILED_TO_ACT),
             0x0B if data.len() == 24 => ok(0),
             0x0F if w.len() == 2 => {
-                // The reply goes out at the old rate; the new rate applies afterwards.
-                hw.next_baud = Some(w[0].max(300));
+                // The reply goes out at the old rate; the new rate applies afterwards. The ROM sets
+                // the divider from its RC-calibrated crystal estimate, not the real crystal.
+                hw.next_baud = Some(uart::rom_changed_rate(w[0]));
                 ok(0)
             }
             // The ESP32 ROM takes the 4-word form only (the 5th "encrypted" word is ESP32-S2+).
@@ -236,7 +239,9 @@ impl RomLoader {
             a if a == EFUSE_BASE + 4 => u32::from_be_bytes([mac[2], mac[3], mac[4], mac[5]]),
             a if a == EFUSE_BASE + 8 => (u32::from(crc8_mac(&mac)) << 16) | (u32::from(mac[0]) << 8) | u32::from(mac[1]),
             a if a == EFUSE_BASE + 12 => EFUSE_WORD3,
+            a if a == EFUSE_BASE + 16 => uart::CK8M_FREQ,
             a if a == EFUSE_BASE + 20 => EFUSE_WORD5,
+            RTC_CALI_CFG1_REG => uart::ROM_CALI_VALUE << 7,
             APB_CTL_DATE_REG => 1 << 31,
             UART_CLKDIV_REG => 40_000_000 / hw.baud.max(1),
             SPI_W0_REG => FLASH_JEDEC_ID,

@@ -38,8 +38,8 @@ pub enum BenchCommand {
         /// Image size (`1MiB`, `256KiB`, bytes).
         #[arg(long, default_value = "1MiB", value_parser = super::bench_flash::parse_size)]
         size: u64,
-        /// Line rate of the transfer (esptool 4.8.1 loses the simulated loader after CHANGE_BAUDRATE, so 115200 by default).
-        #[arg(long, default_value_t = 115_200)]
+        /// Line rate of the transfer (both tools connect at 115200, then send CHANGE_BAUDRATE).
+        #[arg(long, default_value_t = 460_800)]
         baud: u32,
     },
 }

@@ -1,12 +1,9 @@
-//! `keyline station`: four boards at once while a second process writes the same ledger; boards with line faults.
+//! `keyline station`: four boards at once while a second process writes the same ledger; Ctrl-C (faulty boards: `faults.rs`).
 
-use keyline_certs::atcacert::rebuild::compress;
-use keyline_certs::atcacert::Profile;
-use keyline_certs::device::{certificate_public_key, place_signer};
+use super::support::{Env, Sim};
 
-use super::support::{pem_der, Env, Sim};
-
-fn shift(env: &Env, ports: &str, firmware: &str) -> Vec<serde_json::Value> {
+/// `keyline station --until-idle --json` over `ports`; its JSON lines.
+pub(super) fn shift(env: &Env, ports: &str, firmware: &str) -> Vec<serde_json::Value> {
     let output = env.run(&["station", "--ports", ports, "--firmware", firmware, "--ca", "signer", "--until-idle", "--json"]);
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(output.status.success(), "keyline station failed: {stdout}\n{}", String::from_utf8_lossy(&output.stderr));
@@ -43,59 +40,6 @@ fn four_ports_at_once_and_a_second_ledger_writer_lose_no_rows() {
     let audit = env.json(&["audit", "verify"]);
     assert_eq!(audit["entries"], 12);
     assert!(audit["firstBroken"].is_null());
-}
-
-#[test]
-fn boards_with_line_faults_each_end_verified_or_failed_clearly_and_chips_match_the_ledger() {
-    faulty_shift("rainbowtype", 16, "corrupt=0.0005,drop=0.0003,seed=11", true);
-}
-
-#[test]
-fn boards_that_reset_or_vanish_mid_command_end_failed_with_a_clear_error() {
-    faulty_shift("esp-helper", 3, "reset-after=400,seed=2", false);
-    faulty_shift("rainbowtype", 3, "vanish-after=600,seed=5", false);
-}
-
-fn faulty_shift(firmware: &str, boards: usize, faults: &str, some_pass: bool) {
-    let env = Env::with_cas();
-    let mut sim = Sim::start(&env, firmware, boards, &["--faults", faults]);
-    let events = shift(&env, &sim.ports.join(","), firmware);
-    let finished: Vec<&serde_json::Value> = events.iter().filter(|e| e["event"] == "boardFinished").collect();
-    let mut ended: Vec<&str> = finished.iter().map(|e| e["port"].as_str().unwrap()).collect();
-    ended.sort();
-    ended.dedup();
-    assert_eq!(ended.len(), boards, "every board ends: {finished:?}");
-    for event in &finished {
-        if event["outcome"].is_null() {
-            let error = &event["error"];
-            assert!(!error["code"].as_str().unwrap().is_empty() && !error["message"].as_str().unwrap().is_empty() && !error["hint"].as_str().unwrap().is_empty(), "{event}");
-        } else {
-            assert_eq!(event["outcome"]["outcome"], "verified");
-        }
-    }
-    let passed = finished.iter().filter(|e| !e["outcome"].is_null()).count();
-    assert!(!some_pass || passed > 0, "some boards pass despite the faults");
-    eprintln!("{firmware} with {faults}: {passed} of {boards} verified, the others failed clearly");
-    sim.stop();
-    if firmware != "rainbowtype" {
-        return;
-    }
-
-    // No chip holds a device certificate that its ledger row does not match.
-    let signer_der = env.cert_der("signer");
-    let defs = place_signer(Profile::Rainbowtype, &signer_der, &certificate_public_key(&env.cert_der("root")).unwrap()).unwrap();
-    for index in 0..boards {
-        let image = super::support::chip_image(&sim.state_dir, index);
-        let slot10 = image.slots.get(&10).cloned().unwrap_or_default();
-        if slot10.iter().all(|&b| b == 0) {
-            continue;
-        }
-        let serial = hex::encode(image.serial().unwrap());
-        let shown = env.json(&["devices", "show", &serial]);
-        let device = if shown["device"].is_object() { &shown["device"] } else { &shown };
-        let der = pem_der(device["certPem"].as_str().unwrap());
-        assert_eq!(compress(&defs.device, &der).unwrap().to_vec(), slot10[..72].to_vec(), "board {index}: slot 10 holds the ledger's certificate");
-    }
 }
 
 #[test]
