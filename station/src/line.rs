@@ -63,8 +63,18 @@ impl LineSession {
             Some(list) if !list.is_empty() => PortSource::List(list.to_vec()),
             _ => PortSource::Auto,
         };
-        let station_name = settings.station_name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(crate::provision::station_name);
-        let config = ShiftConfig { source, firmware, reprovision: settings.reprovision, station_name, poll: Duration::from_millis(250), until_idle: false, serial_log: true };
+        let saved = station.settings()?;
+        let station_name = settings.station_name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| saved.station_name());
+        let config = ShiftConfig {
+            source,
+            firmware,
+            reprovision: settings.reprovision,
+            station_name,
+            poll: Duration::from_millis(250),
+            until_idle: false,
+            serial_log: true,
+            serial: saved.serial,
+        };
         let (stop, abort) = (CancelToken::new(), CancelToken::new());
         let shift = {
             let (station, ca, config, observer, stop, abort) = (station.clone(), ca.clone(), config.clone(), observer.clone(), stop.clone(), abort.clone());
@@ -85,6 +95,7 @@ impl LineSession {
             station_name: self.config.station_name.clone(),
             stop_before_issue: Some(self.stop.clone()),
             ram_load: None,
+            serial: self.config.serial,
         };
         let (station, ca, observer, abort) = (self.station.clone(), self.ca.clone(), self.observer.clone(), self.abort.clone());
         std::thread::spawn(move || {

@@ -16,6 +16,7 @@ impl ErrorCode {
             ErrorCode::KeyringUnavailable => {
                 "Enter the passphrase when asked; on Linux start a Secret Service (e.g. gnome-keyring) in the desktop session to remember passphrases."
             }
+            ErrorCode::InvalidSetting => "Nothing was saved: enter a value in the range named beside the field.",
             ErrorCode::InvalidSerial => "Use the chip serial as the Devices screen shows it (18 hex digits).",
             ErrorCode::DeviceNotFound => "The Devices screen lists the devices this station has issued certificates to.",
             ErrorCode::NotASerialPort => "Choose the board's serial port in the shift set-up (the port cards show every port found).",

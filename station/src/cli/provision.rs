@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use clap::Args;
 use keyline_station::device_template::parse_profile;
-use keyline_station::provision::{provision_board, station_name, CancelToken, FirmwareKind, Observer, OutcomeKind, ProvisionEvent, ProvisionOutcome, ProvisionRequest, SystemClock};
+use keyline_station::provision::{provision_board, CancelToken, FirmwareKind, Observer, OutcomeKind, ProvisionEvent, ProvisionOutcome, ProvisionRequest, SystemClock};
 use keyline_station::{Error, Station};
 
 use super::options_only::OptionsOnly;
@@ -95,14 +95,16 @@ impl Run for ProvisionCommand {
         let args = self.0;
         let firmware = parse_firmware(&args.run.firmware)?;
         let station = ctx.station()?;
+        let settings = station.settings()?;
         let ca = prepare_ca(&station, &args.run.ca, firmware, args.run.profile.as_deref())?;
         let request = ProvisionRequest {
             port: args.port.clone(),
             firmware,
             reprovision: args.run.reprovision,
-            station_name: station_name(),
+            station_name: settings.station_name(),
             stop_before_issue: None,
             ram_load: args.ram_load.clone(),
+            serial: settings.serial,
         };
         let json = ctx.json;
         let observer: Observer = Arc::new(move |event: &ProvisionEvent| {

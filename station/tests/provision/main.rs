@@ -5,6 +5,7 @@
 
 mod crash;
 mod refusals;
+mod settings;
 mod shift;
 mod support;
 
