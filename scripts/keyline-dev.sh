@@ -20,7 +20,7 @@ APT_PACKAGES=(
   libwebkit2gtk-4.1-dev build-essential curl wget file libxdo-dev libssl-dev
   libayatana-appindicator3-dev librsvg2-dev libudev-dev pkg-config
   # the real window under test, keyring, MQTT peer, certificates
-  webkit2gtk-driver xvfb xauth gnome-keyring dbus dbus-x11 openssl mosquitto socat
+  webkit2gtk-driver xvfb xauth xdotool gnome-keyring dbus dbus-x11 openssl mosquitto socat
   python3-venv iproute2 util-linux
 )
 
@@ -91,6 +91,8 @@ run_tests() {
   bash "$ROOT/tests/e2e/line.sh"
   log "test: an image signed and pushed from the OTA screen to a simulated device in the real window"
   bash "$ROOT/tests/e2e/ota.sh"
+  log "test: images flashed from the Flash tool into a simulated board in the real window"
+  bash "$ROOT/tests/e2e/flash.sh"
   log "test: a 5 s smoke run of every fuzz target (stable, coverage-guided)"
   bash "$ROOT/scripts/fuzz.sh" 5
   log "all tests passed in $((SECONDS - started)) s"
