@@ -130,15 +130,18 @@ export const commands = {
 	stop_ota_server: () => __TAURI_INVOKE<OtaServerStatus>("stop_ota_server"),
 	/**  The devices `target` knows, newest seen first. */
 	ota_devices: (target: OtaTarget) => __TAURI_INVOKE<OtaDeviceRow[]>("ota_devices", { target }),
-	/**  Validates an image and reports its header, descriptor and signature. */
-	inspect_ota_image: (path: string) => __TAURI_INVOKE<ImageReport>("inspect_ota_image", { path }),
 	/**
-	 *  Signs `image` for Secure Boot v2 with the encrypted key and writes the signed copy where the user picks in the
-	 *  save dialog (never overwriting); `null` if the user cancelled. The key and image are only read.
+	 *  Validates the picked image (a handle from `pick_file` with purpose `otaImage`) and reports its header,
+	 *  descriptor and signature.
 	 */
-	sign_ota_image: (key: string, passphrase: string, image: string) => __TAURI_INVOKE<SignedImage | null>("sign_ota_image", { key, passphrase, image }),
+	inspect_ota_image: (image: number) => __TAURI_INVOKE<ImageReport>("inspect_ota_image", { image }),
+	/**
+	 *  Signs the picked `image` for Secure Boot v2 with the picked encrypted `key` and writes the signed copy where the
+	 *  user picks in the save dialog (never overwriting); `null` if the user cancelled. The key and image are only read.
+	 */
+	sign_ota_image: (key: number, passphrase: string, image: number) => __TAURI_INVOKE<SignedImage | null>("sign_ota_image", { key, passphrase, image }),
 	/**  Uploads (optionally signing first) and follows the device to `updatecompleted`; every step goes to `on_event`. */
-	push_ota: (target: OtaTarget, request: PushRequest, onEvent: Channel<PushEvent>) => __TAURI_INVOKE<PushReport>("push_ota", { target, request, onEvent }),
+	push_ota: (target: OtaTarget, request: OtaPushChoice, onEvent: Channel<PushEvent>) => __TAURI_INVOKE<PushReport>("push_ota", { target, request, onEvent }),
 	/**  Stops waiting for the running push (the device may still take the image at its next boot). */
 	cancel_ota_push: () => __TAURI_INVOKE<boolean>("cancel_ota_push"),
 	/**  Ports a board can be on, simulated boards first; `warnings` says what was skipped. */
@@ -1135,6 +1138,20 @@ export type OtaDeviceRow = {
 	provisioned: boolean,
 };
 
+/**  What the OTA screen pushes: files are handles from `pick_file`, never paths. */
+export type OtaPushChoice = {
+	/**  Device serial. */
+	serial: string,
+	/**  The image (purpose `otaImage`). */
+	image: number,
+	/**  Sign with this Secure Boot v2 key (purpose `signingKey`) before uploading. */
+	signKey: number | null,
+	/**  The signing key's passphrase. */
+	signPassphrase: string | null,
+	/**  Give up after this many seconds (default 600). */
+	timeoutSecs: number | null,
+};
+
 /**  What the OTA screen shows about this app's server. */
 export type OtaServerStatus = {
 	/**  The running embedded server. */
@@ -1407,20 +1424,6 @@ export type PushReport = {
 	bytes: number,
 	/**  SHA-256 of what was uploaded (the device's flash must match), hex. */
 	sha256: string,
-};
-
-/**  What the OTA screen pushes. */
-export type PushRequest = {
-	/**  Device serial. */
-	serial: string,
-	/**  The image file. */
-	image: string,
-	/**  Sign with this Secure Boot v2 key before uploading. */
-	signKey?: string | null,
-	/**  The signing key's passphrase. */
-	signPassphrase?: string | null,
-	/**  Give up after this many seconds (default 600). */
-	timeoutSecs?: number | null,
 };
 
 /**  A validated RAM image. */
