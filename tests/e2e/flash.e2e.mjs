@@ -133,7 +133,8 @@ async function flashTool(session, files, table, image) {
     await waitFor("the write to finish", async () => {
       const state = await (await session.find('[data-testid="flash-run"]')).attribute("data-state");
       if (state === "fail") throw new Error(`the write failed: ${await session.text('[data-testid="flash-run"]')}`);
-      if (!midShot && state === "working" && (await session.findAll('[data-testid="flash-rate"]')).length > 0) {
+      const bar = await session.find('[data-testid="flash-run"] [role="progressbar"]');
+      if (!midShot && state === "working" && Number(await bar.attribute("aria-valuenow")) >= 20) {
         midShot = true;
         await session.reveal(await session.find('[data-testid="flash-run"]'));
         await shot(session, "flash-writing");
