@@ -5,7 +5,7 @@
 //! [`Station::settings`] and [`Station::save_settings`]; nothing else writes the file. A value out of
 //! range is refused with [`Error::InvalidSetting`] naming the setting and the allowed range, and
 //! nothing is written. The provisioning pipeline takes the serial settings through
-//! [`ProvisionRequest`](crate::provision::ProvisionRequest) and [`ShiftConfig`](crate::provision::ShiftConfig).
+//! `ProvisionRequest` and `ShiftConfig` of the provisioning engine.
 
 use std::io::Write;
 use std::time::Duration;
@@ -169,6 +169,15 @@ fn list(bauds: &[u32]) -> String {
     bauds.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
 }
 
+/// The station name when none is set: the host name, or `station`.
+pub fn host_station_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty() && s.len() <= MAX_STATION_NAME)
+        .unwrap_or_else(|| "station".into())
+}
+
 /// Everything an engineer sets once per station.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -183,7 +192,7 @@ pub struct StationSettings {
 impl StationSettings {
     /// The station name for the ledger: the one set here, else the host name.
     pub fn station_name(&self) -> String {
-        self.station_name.clone().unwrap_or_else(crate::provision::station_name)
+        self.station_name.clone().unwrap_or_else(host_station_name)
     }
 
     /// Checks every value; an empty name becomes unset (the host name).
