@@ -14,7 +14,7 @@ export KEYLINE_VENV=${KEYLINE_VENV:-$ROOT/.venv}
 export PATH="$HOME/.cargo/bin:$PATH"
 
 # Pinned tools that tests use as real peers.
-PIP_PINS=(ministack==1.5.33 boto3==1.43.106 cryptography==50.0.2 esptool==4.8.1 pkilint==0.13.3 policy-sentry==0.15.2)
+PIP_PINS=(ministack==1.5.33 boto3==1.43.106 cryptography==50.0.2 esptool==4.8.1 pkilint==0.13.3 policy-sentry==0.15.2 atheris==2.3.0)
 APT_PACKAGES=(
   # Tauri on Debian
   libwebkit2gtk-4.1-dev build-essential curl wget file libxdo-dev libssl-dev

@@ -2,6 +2,10 @@
 //! disk as encrypted PKCS#8 (PBES2, scrypt, AES-256-CBC), a format `openssl pkey` reads.
 
 use std::fmt;
+use std::sync::Arc;
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 
 use p256::ecdsa::signature::Signer;
 use p256::elliptic_curve::sec1::ToEncodedPoint;
@@ -23,6 +27,8 @@ pub struct EcKey {
     secret: p256::SecretKey,
     /// Uncompressed SEC1 public point (65 bytes), what rcgen puts in the certificate.
     public_point: Vec<u8>,
+    /// The same key in AWS-LC, for signing at line speed ([`EcKey::sign_p1363`]); AWS-LC wipes it when freed.
+    fast: Arc<EcdsaKeyPair>,
 }
 
 impl EcKey {
@@ -33,7 +39,17 @@ impl EcKey {
 
     fn from_secret(secret: p256::SecretKey) -> EcKey {
         let public_point = secret.public_key().to_encoded_point(false).as_bytes().to_vec();
-        EcKey { secret, public_point }
+        let scalar = Zeroizing::new(secret.to_bytes());
+        let fast = EcdsaKeyPair::from_private_key_and_public_key(&ECDSA_P256_SHA256_FIXED_SIGNING, &scalar, &public_point)
+            .expect("a valid P-256 key pair is accepted by AWS-LC");
+        debug_assert_eq!(fast.public_key().as_ref(), public_point.as_slice());
+        EcKey { secret, public_point, fast: Arc::new(fast) }
+    }
+
+    /// Signs `msg` with ECDSA P-256 / SHA-256 and returns the fixed-width R ‖ S (IEEE P1363).
+    pub fn sign_p1363(&self, msg: &[u8]) -> Result<[u8; 64]> {
+        let signature = self.fast.sign(&SystemRandom::new(), msg).map_err(|_| Error::Issue("AWS-LC could not sign".into()))?;
+        signature.as_ref().try_into().map_err(|_| Error::Issue("AWS-LC returned a signature that is not 64 bytes".into()))
     }
 
     /// Read a key from PEM: `EC PRIVATE KEY` (SEC1), `PRIVATE KEY` (PKCS#8) or

@@ -16,7 +16,7 @@ use crate::atcacert::profile::{self, build_defs, Profile, ProfileDefs, DEVICE_SN
 use crate::atcacert::rebuild::{compress, rebuild, write_cert};
 use crate::atcacert::template::{assemble, key_usage, name, Extension, TbsFields};
 use crate::atcacert::{AtcaDate, CertDef, DateFormat, DeviceImage, EncodedDates, FormatVersion, COMP_CERT_SIZE};
-use p256::ecdsa::signature::{Signer as _, Verifier as _};
+use p256::ecdsa::signature::Signer as _;
 use serde::Serialize;
 
 /// Signs a TBSCertificate with ECDSA-SHA256 and returns the raw R ‖ S. Implemented for p256 keys
@@ -35,8 +35,7 @@ impl TbsSigner for p256::ecdsa::SigningKey {
 
 impl TbsSigner for crate::EcKey {
     fn sign_tbs(&self, tbs: &[u8]) -> Result<[u8; 64], String> {
-        let key = p256::ecdsa::SigningKey::from_slice(&self.scalar_bytes()).map_err(|e| e.to_string())?;
-        key.sign_tbs(tbs)
+        self.sign_p1363(tbs).map_err(|e| e.to_string())
     }
 }
 
@@ -84,10 +83,18 @@ fn first_difference(a: &[u8], b: &[u8]) -> usize {
 fn sign_and_assemble(tbs: &TbsFields, signer: &dyn TbsSigner, signer_key: &RawPublicKey) -> Result<Vec<u8>, DeviceCertError> {
     let tbs_der = tbs.encode()?;
     let signature = signer.sign_tbs(&tbs_der).map_err(DeviceCertError::Signing)?;
-    let verifying = request::verifying_key(signer_key)?;
-    let sig = p256::ecdsa::Signature::from_slice(&signature).map_err(|e| DeviceCertError::Signing(e.to_string()))?;
-    verifying.verify(&tbs_der, &sig).map_err(|_| DeviceCertError::Signing("the signature does not verify with the signer certificate's key".into()))?;
+    verify_p1363(signer_key, &tbs_der, &signature)
+        .map_err(|_| DeviceCertError::Signing("the signature does not verify with the signer certificate's key".into()))?;
     Ok(assemble(&tbs_der, &signature))
+}
+
+/// Checks an R ‖ S signature over `msg` against a raw P-256 key with AWS-LC (the issuance hot path;
+/// the key was validated as a curve point by the caller).
+fn verify_p1363(key: &RawPublicKey, msg: &[u8], signature: &[u8; 64]) -> Result<(), aws_lc_rs::error::Unspecified> {
+    let mut sec1 = [0u8; 65];
+    sec1[0] = 0x04;
+    sec1[1..].copy_from_slice(key);
+    aws_lc_rs::signature::UnparsedPublicKey::new(&aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED, &sec1).verify(msg, signature)
 }
 
 /// Stores `cert` on an emulated device, rebuilds it as CryptoAuthLib would and demands identity.

@@ -49,8 +49,8 @@ fn entry_hash(prev: &str, seq: i64, at: &str, operation: &str, detail: &str) -> 
 /// Appends an entry inside the caller's (immediate) transaction.
 pub(super) fn append(conn: &Connection, path: &Path, at: &str, operation: &str, detail: &Value) -> Result<i64, LedgerError> {
     let last: Option<(i64, String)> = conn
-        .query_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", [], |row| Ok((row.get(0)?, row.get(1)?)))
-        .optional()
+        .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        .and_then(|mut statement| statement.query_row([], |row| Ok((row.get(0)?, row.get(1)?))).optional())
         .map_err(LedgerError::db("read", path))?;
     let (seq, prev) = match last {
         Some((seq, hash)) => (seq + 1, hash),
@@ -58,11 +58,9 @@ pub(super) fn append(conn: &Connection, path: &Path, at: &str, operation: &str, 
     };
     let detail = detail.to_string();
     let hash = entry_hash(&prev, seq, at, operation, &detail);
-    conn.execute(
-        "INSERT INTO audit_log (seq, at, operation, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![seq, at, operation, detail, prev, hash],
-    )
-    .map_err(LedgerError::db("write", path))?;
+    conn.prepare_cached("INSERT INTO audit_log (seq, at, operation, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        .and_then(|mut statement| statement.execute(params![seq, at, operation, detail, prev, hash]))
+        .map_err(LedgerError::db("write", path))?;
     Ok(seq)
 }
 

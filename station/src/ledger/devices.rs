@@ -131,15 +131,15 @@ impl Ledger {
         let tx = self.begin_write()?;
         let cert_id = certificate_id(&device.cert_der);
         let owner: Option<String> = tx
-            .query_row("SELECT serial FROM devices WHERE cert_id = ?1", [&cert_id], |row| row.get(0))
-            .optional()
+            .prepare_cached("SELECT serial FROM devices WHERE cert_id = ?1")
+            .and_then(|mut statement| statement.query_row([&cert_id], |row| row.get(0)).optional())
             .map_err(LedgerError::db("read", path))?;
         if let Some(owner) = owner.filter(|owner| owner != device.serial.as_str()) {
             return Err(LedgerError::CertificateInUse { cert_id, serial: owner });
         }
         let previous: Option<String> = tx
-            .query_row("SELECT cert_id FROM devices WHERE serial = ?1", [device.serial.as_str()], |row| row.get(0))
-            .optional()
+            .prepare_cached("SELECT cert_id FROM devices WHERE serial = ?1")
+            .and_then(|mut statement| statement.query_row([device.serial.as_str()], |row| row.get(0)).optional())
             .map_err(LedgerError::db("read", path))?;
         let pem = keyline_certs::to_pem("CERTIFICATE", &device.cert_der);
         let values = params![
@@ -156,11 +156,11 @@ impl Ledger {
         let mut detail = json!({ "certId": cert_id, "caName": device.ca_name, "profile": device.profile, "commonName": device.common_name });
         let recorded = match previous {
             None => {
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO devices (serial, common_name, profile, ca_name, cert_id, cert_pem, public_key, issued_at, provisioned_at, status) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, ?9)",
-                    values,
                 )
+                .and_then(|mut statement| statement.execute(values))
                 .map_err(LedgerError::db("write", path))?;
                 events::insert(&tx, path, &device.serial, &now, "certificate_issued", &detail)?;
                 audit_signing(&tx, path, &now, device, &detail)?;

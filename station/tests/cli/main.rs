@@ -1,5 +1,6 @@
 //! Integration tests of the `keyline` binary, checked with the `openssl` CLI as the independent peer.
 
+mod bench_issue;
 mod ca_create;
 mod ca_errors;
 mod ca_import;
