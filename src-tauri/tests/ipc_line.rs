@@ -146,6 +146,40 @@ fn a_shift_with_an_unknown_firmware_or_a_locked_ca_is_refused_with_a_code() {
 }
 
 #[test]
+fn firmware_files_come_from_the_open_dialog_by_number_and_a_bad_image_stops_the_shift_before_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_path_buf();
+    let app = keyline_ota::ImageBuilder::new("product", "3.1.0").chip_id(0).segment(0x3FFB_0000, vec![0xA5; 4000]).build();
+    let mut bad = app.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 0x40; // the appended SHA-256 no longer matches
+    let (good_path, bad_path) = (data.join("product.bin"), data.join("bad.bin"));
+    std::fs::write(&good_path, &app).unwrap();
+    std::fs::write(&bad_path, &bad).unwrap();
+    let dialogs = FileDialogs::scripted([Some(good_path), Some(bad_path), None]);
+    let h = window_with_dialogs(dir, data, true, EmulatorSource::default(), dialogs);
+    create_cas(&h);
+    let good = invoke(&h, "pick_line_firmware", json!({ "ram": false })).unwrap();
+    assert_eq!(good["name"], "product.bin", "{good}");
+    assert_eq!((good["chip"].as_str(), good["version"].as_str(), good["bytes"].as_u64()), (Some("esp32"), Some("3.1.0"), Some(app.len() as u64)));
+    let bad = invoke(&h, "pick_line_firmware", json!({ "ram": false })).unwrap();
+    assert_eq!(invoke(&h, "pick_line_firmware", json!({ "ram": false })).unwrap(), Value::Null, "cancelled");
+    let channel = format!("__CHANNEL__:{SHIFT_CHANNEL}");
+    let start = |file: &Value, offset: u32| {
+        let steps = json!({ "productImages": [{ "file": file["file"], "offset": offset }], "flashBaud": 921600 });
+        invoke(&h, "start_line", json!({ "settings": { "firmware": "rainbowtype", "ca": "line-signer", "firmwareSteps": steps }, "onEvent": channel }))
+    };
+    let refused = start(&bad, 0x10000).unwrap_err();
+    assert_eq!(refused["code"], "flash_bad_image", "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("product firmware image bad.bin"), "{refused}");
+    // An app with no partition table to check its size against is refused too.
+    assert_eq!(start(&good, 0x10000).unwrap_err()["code"], "flash_does_not_fit");
+    let unknown = invoke(&h, "start_line", json!({ "settings": { "firmware": "rainbowtype", "ca": "line-signer", "firmwareSteps": { "ramLoad": 99 } }, "onEvent": channel }));
+    assert_eq!(unknown.unwrap_err()["code"], "invalid_input");
+    assert!(messages_on(&h, SHIFT_CHANNEL).is_empty(), "a refused shift touches no board");
+}
+
+#[test]
 fn a_board_in_download_mode_fails_with_its_error_and_retry_after_a_reset_provisions_it() {
     let h = harness(true);
     create_cas(&h);

@@ -116,15 +116,31 @@ fn connect(data_dir: &Path, port: &str, baud: u32, cancel: &CancelToken, clock: 
 /// every image passes validation against the connected chip. Blocking.
 pub fn flash_images(data_dir: &Path, request: &FlashRequest, progress: &mut dyn FnMut(&FlashProgress), cancel: &CancelToken, clock: Arc<dyn Clock>) -> Result<FlashOutcome> {
     let (images, table) = plan_images(request)?;
+    write_planned(data_dir, &request.port, request.baud, images, table, progress, cancel, clock)
+}
+
+/// Writes images already checked by [`plan_images`]: validated again against the connected chip and
+/// its flash (chip ID, size) before the first byte, then written, verified and booted. Blocking.
+#[allow(clippy::too_many_arguments)]
+pub fn write_planned(
+    data_dir: &Path,
+    port: &str,
+    baud: u32,
+    images: Vec<FlashImage>,
+    table: Option<PartitionTable>,
+    progress: &mut dyn FnMut(&FlashProgress),
+    cancel: &CancelToken,
+    clock: Arc<dyn Clock>,
+) -> Result<FlashOutcome> {
     let start = Instant::now();
-    let mut session = connect(data_dir, &request.port, request.baud, cancel, clock)?;
+    let mut session = connect(data_dir, port, baud, cancel, clock)?;
     let plan = FlashPlan::validate(images, &session.target(table)).map_err(FlashError::from)?;
     let summary = session.write(&plan, progress)?;
     let chip = session.info().clone();
     session.boot()?;
     let elapsed = start.elapsed();
     Ok(FlashOutcome {
-        port: request.port.clone(),
+        port: port.to_string(),
         chip,
         images: plan.checked,
         bytes: summary.bytes,
@@ -152,6 +168,11 @@ pub fn ram_load(data_dir: &Path, port: &str, baud: u32, helper: &Path, progress:
 /// Like [`ram_load`], and keeps the port open: the link is at 115200, ready for the started program.
 pub fn ram_load_link(data_dir: &Path, port: &str, baud: u32, helper: &Path, progress: &mut dyn FnMut(&FlashProgress), cancel: &CancelToken, clock: Arc<dyn Clock>) -> Result<(SerialLink, RamLoadOutcome)> {
     let image = read_ram_image(helper)?;
+    ram_load_image_link(data_dir, port, baud, image, progress, cancel, clock)
+}
+
+/// Like [`ram_load_link`] for an image already read and checked with [`read_ram_image`].
+pub fn ram_load_image_link(data_dir: &Path, port: &str, baud: u32, image: RamImage, progress: &mut dyn FnMut(&FlashProgress), cancel: &CancelToken, clock: Arc<dyn Clock>) -> Result<(SerialLink, RamLoadOutcome)> {
     let start = Instant::now();
     let session = connect(data_dir, port, baud, cancel, clock.clone())?;
     let chip = session.info().clone();

@@ -1,15 +1,17 @@
 //! The desktop's factory line: a shift started from chosen settings, stopped softly or aborted, with
 //! a failed board retried on the same port. The provisioning itself is [`run_shift`] and [`provision_board`].
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use serde::Deserialize;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
 
 use crate::device_template::parse_profile;
 use crate::provision::{
-    provision_board, run_shift, CancelToken, FirmwareKind, PortSource, ProvisionEvent, ProvisionRequest, ProvisioningCa, ShiftConfig,
+    provision_board, run_shift, CancelToken, FirmwareKind, FirmwareSetup, FirmwareSpec, PortSource, ProvisionEvent, ProvisionRequest, ProvisioningCa, ShiftConfig,
     ShiftCounters, ShiftEvent, ShiftObserver, SystemClock,
 };
 use crate::{Audience, Error, Result, Station};
@@ -35,12 +37,117 @@ pub struct LineSettings {
     /// The station name recorded in the ledger; the host name when unset.
     #[serde(default)]
     pub station_name: Option<String>,
+    /// Firmware steps: load the provisioning firmware, flash the product firmware (files picked in the open dialog).
+    #[serde(default)]
+    pub firmware_steps: Option<LineFirmware>,
+}
+
+/// The firmware steps of a shift as the window sets them up; files are the numbers [`PickedFiles`] gave out.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct LineFirmware {
+    /// RAM-load this helper (esp-helper boards) before provisioning.
+    #[serde(default)]
+    pub ram_load: Option<u32>,
+    /// Flash these provisioning firmware images (rainbowtype boards) before provisioning.
+    #[serde(default)]
+    pub load_images: Vec<LineImage>,
+    /// Flash these product images once the device is verified.
+    #[serde(default)]
+    pub product_images: Vec<LineImage>,
+    /// ROM loader transfer rate; 460800 when unset.
+    #[serde(default)]
+    pub flash_baud: Option<u32>,
+}
+
+/// One image file and its flash offset.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct LineImage {
+    /// The picked file's number.
+    pub file: u32,
+    /// Flash offset.
+    pub offset: u32,
+}
+
+/// Files the user picked in the shell's open dialog, by number: the page names a file only by its number,
+/// never by a path.
+#[derive(Debug, Default)]
+pub struct PickedFiles(std::sync::Mutex<Vec<PathBuf>>);
+
+impl PickedFiles {
+    /// Keeps `path` and returns its number.
+    pub fn add(&self, path: PathBuf) -> u32 {
+        let mut files = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        files.push(path);
+        (files.len() - 1) as u32
+    }
+
+    /// The path of file `number`.
+    pub fn get(&self, number: u32) -> Result<PathBuf> {
+        let files = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        files.get(number as usize).cloned().ok_or_else(|| Error::InvalidInput { what: "firmware file".into(), reason: format!("no file {number} was picked; choose it again") })
+    }
+
+    /// The firmware steps of `line` with the picked paths.
+    pub fn spec(&self, line: &LineFirmware) -> Result<FirmwareSpec> {
+        let images = |list: &[LineImage]| -> Result<Vec<String>> { list.iter().map(|i| Ok(format!("{}@{:#x}", self.get(i.file)?.display(), i.offset))).collect() };
+        Ok(FirmwareSpec {
+            ram_load: line.ram_load.map(|n| self.get(n)).transpose()?,
+            load_images: images(&line.load_images)?,
+            product_images: images(&line.product_images)?,
+            partition_table: None,
+            flash_baud: line.flash_baud,
+        })
+    }
+}
+
+/// A picked firmware file, described for the set-up form.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct PickedFirmware {
+    /// Its number for [`LineImage::file`] / [`LineFirmware::ram_load`].
+    pub file: u32,
+    /// File name.
+    pub name: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// SHA-256 of the file (hex).
+    pub sha256: String,
+    /// Chip from the ESP image header, when it is one.
+    pub chip: Option<String>,
+    /// App version from the app descriptor, when it has one.
+    pub version: Option<String>,
+}
+
+/// Reads a picked file (bounded) and describes it; a helper (`ram`) must be a loadable RAM image.
+pub fn describe_firmware(files: &PickedFiles, path: PathBuf, ram: bool) -> Result<PickedFirmware> {
+    use sha2::Digest;
+    if ram {
+        crate::flash::read_ram_image(&path)?;
+    }
+    let bytes = crate::read_input_file(&path, crate::flash::MAX_IMAGE_FILE)?;
+    let image = keyline_ota::AppImage::parse(&bytes).ok();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(PickedFirmware {
+        name,
+        bytes: bytes.len() as u64,
+        sha256: hex::encode(sha2::Sha256::digest(&bytes[..])),
+        chip: image.as_ref().map(|i| i.chip.to_string()),
+        version: image.and_then(|i| i.app_desc.map(|d| d.version)),
+        file: files.add(path),
+    })
 }
 
 /// A running shift.
 pub struct LineSession {
     station: Arc<Station>,
-    ca: Arc<ProvisioningCa>,
+    /// The shift's signer, until the shift ends (an idle lock drops it while the session lives on).
+    ca: Arc<Mutex<Option<Arc<ProvisioningCa>>>>,
+    ca_name: String,
     config: ShiftConfig,
     observer: ShiftObserver,
     stop: CancelToken,
@@ -52,13 +159,23 @@ impl LineSession {
     /// Unlocks the CA for the profile and starts watching ports; every event goes to `observer`.
     /// Failure hints in the events are the window's (see [`ErrorReport::for_audience`](crate::ErrorReport::for_audience)).
     pub fn start(station: Arc<Station>, settings: &LineSettings, observer: ShiftObserver) -> Result<LineSession> {
+        LineSession::start_with_files(station, settings, &PickedFiles::default(), observer)
+    }
+
+    /// Like [`LineSession::start`], with the firmware files of `settings.firmware_steps` from `files`; every
+    /// image is validated before the shift starts (a bad one is this call's error and no board is touched).
+    pub fn start_with_files(station: Arc<Station>, settings: &LineSettings, files: &PickedFiles, observer: ShiftObserver) -> Result<LineSession> {
         let observer = for_window(observer);
         let firmware = FirmwareKind::parse(&settings.firmware).ok_or_else(|| Error::InvalidInput {
             what: "firmware".into(),
             reason: format!("\"{}\" is not one of rainbowtype, esp-helper", settings.firmware),
         })?;
+        let firmware_setup = match &settings.firmware_steps {
+            Some(steps) => Some(files.spec(steps)?).filter(|spec| !spec.is_empty()).map(|spec| FirmwareSetup::prepare(&spec, firmware)).transpose()?.map(Arc::new),
+            None => None,
+        };
         let profile = parse_profile(settings.profile.as_deref().filter(|p| !p.is_empty()).unwrap_or(firmware.profile_name()))?;
-        let ca = Arc::new(station.provisioning_ca(&settings.ca, profile)?);
+        let ca = Arc::new(Mutex::new(Some(Arc::new(station.provisioning_ca(&settings.ca, profile)?))));
         let source = match settings.ports.as_deref() {
             Some(list) if !list.is_empty() => PortSource::List(list.to_vec()),
             _ => PortSource::Auto,
@@ -74,16 +191,26 @@ impl LineSession {
             until_idle: false,
             serial_log: true,
             serial: saved.serial,
+            firmware_setup,
         };
         let (stop, abort) = (CancelToken::new(), CancelToken::new());
         let shift = {
             let (station, ca, config, observer, stop, abort) = (station.clone(), ca.clone(), config.clone(), observer.clone(), stop.clone(), abort.clone());
             std::thread::Builder::new()
                 .name("keyline-shift".into())
-                .spawn(move || run_shift(&station, &ca, &config, observer, &stop, &abort, Arc::new(SystemClock)))
+                .spawn(move || {
+                    let signer = ca.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                    let counters = match signer {
+                        Some(signer) => run_shift(&station, &signer, &config, observer, &stop, &abort, Arc::new(SystemClock)),
+                        None => ShiftCounters::default(),
+                    };
+                    // The shift is over (stopped or idle-locked): drop the decrypted signer key.
+                    ca.lock().unwrap_or_else(|p| p.into_inner()).take();
+                    counters
+                })
                 .map_err(|error| Error::InvalidInput { what: "shift".into(), reason: format!("the shift thread could not start: {error}") })?
         };
-        Ok(LineSession { station, ca, config, observer, stop, abort, shift: Some(shift) })
+        Ok(LineSession { station, ca, ca_name: settings.ca.clone(), config, observer, stop, abort, shift: Some(shift) })
     }
 
     /// Runs the board on `port` again (it resumes from what the ledger and the chip already hold).
@@ -96,10 +223,22 @@ impl LineSession {
             stop_before_issue: Some(self.stop.clone()),
             ram_load: None,
             serial: self.config.serial,
+            firmware_setup: self.config.firmware_setup.clone(),
         };
-        let (station, ca, observer, abort) = (self.station.clone(), self.ca.clone(), self.observer.clone(), self.abort.clone());
+        let ca = self.ca.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let ca_name = self.ca_name.clone();
+        let (station, observer, abort) = (self.station.clone(), self.observer.clone(), self.abort.clone());
         std::thread::spawn(move || {
             observer(&ShiftEvent::PortAppeared { port: request.port.clone() });
+            let Some(ca) = ca else {
+                let locked = Error::PassphraseRequired {
+                    purpose: format!("CA \"{ca_name}\" (the shift ended and locked it; start the shift again)"),
+                    env_var: "KEYLINE_CA_PASSPHRASE".into(),
+                };
+                let error = Some(locked.report());
+                observer(&ShiftEvent::BoardFinished { port: request.port, outcome: None, error, counters: ShiftCounters::default() });
+                return;
+            };
             let inner = observer.clone();
             let board: crate::provision::Observer = Arc::new(move |event: &ProvisionEvent| inner(&ShiftEvent::Board { inner: event.clone() }));
             let result = provision_board(&station, &ca, &request, board, &abort, Arc::new(SystemClock));

@@ -1,7 +1,9 @@
 //! `keyline flash` end to end against `keyline sim` boards in another process: images written and verified
 //! (the simulated flash equals them), refusals that write nothing, and the published Espressif helper
 //! RAM-loaded with `keyline flash --ram`, and by `keyline provision --ram-load`, which then provisions the
-//! board through it on the same open port.
+//! board through it on the same open port. The firmware steps of a run: a shift that RAM-loads the helper,
+//! provisions and flashes the product images; a verified board only product-flashed on the rerun; a bad product
+//! image that stops the shift before any board; a blank board flashed with the rainbowtype firmware, then provisioned.
 #![cfg(feature = "sim")]
 
 #[path = "provision/support.rs"]
@@ -115,4 +117,124 @@ fn the_published_helper_is_ram_loaded_and_the_board_provisioned_through_it() {
     let shown = env.json(&["devices", "show", outcome["serial"].as_str().unwrap()]);
     let device = if shown["device"].is_object() { &shown["device"] } else { &shown };
     assert_eq!(device["status"], "verified", "{shown}");
+}
+
+/// The product image set of the firmware-step tests: a partition table and an app.
+fn product_images(env: &Env) -> (Vec<String>, Vec<(usize, Vec<u8>)>) {
+    let parts = vec![(0x8000usize, table()), (0x10000, app(0, 150_000))];
+    let args = parts.iter().map(|(offset, bytes)| format!("{}@{offset:#x}", write(env, &format!("product-{offset:x}.bin"), bytes))).collect();
+    (args, parts)
+}
+
+/// Byte progress of one step: monotonic, in bytes, ending at the total.
+fn assert_progress(events: &[serde_json::Value], step: &str) -> u64 {
+    let progress: Vec<&serde_json::Value> = events.iter().filter(|e| e["event"] == "board" && e["inner"]["event"] == "stepProgress" && e["inner"]["step"] == step).collect();
+    assert!(progress.len() >= 2, "{step}: {} progress events", progress.len());
+    let total = progress[0]["inner"]["total"].as_u64().unwrap();
+    let done: Vec<u64> = progress.iter().map(|e| e["inner"]["done"].as_u64().unwrap()).collect();
+    assert!(done.windows(2).all(|w| w[0] < w[1]), "{step}: not monotonic: {done:?}");
+    assert_eq!(*done.last().unwrap(), total, "{step}: ends at the total");
+    assert!(progress.iter().all(|e| e["inner"]["total"] == total));
+    assert!(progress.len() < 60, "{step}: throttled, not per block ({} events)", progress.len());
+    total
+}
+
+#[test]
+fn a_shift_ram_loads_the_helper_provisions_and_flashes_the_product_firmware() {
+    let helper = helper_bin::esp32_helper();
+    let env = Env::with_cas();
+    let mut sim = Sim::start(&env, "rom", 1, &[]);
+    let (images, parts) = product_images(&env);
+    let mut args = vec!["station", "--ports", &sim.ports[0], "--firmware", "esp-helper", "--ca", "signer", "--until-idle", "--json"];
+    args.extend(["--ram-load", helper.to_str().unwrap(), "--flash-baud", "921600", "--product-firmware"]);
+    args.extend(images.iter().map(String::as_str));
+    let output = env.run(&args);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let events: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(assert_progress(&events, "load_firmware"), 202_840);
+    let product_bytes: usize = parts.iter().map(|p| p.1.len()).sum();
+    assert_eq!(assert_progress(&events, "product_flash") as usize, product_bytes);
+    let finished = events.iter().find(|e| e["event"] == "boardFinished").unwrap();
+    let outcome = &finished["outcome"];
+    assert_eq!(outcome["outcome"], "verified", "{finished}");
+    let steps: Vec<&str> = outcome["steps"].as_array().unwrap().iter().map(|s| s["step"].as_str().unwrap()).collect();
+    assert_eq!(steps.first(), Some(&"load_firmware"));
+    assert_eq!(&steps[steps.len() - 3..], ["verify", "product_flash", "finish"]);
+    assert_eq!(outcome["productFlash"]["bytes"], product_bytes);
+    let shown = env.json(&["devices", "show", outcome["serial"].as_str().unwrap()]);
+    assert_eq!(shown["status"], "verified", "{shown}");
+    let flashed = shown["events"].as_array().unwrap().iter().find(|e| e["kind"] == "product_flashed").expect("product_flashed on the timeline");
+    assert_eq!(flashed["detail"]["images"][1]["sha256"], hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&parts[1].1)));
+    assert_eq!(flashed["detail"]["certId"], outcome["certId"]);
+    sim.stop();
+    for (offset, bytes) in &parts {
+        assert_eq!(&flash_of(&sim, *offset, bytes.len()), bytes, "product image at {offset:#x}");
+    }
+}
+
+#[test]
+fn a_verified_board_is_only_product_flashed_on_the_rerun_and_a_bad_image_never_reaches_a_board() {
+    let helper = helper_bin::esp32_helper();
+    let env = Env::with_cas();
+    let mut sim = Sim::start(&env, "rom", 1, &[]);
+    let port = sim.ports[0].clone();
+    let (mut images, parts) = product_images(&env);
+    // A bad product image stops the shift before it starts: nothing loaded, written or recorded.
+    let mut bad = app(0, 1000);
+    bad[40] ^= 0x01;
+    let bad_arg = format!("{}@0x10000", write(&env, "bad.bin", &bad));
+    let error = env.json_error(&["station", "--ports", &port, "--firmware", "esp-helper", "--ca", "signer", "--until-idle", "--ram-load", helper.to_str().unwrap(), "--product-firmware", &images[0], &bad_arg]);
+    assert_eq!(error["code"], "flash_bad_image", "{error}");
+    assert!(error["message"].as_str().unwrap().contains("product firmware image bad.bin"), "{error}");
+    assert_eq!(env.json(&["devices", "list"]).as_array().unwrap().len(), 0);
+    // Provisioned without the product firmware first …
+    let first = env.json(&["provision", "--port", &port, "--ram-load", helper.to_str().unwrap(), "--firmware", "esp-helper", "--ca", "signer"]);
+    assert_eq!(first["outcome"], "verified", "{first}");
+    // … then the rerun recognises the verified board and only flashes it, with byte progress on --events.
+    let mut args = vec!["provision", "--port", &port, "--ram-load", helper.to_str().unwrap(), "--firmware", "esp-helper", "--ca", "signer", "--events", "--json", "--product-firmware"];
+    images.truncate(2);
+    args.extend(images.iter().map(String::as_str));
+    let stdout = env.ok(&args);
+    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let progress: Vec<serde_json::Value> = lines.iter().map(|l| serde_json::json!({ "event": "board", "inner": l })).collect();
+    assert_progress(&progress, "product_flash");
+    let last = lines.last().unwrap();
+    assert_eq!(last["event"], "finished");
+    assert_eq!(last["outcome"]["outcome"], "productFlashed", "{last}");
+    assert_eq!(last["outcome"]["certId"], first["certId"], "the same certificate");
+    assert!(!lines.iter().any(|l| l["event"] == "stepStarted" && (l["step"] == "issue" || l["step"] == "write")), "nothing rewritten");
+    // A third run finds it flashed and leaves it alone.
+    let mut again: Vec<&str> = args.iter().copied().filter(|a| *a != "--events" && *a != "--json").collect();
+    again.push("--json");
+    let third: serde_json::Value = serde_json::from_str(&env.ok(&again)).unwrap();
+    assert_eq!(third["outcome"], "alreadyProvisioned", "{third}");
+    sim.stop();
+    for (offset, bytes) in &parts {
+        assert_eq!(&flash_of(&sim, *offset, bytes.len()), bytes, "product image at {offset:#x}");
+    }
+}
+
+#[test]
+fn a_blank_board_is_flashed_with_the_rainbowtype_firmware_then_provisioned_through_it() {
+    let env = Env::with_cas();
+    let mut sim = Sim::start(&env, "rom", 1, &[]);
+    // Blank flash: a flash boot finds no bootloader, so the firmware must be loaded first.
+    let parts = [(0x1000usize, bootloader()), (0x8000, table()), (0x10000, app(0, 120_000))];
+    let images: Vec<String> = parts.iter().map(|(offset, bytes)| format!("{}@{offset:#x}", write(&env, &format!("rt-{offset:x}.bin"), bytes))).collect();
+    let mut args = vec!["provision", "--port", &sim.ports[0], "--firmware", "rainbowtype", "--ca", "signer", "--json", "--events", "--load-firmware"];
+    args.extend(images.iter().map(String::as_str));
+    let stdout = env.ok(&args);
+    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let progress: Vec<serde_json::Value> = lines.iter().map(|l| serde_json::json!({ "event": "board", "inner": l })).collect();
+    let total: usize = parts.iter().map(|p| p.1.len()).sum();
+    assert_eq!(assert_progress(&progress, "load_firmware") as usize, total);
+    let outcome = &lines.last().unwrap()["outcome"];
+    assert_eq!(outcome["outcome"], "verified", "{outcome}");
+    let steps: Vec<&str> = outcome["steps"].as_array().unwrap().iter().map(|s| s["step"].as_str().unwrap()).collect();
+    assert_eq!((steps[0], steps[1], *steps.last().unwrap()), ("load_firmware", "open", "finish"), "{steps:?}");
+    sim.stop();
+    for (offset, bytes) in &parts {
+        assert_eq!(&flash_of(&sim, *offset, bytes.len()), bytes, "provisioning firmware image at {offset:#x}");
+    }
 }

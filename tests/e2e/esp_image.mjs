@@ -52,3 +52,24 @@ export function espImage(project, version, codeBytes) {
   body = Buffer.concat([body, Buffer.alloc((body.length | 15) - body.length), Buffer.from([checksum])]);
   return Buffer.concat([body, createHash("sha256").update(body).digest()]);
 }
+
+/** A partition table entry (32 bytes). */
+function partition(label, type, subtype, offset, size) {
+  const entry = Buffer.alloc(32);
+  entry[0] = 0xaa;
+  entry[1] = 0x50;
+  entry[2] = type;
+  entry[3] = subtype;
+  entry.writeUInt32LE(offset, 4);
+  entry.writeUInt32LE(size, 8);
+  fixed(label, 16).copy(entry, 12);
+  return entry;
+}
+
+/** A merged flash image written at 0: 0xFF up to the partition table at 0x8000 (nvs, a 1 MiB factory app), `app` at 0x10000. */
+export function mergedImage(app) {
+  const out = Buffer.alloc(0x10000 + app.length, 0xff);
+  Buffer.concat([partition("nvs", 1, 2, 0x9000, 0x6000), partition("factory", 0, 0, 0x10000, 0x100000)]).copy(out, 0x8000);
+  app.copy(out, 0x10000);
+  return out;
+}

@@ -2,10 +2,12 @@
 // Xvfb), in practice mode: a shift on the simulated boards, every card reaches PASS, then the devices are found on
 // the Devices screen and one device page is opened. Run it through tests/e2e/line.sh. Screenshots go to
 // tests/artifacts/screenshots/line-*.png and, for the README, docs/screenshots/.
-import { mkdtempSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Session, waitFor } from "./webdriver.mjs";
+import { espImage, mergedImage } from "./esp_image.mjs";
 import { Runner, assert, assertEqual, docScreenshot, keylineJson, practiceEnv, startDriver, e2ePaths, unlockCa } from "./harness.mjs";
 
 const { root, app, cli, driverBin, shots, logs } = e2ePaths();
@@ -94,6 +96,66 @@ async function shift(session) {
     assert((await session.text('[data-testid="device-timeline"]')).length > 0, "a timeline");
     await shot(session, "line-device-page");
   });
+
+  await runner.test("a shift with a product image flashes the verified boards: each card's flash step reaches PASS with a byte bar", async () => {
+    const product = path.join(mkdtempSync(path.join(os.tmpdir(), "keyline-line-e2e-fw-")), "product-merged.bin");
+    writeFileSync(product, mergedImage(espImage("product", "3.1.0", 120_000)));
+    await session.click('[data-testid="nav-factory"]');
+    await session.waitFor('[data-testid="screen-factory"]');
+    // Still locked from the last shift (if the screen kept it): unlocking is a deliberate action.
+    if ((await session.findAll('[data-testid="unlock"]')).length) {
+      await session.click('[data-testid="unlock"]');
+      await session.click('[data-testid="confirm-unlock"]');
+    }
+    await session.waitFor('[data-testid="shift-setup"]');
+    // The shell opens the native open dialog; it is answered as an operator would, by typing the path.
+    await session.click('[data-testid="add-product-image"]');
+    answerOpenDialog("Firmware image to flash", product);
+    await waitFor("the picked image", async () => (await session.findAll('[data-testid="product-image"]')).length === 1, { timeoutMs: 20000 });
+    assert((await session.text('[data-testid="product-image"]')).includes("product-merged.bin"), "the image is listed");
+    await shot(session, "line-factory-firmware-setup");
+    await session.click('[data-testid="start-shift"]');
+    await session.waitFor('[data-testid="shift-summary"]');
+    assert((await session.text('[data-testid="summary-product"]')).includes("product-merged.bin@0x0"), "the summary bar shows the product image");
+    const flashStates = async () => {
+      const bars = await session.findAll('[data-testid="byte-progress"][data-step="product_flash"]');
+      return Promise.all(bars.map((bar) => bar.attribute("data-state")));
+    };
+    await waitFor("a product flash under way", async () => (await flashStates()).some((s) => s === "running" || s === "done"), { timeoutMs: 60000, intervalMs: 100 });
+    await shot(session, "line-factory-product-flash");
+    await waitFor("every card PASS with its product flash done", async () => {
+      const states = await cardStates(session);
+      if (states.includes("fail")) throw new Error(`a board failed: ${await session.text('[data-testid="card-failure"]')}`);
+      const flashes = await flashStates();
+      return states.length === ports && states.every((s) => s === "pass") && flashes.length === ports && flashes.every((s) => s === "done");
+    }, { timeoutMs: 180000, intervalMs: 500 });
+    const bar = await session.find('[data-testid="byte-progress"][data-step="product_flash"] progress');
+    assertEqual(await bar.attribute("value"), await bar.attribute("max"), "the byte bar is full");
+    assert((await session.text('[data-testid="byte-progress"][data-step="product_flash"]')).includes("KiB/s"), "the throughput shows");
+    await shot(session, "line-factory-product-flashed");
+    await session.click('[data-testid="stop-shift"]');
+  });
+}
+
+/** Answers the GTK open dialog titled `title` by typing `file` (xdotool on the test's X display). */
+function answerOpenDialog(title, file) {
+  const run = (args) => {
+    try {
+      return execFileSync("xdotool", args, { encoding: "utf8", timeout: 20000 }).trim();
+    } catch (error) {
+      throw new Error(`xdotool ${args.join(" ")} failed (install it: apt install xdotool): ${error.message}`);
+    }
+  };
+  const window = run(["search", "--sync", "--onlyvisible", "--name", title]).split("\n")[0];
+  execFileSync("sleep", ["1"]);
+  run(["windowraise", window]);
+  run(["mousemove", "--window", window, "20", "5"]);
+  run(["windowfocus", "--sync", window]);
+  console.log(`  open dialog ${window}, focus ${run(["getwindowfocus"])}`);
+  run(["key", "--clearmodifiers", "--delay", "100", "ctrl+l"]);
+  run(["type", "--delay", "30", file]);
+  execFileSync("sleep", ["0.5"]);
+  run(["key", "--delay", "100", "Return"]);
 }
 
 main().catch((error) => {

@@ -12,8 +12,8 @@ export PATH="$HOME/.cargo/bin:$PATH"
 step() { printf '\n== e2e: %s\n' "$*"; }
 fail() { echo "e2e: $*" >&2; echo "E2E: 0 passed, 1 failed"; exit 1; }
 
-for tool in xvfb-run WebKitWebDriver node npm cargo; do
-  command -v "$tool" >/dev/null || fail "$tool is missing: run scripts/keyline-dev.sh setup (apt: xvfb webkit2gtk-driver)"
+for tool in xvfb-run xdotool WebKitWebDriver node npm cargo; do
+  command -v "$tool" >/dev/null || fail "$tool is missing: run scripts/keyline-dev.sh setup (apt: xvfb xdotool webkit2gtk-driver)"
 done
 
 if [ ! -d node_modules ]; then

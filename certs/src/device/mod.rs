@@ -10,7 +10,7 @@ pub mod request;
 
 pub use error::DeviceCertError;
 
-use crate::atcacert::der_walk::walk_certificate;
+use crate::atcacert::der_walk::{walk_certificate, CertLayout};
 use crate::atcacert::derived::{self, RawPublicKey};
 use crate::atcacert::profile::{self, build_defs, Profile, ProfileDefs, DEVICE_SN_LEN};
 use crate::atcacert::rebuild::{compress, rebuild, write_cert};
@@ -132,6 +132,7 @@ pub fn issue_date_for(profile: Profile, at: AtcaDate) -> Result<AtcaDate, Device
 ///
 /// `signer_cert` is the signer CA certificate DER, `signer` its key. The certificate is refused
 /// (not returned) unless rebuilding it from the compressed form + template gives the same bytes.
+/// To issue many, prepare a [`DeviceIssuer`] once.
 pub fn issue_device_cert(
     profile: Profile,
     signer_cert: &[u8],
@@ -140,46 +141,71 @@ pub fn issue_device_cert(
     chip_serial: &[u8; 9],
     at: AtcaDate,
 ) -> Result<IssuedDevice, DeviceCertError> {
-    request::verifying_key(public_key)?;
-    let defs: ProfileDefs = build_defs(profile, signer_cert, None).map_err(DeviceCertError::SignerNotPlaceable)?;
-    let signer_layout = walk_certificate(signer_cert)?;
-    let signer_key: RawPublicKey = signer_layout.public_key.bytes(signer_cert).try_into().expect("64-byte span");
-    let issue = issue_date_for(profile, at)?;
-    let expire_years = defs.device.expire_years;
-    let dates = EncodedDates { issue, expire_years };
-    let serial = derived::pub_key_hash_serial(public_key, &dates, FormatVersion::for_dates(issue.year, expire_years), DEVICE_SN_LEN)?;
-    let tbs = profile::device_tbs(profile, signer_cert, &signer_layout, *public_key, chip_serial, serial.clone(), issue)?;
-    let cert = sign_and_assemble(&tbs, signer, &signer_key)?;
+    DeviceIssuer::new(profile, signer_cert)?.issue(signer, public_key, chip_serial, at)
+}
 
-    // Every firmware rebuilds with its compiled cert_chain.c definition, never a per-device one.
-    let layout = walk_certificate(&cert)?;
-    if layout.tbs.count != usize::from(defs.device.tbs_cert_loc.count) {
-        return Err(DeviceCertError::NotReproducible { offset: layout.tbs.offset });
+/// A signer CA certificate prepared to issue device certificates for one profile: its placement in the
+/// profile's definitions and its layout are worked out once, not for every device.
+#[derive(Debug, Clone)]
+pub struct DeviceIssuer {
+    profile: Profile,
+    signer_cert: Vec<u8>,
+    signer_layout: CertLayout,
+    signer_key: RawPublicKey,
+    device_def: CertDef,
+}
+
+impl DeviceIssuer {
+    /// Prepares `signer_cert` (DER) for `profile`; refused when the signer does not fit the profile's slots.
+    pub fn new(profile: Profile, signer_cert: &[u8]) -> Result<DeviceIssuer, DeviceCertError> {
+        let defs: ProfileDefs = build_defs(profile, signer_cert, None).map_err(DeviceCertError::SignerNotPlaceable)?;
+        let signer_layout = walk_certificate(signer_cert)?;
+        let signer_key: RawPublicKey = signer_layout.public_key.bytes(signer_cert).try_into().expect("64-byte span");
+        Ok(DeviceIssuer { profile, signer_cert: signer_cert.to_vec(), signer_layout, signer_key, device_def: defs.device })
     }
-    let def = defs.device.clone();
-    let mut device = DeviceImage::with_serial(chip_serial);
-    prove_reproducible(&def, &cert, &mut device, &signer_key)?;
-    let compressed = compress(&def, &cert)?;
-    if profile == Profile::EspCryptoauthlib {
-        // The Espressif helper compresses on program-dev-cert with the definition it builds from
-        // the cert-def string; it must store the same 72 bytes.
-        let helper = crate::atcacert::certdef_string::helper_device_def(&cert)?;
-        let helper_compressed = compress(&helper, &cert)?;
-        if helper_compressed != compressed {
-            return Err(DeviceCertError::NotReproducible { offset: first_difference(&helper_compressed, &compressed) });
+
+    /// Issues a device certificate for `public_key` on the chip with serial `chip_serial`, signed by `signer` (the
+    /// key of the prepared signer certificate); see [`issue_device_cert`].
+    pub fn issue(&self, signer: &dyn TbsSigner, public_key: &RawPublicKey, chip_serial: &[u8; 9], at: AtcaDate) -> Result<IssuedDevice, DeviceCertError> {
+        let profile = self.profile;
+        request::verifying_key(public_key)?;
+        let issue = issue_date_for(profile, at)?;
+        let expire_years = self.device_def.expire_years;
+        let dates = EncodedDates { issue, expire_years };
+        let serial = derived::pub_key_hash_serial(public_key, &dates, FormatVersion::for_dates(issue.year, expire_years), DEVICE_SN_LEN)?;
+        let tbs = profile::device_tbs(profile, &self.signer_cert, &self.signer_layout, *public_key, chip_serial, serial.clone(), issue)?;
+        let cert = sign_and_assemble(&tbs, signer, &self.signer_key)?;
+
+        // Every firmware rebuilds with its compiled cert_chain.c definition, never a per-device one.
+        let layout = walk_certificate(&cert)?;
+        if layout.tbs.count != usize::from(self.device_def.tbs_cert_loc.count) {
+            return Err(DeviceCertError::NotReproducible { offset: layout.tbs.offset });
         }
+        let def = self.device_def.clone();
+        let mut device = DeviceImage::with_serial(chip_serial);
+        prove_reproducible(&def, &cert, &mut device, &self.signer_key)?;
+        let compressed = compress(&def, &cert)?;
+        if profile == Profile::EspCryptoauthlib {
+            // The Espressif helper compresses on program-dev-cert with the definition it builds from
+            // the cert-def string; it must store the same 72 bytes.
+            let helper = crate::atcacert::certdef_string::helper_device_def(&cert)?;
+            let helper_compressed = compress(&helper, &cert)?;
+            if helper_compressed != compressed {
+                return Err(DeviceCertError::NotReproducible { offset: first_difference(&helper_compressed, &compressed) });
+            }
+        }
+        debug_assert_eq!(compressed.len(), COMP_CERT_SIZE);
+        Ok(IssuedDevice {
+            profile,
+            compressed: compressed.to_vec(),
+            common_name: profile.device_common_name(chip_serial),
+            serial_hex: hex::encode_upper(&serial),
+            not_before: issue,
+            not_after: tbs.not_after.1,
+            der: cert,
+            cert_def: def,
+        })
     }
-    debug_assert_eq!(compressed.len(), COMP_CERT_SIZE);
-    Ok(IssuedDevice {
-        profile,
-        compressed: compressed.to_vec(),
-        common_name: profile.device_common_name(chip_serial),
-        serial_hex: hex::encode_upper(&serial),
-        not_before: issue,
-        not_after: tbs.not_after.1,
-        der: cert,
-        cert_def: def,
-    })
 }
 
 /// The 9-byte chip serial for a device certificate: from `--serial` (18 hex digits) when given,

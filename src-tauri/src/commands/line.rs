@@ -3,18 +3,20 @@
 
 use std::sync::{Arc, Mutex};
 
-use keyline_station::line::{LineSession, LineSettings};
+use keyline_station::line::{describe_firmware, LineSession, LineSettings, PickedFiles, PickedFirmware};
 use keyline_station::provision::{ShiftCounters, ShiftEvent, ShiftObserver};
 use tauri::ipc::Channel;
 use tauri::State;
 
+use super::files::off_main;
 use super::on_station;
 use crate::error::CommandResult;
+use crate::file_dialog::{FileDialogs, FileRequest};
 use crate::state::AppState;
 
-/// The running shift, if any (managed state).
+/// The running shift, if any, and the firmware files picked for shifts (managed state).
 #[derive(Default)]
-pub struct LineState(Mutex<Option<LineSession>>);
+pub struct LineState(Mutex<Option<LineSession>>, Arc<PickedFiles>);
 
 impl LineState {
     fn take(&self) -> Option<LineSession> {
@@ -41,7 +43,7 @@ pub async fn start_line(
         let observer: ShiftObserver = Arc::new(move |event: &ShiftEvent| {
             let _ = on_event.send(event.clone());
         });
-        let session = LineSession::start(station, &settings, observer)?;
+        let session = LineSession::start_with_files(station, &settings, &line.1, observer)?;
         *line.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(session);
         Ok(())
     })
@@ -75,4 +77,20 @@ pub async fn retry_board(line: State<'_, Arc<LineState>>, port: String) -> Comma
         }
         None => false,
     })
+}
+
+/// Opens the open dialog for a firmware file of the shift set-up: the Espressif helper to RAM-load (`ram`, checked
+/// as a loadable RAM image) or a flash image. Returns the file's number and what it is; `null` if cancelled. The
+/// page refers to the file by that number only.
+#[tauri::command]
+#[specta::specta]
+pub async fn pick_line_firmware(dialogs: State<'_, Arc<FileDialogs>>, line: State<'_, Arc<LineState>>, ram: bool) -> CommandResult<Option<PickedFirmware>> {
+    let (dialogs, files) = (dialogs.inner().clone(), line.1.clone());
+    off_main("pick firmware", move || {
+        let title = if ram { "Helper firmware to RAM-load" } else { "Firmware image to flash" };
+        let request = FileRequest { title, file_name: String::new(), filter: "Firmware image", extensions: vec!["bin".into()] };
+        let Some(path) = dialogs.open_path(request) else { return Ok(None) };
+        Ok(Some(describe_firmware(&files, path, ram)?))
+    })
+    .await
 }

@@ -187,6 +187,7 @@ fn station_round(firmware: FirmwareKind, boards: usize) -> Result<Round, CliErro
         until_idle: true,
         serial_log: false,
         serial: keyline_station::settings::SerialSettings::default(),
+        firmware_setup: None,
     };
     let writes = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let counter = writes.clone();

@@ -9,7 +9,7 @@ use keyline_station::provision::{run_shift, CancelToken, PortSource, ProvisionEv
 
 use super::options_only::OptionsOnly;
 use super::output::emit;
-use super::provision::{parse_firmware, prepare_ca, RunArgs};
+use super::provision::{parse_firmware, prepare_ca, FirmwareArgs, RunArgs};
 use super::{CliResult, Context, Run};
 
 /// Options of `keyline station`.
@@ -20,9 +20,14 @@ pub struct ShiftArgs {
     ports: String,
     #[command(flatten)]
     run: RunArgs,
+    #[command(flatten)]
+    firmware: FirmwareArgs,
     /// End when every board seen has finished (instead of waiting for more until Ctrl-C).
     #[arg(long)]
     until_idle: bool,
+    /// End the shift and drop the decrypted signer key after this many seconds with no board in flight (0: never).
+    #[arg(long, value_name = "SECONDS", default_value_t = keyline_station::ca::DEFAULT_IDLE_LOCK.as_secs())]
+    idle_lock: u64,
 }
 
 /// `keyline station`.
@@ -74,6 +79,7 @@ impl Run for ShiftCommand {
         let args = self.0;
         let firmware = parse_firmware(&args.run.firmware)?;
         let station = ctx.station()?;
+        let firmware_setup = args.firmware.prepare(firmware)?;
         let ca = prepare_ca(&station, &args.run.ca, firmware, args.run.profile.as_deref())?;
         let source = match args.ports.as_str() {
             "auto" => PortSource::Auto,
@@ -89,7 +95,9 @@ impl Run for ShiftCommand {
             until_idle: args.until_idle,
             serial_log: false,
             serial: settings.serial,
+            firmware_setup,
         };
+        station.set_idle_lock((args.idle_lock > 0).then(|| Duration::from_secs(args.idle_lock)));
         let (stop, abort) = (CancelToken::new(), CancelToken::new());
         watch_interrupts(stop.clone(), abort.clone());
         let json = ctx.json;
@@ -99,7 +107,8 @@ impl Run for ShiftCommand {
         }
         let observer: ShiftObserver = Arc::new(move |event: &ShiftEvent| {
             if json {
-                if !matches!(event, ShiftEvent::Board { .. }) {
+                // Board events: the byte progress of the firmware steps; the rest is in boardFinished.
+                if !matches!(event, ShiftEvent::Board { inner } if !matches!(inner, ProvisionEvent::StepProgress { .. })) {
                     println!("{}", serde_json::to_string(event).unwrap_or_default());
                 }
                 return;
@@ -133,6 +142,9 @@ impl Run for ShiftCommand {
                     ));
                     line
                 }),
+                ShiftEvent::IdleLocked { idle_seconds } => Some(format!(
+                    "No board for {idle_seconds} s: the shift ends and the signer CA's key is dropped (run keyline station again to unlock it)."
+                )),
                 _ => None,
             };
             if let Some(line) = line {

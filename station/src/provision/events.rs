@@ -8,6 +8,8 @@ use serde::Serialize;
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum Step {
+    /// Load the provisioning firmware: RAM-load the Espressif helper or flash the rainbowtype firmware (when configured).
+    LoadFirmware,
     /// Open the serial port.
     Open,
     /// Wait for the firmware and check it is the selected one.
@@ -26,16 +28,33 @@ pub enum Step {
     Write,
     /// Verify the stored certificates by every means the firmware offers.
     Verify,
+    /// Flash the product firmware (when configured), only once the device is verified in the ledger.
+    ProductFlash,
+    /// The run is complete (recorded when firmware steps are configured).
+    Finish,
 }
 
 impl Step {
     /// Every step in pipeline order.
-    pub const ALL: [Step; 9] =
-        [Step::Open, Step::Handshake, Step::ConfigureLock, Step::ReadSerial, Step::PublicKey, Step::CheckKey, Step::Issue, Step::Write, Step::Verify];
+    pub const ALL: [Step; 12] = [
+        Step::LoadFirmware,
+        Step::Open,
+        Step::Handshake,
+        Step::ConfigureLock,
+        Step::ReadSerial,
+        Step::PublicKey,
+        Step::CheckKey,
+        Step::Issue,
+        Step::Write,
+        Step::Verify,
+        Step::ProductFlash,
+        Step::Finish,
+    ];
 
     /// The snake_case name (ledger and events).
     pub fn as_str(self) -> &'static str {
         match self {
+            Step::LoadFirmware => "load_firmware",
             Step::Open => "open",
             Step::Handshake => "handshake",
             Step::ConfigureLock => "configure_lock",
@@ -45,12 +64,15 @@ impl Step {
             Step::Issue => "issue",
             Step::Write => "write",
             Step::Verify => "verify",
+            Step::ProductFlash => "product_flash",
+            Step::Finish => "finish",
         }
     }
 
     /// A short label for tables.
     pub fn label(self) -> &'static str {
         match self {
+            Step::LoadFirmware => "load firmware",
             Step::Open => "open port",
             Step::Handshake => "handshake",
             Step::ConfigureLock => "configure + lock",
@@ -60,6 +82,8 @@ impl Step {
             Step::Issue => "issue certificate",
             Step::Write => "write certificates",
             Step::Verify => "verify",
+            Step::ProductFlash => "product_flash",
+            Step::Finish => "finish",
         }
     }
 }
@@ -76,14 +100,20 @@ pub enum ProvisionEvent {
         /// The step.
         step: Step,
     },
-    /// Something worth showing inside a step.
+    /// Progress inside a step; for steps with a size (flash, RAM load) in bytes, throttled (not per block).
     StepProgress {
         /// The board's port.
         port: String,
         /// The step.
         step: Step,
-        /// What happened.
+        /// What happens (`writing app.bin @ 0x10000`).
         message: String,
+        /// Bytes acknowledged by the board so far, over the whole step.
+        done: Option<u64>,
+        /// Bytes of the whole step.
+        total: Option<u64>,
+        /// Time since the step started (throughput = done / elapsed).
+        elapsed_ms: u64,
     },
     /// A step finished.
     StepDone {

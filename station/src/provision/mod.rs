@@ -13,6 +13,8 @@
 mod bench;
 mod error;
 mod events;
+mod firmware;
+mod flash_steps;
 mod pipeline;
 mod shift;
 mod signer;
@@ -20,6 +22,8 @@ mod signer;
 pub use bench::{bench_issue, IssueBench};
 pub use error::ProvisionError;
 pub use events::{Observer, ProvisionEvent, Step};
+pub use firmware::{FirmwareLoad, FirmwareSetup, FirmwareSpec, ImageFile, ImageSet};
+pub use flash_steps::PRODUCT_FLASHED;
 pub use keyline_board::{CancelToken, Clock, Direction, FirmwareKind, KeyMaterial, SystemClock};
 pub use pipeline::{check_key_material, provision_board, OutcomeKind, ProvisionOutcome, ProvisionRequest, StepTiming};
 pub use shift::{run_shift, PortSource, ShiftConfig, ShiftCounters, ShiftEvent, ShiftObserver};

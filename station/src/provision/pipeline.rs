@@ -15,6 +15,8 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
+use super::firmware::{FirmwareLoad, FirmwareSetup};
+use super::flash_steps::{product_flashed, FlashContext};
 use super::{Observer, ProvisionError, ProvisionEvent, ProvisioningCa, Step};
 use crate::ledger::{certificate_id, Device, DeviceSerial, Ledger, StepRecord, DEVICE_STATUS_FAILED, DEVICE_STATUS_VERIFIED, DEVICE_STATUS_WRITTEN};
 use crate::Station;
@@ -38,6 +40,9 @@ pub struct ProvisionRequest {
     pub ram_load: Option<std::path::PathBuf>,
     /// Console and loader rates and the step deadlines (the station's settings).
     pub serial: crate::settings::SerialSettings,
+    /// The shift's validated firmware steps: load the provisioning firmware first, flash the product
+    /// firmware once the device is verified (see [`FirmwareSetup::prepare`]).
+    pub firmware_setup: Option<Arc<FirmwareSetup>>,
 }
 
 /// How a run ended well.
@@ -49,6 +54,8 @@ pub enum OutcomeKind {
     Verified,
     /// The ledger already had it verified and the chip holds its key; nothing was written.
     AlreadyProvisioned,
+    /// The ledger already had it verified; only the product firmware was flashed now (a resumed run).
+    ProductFlashed,
 }
 
 /// Time one step took.
@@ -91,6 +98,8 @@ pub struct ProvisionOutcome {
     pub bytes_out: u64,
     /// Bytes received.
     pub bytes_in: u64,
+    /// The product flash of this run (images, SHA-256, bytes), when one was made.
+    pub product_flash: Option<Value>,
 }
 
 struct Run<'a> {
@@ -259,15 +268,32 @@ fn run_steps(run: &mut Run<'_>, data_dir: &std::path::Path, ledger: &mut Ledger,
         Arc::new(move |direction, bytes: &[u8]| observer(&ProvisionEvent::SerialBytes { port: port.clone(), direction, bytes: bytes.to_vec() }))
     };
     let (cancel, clock) = (run.cancel.clone(), run.clock.clone());
+    let setup = request.firmware_setup.clone();
+    let flash = FlashContext {
+        data_dir,
+        port: &port,
+        baud: setup.as_ref().map_or(request.serial.loader_baud, |s| s.flash_baud),
+        observer: run.observer.clone(),
+        cancel: cancel.clone(),
+        clock: clock.clone(),
+    };
+    // `--ram-load HELPER.bin` without a prepared setup: read and check it now.
+    let load = match (setup.as_ref().and_then(|s| s.load.clone()), &request.ram_load) {
+        (Some(load), _) => Some(load),
+        (None, Some(helper)) => Some(FirmwareLoad::Ram(crate::flash::read_ram_image(helper).map_err(|e| ProvisionError::station(Step::LoadFirmware, e))?)),
+        (None, None) => None,
+    };
+    let mut ram_link = match &load {
+        Some(load) => run.step(ledger, Step::LoadFirmware, |_| flash.load(load))?,
+        None => None,
+    };
     let mut driver: Box<dyn ProvisioningFirmware> = run.step(ledger, Step::Open, |_| {
         let reset = crate::ports::reset_strategy_for(data_dir, &port);
         let serial = &request.serial;
         let deadlines = serial.timeouts(request.firmware).deadlines();
-        if let Some(helper) = &request.ram_load {
-            let (mut link, loaded) = crate::flash::ram_load_link(data_dir, &port, serial.loader_baud, helper, &mut |_| {}, &cancel, clock.clone())
-                .map_err(|e| ProvisionError::station(Step::Open, e))?;
+        if let Some(mut link) = ram_link.take() {
             link.set_log(log);
-            let detail = json!({ "baud": keyline_board::DEFAULT_BAUD, "loaderBaud": serial.loader_baud, "reset": reset.name(), "ramLoaded": loaded.image.name, "ramBytes": loaded.bytes });
+            let detail = json!({ "baud": keyline_board::DEFAULT_BAUD, "reset": reset.name(), "ramLoaded": true });
             return Ok((keyline_board::driver_with(request.firmware, link, &deadlines), detail));
         }
         let driver = open_driver_with(request.firmware, &port, serial.console_baud, &deadlines, &reset, clock.clone(), cancel.clone(), Some(log))
@@ -319,8 +345,20 @@ fn run_steps(run: &mut Run<'_>, data_dir: &std::path::Path, ledger: &mut Ledger,
 
     if let Some(device) = existing.as_ref().filter(|d| d.status == DEVICE_STATUS_VERIFIED && reusable(d, ca, &material.public_key)) {
         if !request.reprovision {
+            let stats = driver.link().stats();
+            drop(driver);
+            let product = setup.as_ref().and_then(|s| s.product.as_ref());
+            let mut product_flash = None;
+            if let Some(set) = product.filter(|set| !product_flashed(ledger, &serial, &device.cert_id, set).unwrap_or(false)) {
+                // Verified in an earlier run, not yet product-flashed: only flash it now.
+                product_flash = Some(run.step(ledger, Step::ProductFlash, |ledger| {
+                    let detail = flash.product(ledger, &serial, &device.cert_id, set)?;
+                    Ok((detail.clone(), detail))
+                })?);
+                finish(run, ledger, "product_flashed")?;
+            }
             return Ok(ProvisionOutcome {
-                outcome: OutcomeKind::AlreadyProvisioned,
+                outcome: if product_flash.is_some() { OutcomeKind::ProductFlashed } else { OutcomeKind::AlreadyProvisioned },
                 port: request.port.clone(),
                 firmware: request.firmware,
                 serial: serial.clone(),
@@ -330,8 +368,9 @@ fn run_steps(run: &mut Run<'_>, data_dir: &std::path::Path, ledger: &mut Ledger,
                 verified_by: Vec::new(),
                 steps: Vec::new(),
                 total_ms: 0,
-                bytes_out: driver.link().stats().bytes_out,
-                bytes_in: driver.link().stats().bytes_in,
+                bytes_out: stats.bytes_out,
+                bytes_in: stats.bytes_in,
+                product_flash,
             });
         }
     }
@@ -375,6 +414,17 @@ fn run_steps(run: &mut Run<'_>, data_dir: &std::path::Path, ledger: &mut Ledger,
     })?;
     *issued_cert = None;
     let stats = driver.link().stats();
+    drop(driver);
+    let mut product_flash = None;
+    if let Some(set) = setup.as_ref().and_then(|s| s.product.as_ref()) {
+        product_flash = Some(run.step(ledger, Step::ProductFlash, |ledger| {
+            let detail = flash.product(ledger, &serial, &cert_id, set)?;
+            Ok((detail.clone(), detail))
+        })?);
+    }
+    if setup.is_some() || load.is_some() {
+        finish(run, ledger, "verified")?;
+    }
     Ok(ProvisionOutcome {
         outcome: OutcomeKind::Verified,
         port: request.port.clone(),
@@ -388,5 +438,13 @@ fn run_steps(run: &mut Run<'_>, data_dir: &std::path::Path, ledger: &mut Ledger,
         total_ms: 0,
         bytes_out: stats.bytes_out,
         bytes_in: stats.bytes_in,
+        product_flash,
     })
+}
+
+/// The finish step: the run is complete and recorded.
+fn finish(run: &mut Run<'_>, ledger: &mut Ledger, outcome: &str) -> Result<(), ProvisionError> {
+    let steps: Vec<&str> = run.timings.iter().map(|t| t.step.as_str()).collect();
+    let detail = json!({ "outcome": outcome, "steps": steps });
+    run.step(ledger, Step::Finish, |_| Ok(((), detail)))
 }

@@ -2,7 +2,9 @@
 //!
 //! Each port that appears gets one run on its own thread; a port is provisioned again only after it
 //! disappeared and came back (a new board). A soft stop lets runs that already hold a certificate
-//! finish and stops the others before they sign; an abort cancels every wait.
+//! finish and stops the others before they sign; an abort cancels every wait. A shift with no board in flight for
+//! the station's idle-lock time ([`Station::idle_lock`]) ends by itself with [`ShiftEvent::IdleLocked`], so its
+//! caller drops the signer key it decrypted for the shift.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -41,6 +43,8 @@ pub struct ShiftConfig {
     pub serial_log: bool,
     /// Console and loader rates and the step deadlines (the station's settings).
     pub serial: crate::settings::SerialSettings,
+    /// The validated firmware steps (load the provisioning firmware, flash the product firmware), if any.
+    pub firmware_setup: Option<Arc<super::FirmwareSetup>>,
 }
 
 /// PASS/FAIL counters of a shift.
@@ -74,6 +78,11 @@ pub enum ShiftEvent {
     Board {
         /// The event.
         inner: ProvisionEvent,
+    },
+    /// No board was in flight for the idle-lock time: the shift ended, and the signer key it held is dropped.
+    IdleLocked {
+        /// The idle-lock time, in seconds.
+        idle_seconds: u64,
     },
     /// A run ended.
     BoardFinished {
@@ -118,6 +127,8 @@ pub fn run_shift(
     let counters = Arc::new(Mutex::new(ShiftCounters::default()));
     // Ports with a run in flight (true) or finished (false) and still present.
     let ports: Arc<Mutex<BTreeMap<String, bool>>> = Arc::default();
+    let idle_lock = station.idle_lock();
+    let mut last_busy = clock.now();
     std::thread::scope(|scope| {
         loop {
             let present = current_ports(station, &config.source);
@@ -144,6 +155,7 @@ pub fn run_shift(
                         stop_before_issue: Some(stop.clone()),
                         ram_load: None,
                         serial: config.serial,
+                        firmware_setup: config.firmware_setup.clone(),
                     };
                     let (observer, counters, ports, clock, abort) = (observer.clone(), counters.clone(), ports.clone(), clock.clone(), abort.clone());
                     let serial_log = config.serial_log;
@@ -176,6 +188,13 @@ pub fn run_shift(
             }
             let in_flight = counters.lock().expect("counters").in_flight;
             if in_flight == 0 && (stop.is_cancelled() || abort.is_cancelled()) {
+                break;
+            }
+            if in_flight > 0 {
+                last_busy = clock.now();
+            } else if let Some(after) = idle_lock.filter(|after| clock.now() - last_busy >= *after) {
+                tracing::info!(idle_seconds = after.as_secs(), "no board for the idle-lock time: the shift ends and its signer key is dropped");
+                observer(&ShiftEvent::IdleLocked { idle_seconds: after.as_secs() });
                 break;
             }
             if config.until_idle && in_flight == 0 {

@@ -1,7 +1,7 @@
 //! [`ProvisioningCa`]: a signer CA unlocked once for a shift, and issuance with its ledger row and audit entry.
 
 use keyline_certs::atcacert::{certdef_string, AtcaDate, Profile};
-use keyline_certs::device::{issue_device_cert, IssuedDevice};
+use keyline_certs::device::{DeviceIssuer, IssuedDevice};
 use keyline_certs::EcKey;
 use time::OffsetDateTime;
 
@@ -21,6 +21,7 @@ pub struct ProvisioningCa {
     pub root_public_key: [u8; 64],
     /// The helper's `provide-cert-def 1` string (esp-cryptoauthlib only).
     pub signer_cert_def: Option<String>,
+    issuer: DeviceIssuer,
     key: EcKey,
 }
 
@@ -51,7 +52,8 @@ impl Station {
             Profile::EspCryptoauthlib => Some(certdef_string::encode(&signer.der, false).map_err(|e| Error::Issue { detail: e.to_string() })?),
             _ => None,
         };
-        Ok(ProvisioningCa { ca: ca.into(), profile, signer_der: signer.der, root_public_key, signer_cert_def, key })
+        let issuer = DeviceIssuer::new(profile, &signer.der).map_err(issue_error)?;
+        Ok(ProvisioningCa { ca: ca.into(), profile, signer_der: signer.der, root_public_key, signer_cert_def, issuer, key })
     }
 }
 
@@ -59,7 +61,7 @@ impl ProvisioningCa {
     /// Issues a device certificate for the chip and commits it to the ledger (row `issued`, event,
     /// audit entry) in one transaction before returning it.
     pub fn issue(&self, ledger: &mut Ledger, chip_serial: &[u8; 9], public_key: &[u8; 64], at: OffsetDateTime) -> Result<(IssuedDevice, Recorded)> {
-        let issued = issue_device_cert(self.profile, &self.signer_der, &self.key, public_key, chip_serial, AtcaDate::from_offset_date_time(at)).map_err(issue_error)?;
+        let issued = self.issuer.issue(&self.key, public_key, chip_serial, AtcaDate::from_offset_date_time(at)).map_err(issue_error)?;
         let device = NewDevice {
             serial: DeviceSerial::from_chip(chip_serial),
             common_name: issued.common_name.clone(),

@@ -4,6 +4,7 @@
 #![cfg(feature = "sim")]
 
 mod crash;
+mod idle_lock;
 mod refusals;
 mod settings;
 mod shift;

@@ -102,6 +102,7 @@ fn a_tiny_handshake_timeout_makes_a_silent_port_fail_with_timeout_within_that_ti
         stop_before_issue: None,
         ram_load: None,
         serial: settings.serial,
+        firmware_setup: None,
     };
     let handshake: Arc<Mutex<(Option<Instant>, Option<(Instant, ErrorCode)>)>> = Arc::default();
     let seen = handshake.clone();

@@ -119,6 +119,12 @@ export const commands = {
 	stop_line: (abort: boolean) => __TAURI_INVOKE<ShiftCounters>("stop_line", { abort }),
 	/**  Runs the board on `port` again within the running shift. */
 	retry_board: (port: string) => __TAURI_INVOKE<boolean>("retry_board", { port }),
+	/**
+	 *  Opens the open dialog for a firmware file of the shift set-up: the Espressif helper to RAM-load (`ram`, checked
+	 *  as a loadable RAM image) or a flash image. Returns the file's number and what it is; `null` if cancelled. The
+	 *  page refers to the file by that number only.
+	 */
+	pick_line_firmware: (ram: boolean) => __TAURI_INVOKE<PickedFirmware | null>("pick_line_firmware", { ram }),
 	/**  The embedded server, its simulated devices (practice mode) and whether a push runs. */
 	ota_status: () => __TAURI_INVOKE<OtaServerStatus>("ota_status"),
 	/**
@@ -1090,6 +1096,26 @@ export type KeyringStatus = {
 	reason: string,
 };
 
+/**  The firmware steps of a shift as the window sets them up; files are the numbers [`PickedFiles`] gave out. */
+export type LineFirmware = {
+	/**  RAM-load this helper (esp-helper boards) before provisioning. */
+	ramLoad?: number | null,
+	/**  Flash these provisioning firmware images (rainbowtype boards) before provisioning. */
+	loadImages?: LineImage[],
+	/**  Flash these product images once the device is verified. */
+	productImages?: LineImage[],
+	/**  ROM loader transfer rate; 460800 when unset. */
+	flashBaud?: number | null,
+};
+
+/**  One image file and its flash offset. */
+export type LineImage = {
+	/**  The picked file's number. */
+	file: number,
+	/**  Flash offset. */
+	offset: number,
+};
+
 /**  What the operator chose for a shift. */
 export type LineSettings = {
 	/**  `rainbowtype` or `esp-helper`. */
@@ -1104,6 +1130,8 @@ export type LineSettings = {
 	reprovision?: boolean,
 	/**  The station name recorded in the ledger; the host name when unset. */
 	stationName?: string | null,
+	/**  Firmware steps: load the provisioning firmware, flash the product firmware (files picked in the open dialog). */
+	firmwareSteps?: LineFirmware | null,
 };
 
 /**  One log line as the UI shows it. */
@@ -1184,7 +1212,9 @@ export type OutcomeKind =
 /**  Written and verified now. */
 "verified" | 
 /**  The ledger already had it verified and the chip holds its key; nothing was written. */
-"alreadyProvisioned";
+"alreadyProvisioned" | 
+/**  The ledger already had it verified; only the product firmware was flashed now (a resumed run). */
+"productFlashed";
 
 /**  One timed phase of the test. */
 export type Phase = {
@@ -1215,6 +1245,22 @@ export type PickedFile = {
 	name: string,
 	/**  What it was picked for. */
 	purpose: FilePurpose,
+};
+
+/**  A picked firmware file, described for the set-up form. */
+export type PickedFirmware = {
+	/**  Its number for [`LineImage::file`] / [`LineFirmware::ram_load`]. */
+	file: number,
+	/**  File name. */
+	name: string,
+	/**  Size in bytes. */
+	bytes: number,
+	/**  SHA-256 of the file (hex). */
+	sha256: string,
+	/**  Chip from the ESP image header, when it is one. */
+	chip: string | null,
+	/**  App version from the app descriptor, when it has one. */
+	version: string | null,
 };
 
 /**  One line of a deploy or remove report. */
@@ -1331,14 +1377,20 @@ export type ProvisionEvent =
 port: string; 
 /**  The step. */
 step: Step } | 
-/**  Something worth showing inside a step. */
+/**  Progress inside a step; for steps with a size (flash, RAM load) in bytes, throttled (not per block). */
 { event: "stepProgress"; 
 /**  The board's port. */
 port: string; 
 /**  The step. */
 step: Step; 
-/**  What happened. */
-message: string } | 
+/**  What happens (`writing app.bin @ 0x10000`). */
+message: string; 
+/**  Bytes acknowledged by the board so far, over the whole step. */
+done: number | null; 
+/**  Bytes of the whole step. */
+total: number | null; 
+/**  Time since the step started (throughput = done / elapsed). */
+elapsedMs: number } | 
 /**  A step finished. */
 { event: "stepDone"; 
 /**  The board's port. */
@@ -1396,6 +1448,8 @@ export type ProvisionOutcome = {
 	bytesOut: number,
 	/**  Bytes received. */
 	bytesIn: number,
+	/**  The product flash of this run (images, SHA-256, bytes), when one was made. */
+	productFlash: Value | null,
 };
 
 /**  Where a push is. */
@@ -1532,6 +1586,10 @@ port: string } |
 { event: "board"; 
 /**  The event. */
 inner: ProvisionEvent } | 
+/**  No board was in flight for the idle-lock time: the shift ended, and the signer key it held is dropped. */
+{ event: "idleLocked"; 
+/**  The idle-lock time, in seconds. */
+idleSeconds: number } | 
 /**  A run ended. */
 { event: "boardFinished"; 
 /**  The port. */
@@ -1645,6 +1703,8 @@ export type StationSettings = {
 
 /**  The pipeline steps, in order. */
 export type Step = 
+/**  Load the provisioning firmware: RAM-load the Espressif helper or flash the rainbowtype firmware (when configured). */
+"load_firmware" | 
 /**  Open the serial port. */
 "open" | 
 /**  Wait for the firmware and check it is the selected one. */
@@ -1662,7 +1722,11 @@ export type Step =
 /**  Send the signer and device certificates to the board. */
 "write" | 
 /**  Verify the stored certificates by every means the firmware offers. */
-"verify";
+"verify" | 
+/**  Flash the product firmware (when configured), only once the device is verified in the ledger. */
+"product_flash" | 
+/**  The run is complete (recorded when firmware steps are configured). */
+"finish";
 
 /**  Deadlines of one firmware's board steps, in milliseconds. */
 export type StepTimeouts = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyEvent, emptyLine, failureAdvice, printable, rates, syncPorts } from "./cards";
+import { applyEvent, emptyLine, failureAdvice, planSteps, printable, rates, segmentState, syncPorts, throughput } from "./cards";
 import type { ProvisionOutcome, ShiftEvent } from "../backend/bindings";
 
 /** A verified board's outcome, as the engine reports it. */
@@ -16,12 +16,19 @@ const verified = (serial: string, commonName = ""): ProvisionOutcome => ({
   totalMs: 400,
   bytesOut: 0,
   bytesIn: 0,
+  productFlash: null,
 });
 const counters = { started: 1, passed: 0, alreadyProvisioned: 0, failed: 0, inFlight: 0 };
 const run = (events: ShiftEvent[], start = 1000, step = 100) =>
   events.reduce((state, event, i) => applyEvent(state, event, start + i * step), emptyLine());
 
 describe("factory line cards", () => {
+  it("an idle-locked shift is remembered with its time and a new shift clears it", () => {
+    const state = run([{ event: "portAppeared", port: "p" }, { event: "idleLocked", idleSeconds: 900 }]);
+    expect(state.idleLockedSeconds).toBe(900);
+    expect(state.cards["p"].status).toBe("working");
+    expect(emptyLine().idleLockedSeconds).toBeNull();
+  });
   it("a port with no run waits; an unplugged finished board's card goes", () => {
     let state = syncPorts(emptyLine(), ["/dev/pts/3"]);
     expect(state.cards["/dev/pts/3"].status).toBe("waiting");
@@ -75,5 +82,29 @@ describe("factory line cards", () => {
     ]);
     expect(state.cards.p.log.map((l) => [l.dir, l.text])).toEqual([["tx", "hi⏎"], ["rx", "\\x01OK"]]);
     expect(printable([0x7f])).toBe("\\x7f");
+  });
+
+  it("a shift with firmware steps shows them, with byte progress and throughput on the flash step", () => {
+    const steps = planSteps(true, true);
+    expect(steps[0]).toBe("load_firmware");
+    expect(steps.slice(-2)).toEqual(["product_flash", "finish"]);
+    const progress = (done: number) => ({ event: "board", inner: { event: "stepProgress", port: "p", step: "product_flash", message: "writing app.bin @ 0x10000", done, total: 2048, elapsedMs: done / 2 } }) as ShiftEvent;
+    let state = [
+      { event: "portAppeared", port: "p" },
+      { event: "board", inner: { event: "stepDone", port: "p", step: "verify", elapsedMs: 5, detail: {} } },
+      { event: "board", inner: { event: "stepStarted", port: "p", step: "product_flash" } },
+      progress(1024),
+      progress(2048),
+    ].reduce((s, e, i) => applyEvent(s, e as ShiftEvent, 1000 + i), emptyLine(steps));
+    const card = state.cards["p"];
+    expect(card.step).toBe("product_flash");
+    expect(card.bytes.product_flash).toEqual({ done: 2048, total: 2048, elapsedMs: 1024 });
+    expect(throughput(card.bytes.product_flash!)).toBe("2 KiB/s");
+    expect(segmentState(card, steps, "verify")).toBe("done");
+    expect(segmentState(card, steps, "product_flash")).toBe("running");
+    expect(segmentState(card, steps, "finish")).toBe("pending");
+    state = applyEvent(state, { event: "boardFinished", port: "p", outcome: verified("0123"), error: null, counters }, 2000);
+    expect(segmentState(state.cards["p"], steps, "product_flash")).toBe("done");
+    expect(state.cards["p"].stepsDone).toBe(steps.length);
   });
 });

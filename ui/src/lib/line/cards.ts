@@ -6,6 +6,36 @@ import type { ShiftEvent, Step } from "../backend/bindings";
 /** The provisioning steps in the order the engine runs them (the `Step` enum of the station). */
 export const STEPS: Step[] = ["open", "handshake", "configure_lock", "read_serial", "public_key", "check_key", "issue", "write", "verify"];
 
+/** The steps of a shift: loading the provisioning firmware, the provisioning steps, the product flash, finish. */
+export function planSteps(load: boolean, product: boolean): Step[] {
+  if (!load && !product) return STEPS;
+  return [...(load ? (["load_firmware"] as Step[]) : []), ...STEPS, ...(product ? (["product_flash"] as Step[]) : []), "finish"];
+}
+
+/** Byte progress of a flash or RAM-load step. */
+export interface ByteProgress {
+  done: number;
+  total: number;
+  elapsedMs: number;
+}
+
+/** Bytes per second of a step so far, as text ("312 KiB/s"). */
+export function throughput(p: ByteProgress): string {
+  const perSecond = p.elapsedMs > 0 ? (p.done * 1000) / p.elapsedMs : 0;
+  return perSecond >= 1024 * 1024 ? `${(perSecond / 1024 / 1024).toFixed(1)} MiB/s` : `${Math.round(perSecond / 1024)} KiB/s`;
+}
+
+export type SegmentState = "pending" | "running" | "done" | "fail";
+
+/** The state of one step's segment on a card's step bar. */
+export function segmentState(card: Card, steps: Step[], step: Step): SegmentState {
+  if (card.status === "pass") return "done";
+  if (card.status === "fail" && card.error?.step === step) return "fail";
+  if (steps.indexOf(step) + 1 <= card.stepsDone) return "done";
+  if (card.status === "working" && card.step === step) return "running";
+  return "pending";
+}
+
 export type CardStatus = "waiting" | "working" | "pass" | "fail";
 
 export interface LogLine {
@@ -25,6 +55,8 @@ export interface Card {
   error: (ErrorReport & { step: Step | null }) | null;
   log: LogLine[];
   present: boolean;
+  /** Byte progress of the flash and RAM-load steps. */
+  bytes: Partial<Record<Step, ByteProgress>>;
 }
 
 export interface Finished {
@@ -35,12 +67,16 @@ export interface Finished {
 }
 
 export interface LineState {
+  /** The steps every board of this shift goes through ([`planSteps`]). */
+  steps: Step[];
   cards: Record<string, Card>;
   passed: number;
   failed: number;
   totalMs: number;
   firstStart: number | null;
   recent: Finished[];
+  /** Set when the shift ended by itself after this many seconds with no board (its signer CA is locked again). */
+  idleLockedSeconds: number | null;
 }
 
 /** Lines kept per port's serial log. */
@@ -48,7 +84,7 @@ export const MAX_LOG_LINES = 2000;
 /** Devices kept in "last provisioned". */
 export const MAX_RECENT = 10;
 
-export const emptyLine = (): LineState => ({ cards: {}, passed: 0, failed: 0, totalMs: 0, firstStart: null, recent: [] });
+export const emptyLine = (steps: Step[] = STEPS): LineState => ({ steps, cards: {}, passed: 0, failed: 0, totalMs: 0, firstStart: null, recent: [], idleLockedSeconds: null });
 
 /** Printable text of bytes on the wire: control bytes as \xNN, line breaks kept out. */
 export function printable(bytes: number[]): string {
@@ -57,24 +93,26 @@ export function printable(bytes: number[]): string {
     .join("");
 }
 
-/** The card's step position (1-based) out of all steps. */
-export const stepIndex = (step: Step | null): number => (step ? STEPS.indexOf(step) + 1 : 0);
+/** The card's step position (1-based) out of the shift's steps. */
+export const stepIndex = (step: Step | null, steps: Step[] = STEPS): number => (step ? steps.indexOf(step) + 1 : 0);
 
 /** Folds one shift event into the state (returns a new state; `now` is milliseconds). */
 export function applyEvent(state: LineState, event: ShiftEvent, now: number): LineState {
+  if (event.event === "idleLocked") return { ...state, idleLockedSeconds: event.idleSeconds };
   const cards = { ...state.cards };
   if (event.event === "portAppeared") {
     cards[event.port] = {
       port: event.port,
       serial: cards[event.port]?.serial ?? null,
       status: "working",
-      step: "open",
+      step: state.steps[0],
       stepsDone: 0,
       startedAt: now,
       finishedAt: null,
       error: null,
       log: cards[event.port]?.log ?? [],
       present: true,
+      bytes: {},
     };
     return { ...state, cards, firstStart: state.firstStart ?? now };
   }
@@ -88,12 +126,17 @@ export function applyEvent(state: LineState, event: ShiftEvent, now: number): Li
         next.step = inner.step;
         break;
       case "stepDone": {
-        next.stepsDone = Math.max(next.stepsDone, stepIndex(inner.step));
+        next.stepsDone = Math.max(next.stepsDone, stepIndex(inner.step, state.steps));
         const detail = inner.detail;
         const serial = detail !== null && typeof detail === "object" && !Array.isArray(detail) ? detail.serial : undefined;
         if (typeof serial === "string") next.serial = serial;
         break;
       }
+      case "stepProgress":
+        if (inner.done !== null && inner.total !== null) {
+          next.bytes = { ...card.bytes, [inner.step]: { done: inner.done, total: inner.total, elapsedMs: inner.elapsedMs } };
+        }
+        break;
       case "stepFailed":
         next.error = { code: inner.code, message: inner.message, hint: inner.hint, step: inner.step };
         break;
@@ -119,7 +162,7 @@ export function applyEvent(state: LineState, event: ShiftEvent, now: number): Li
     serial,
     status: ok ? "pass" : "fail",
     finishedAt: now,
-    stepsDone: ok ? STEPS.length : card.stepsDone,
+    stepsDone: ok ? state.steps.length : card.stepsDone,
     error: ok ? null : (card.error ?? { ...(event.error ?? { code: "unknown", message: "The run ended without a result.", hint: "" }), step: card.step }),
   };
   const recent = ok && serial
@@ -145,7 +188,7 @@ export function syncPorts(state: LineState, ports: string[]): LineState {
   }
   for (const port of ports) {
     if (!cards[port]) {
-      cards[port] = { port, serial: null, status: "waiting", step: null, stepsDone: 0, startedAt: 0, finishedAt: null, error: null, log: [], present: true };
+      cards[port] = { port, serial: null, status: "waiting", step: null, stepsDone: 0, startedAt: 0, finishedAt: null, error: null, log: [], present: true, bytes: {} };
     }
   }
   return { ...state, cards };
@@ -164,6 +207,10 @@ export function rates(state: LineState, now: number): { perHour: number; meanMs:
 /** What the operator does with the board in hand after a failure, by the step that failed. */
 export function failureAdvice(step: Step | null): string {
   switch (step) {
+    case "load_firmware":
+      return "Check the cable and that the board can enter download mode (BOOT + EN on a real board), then press Retry.";
+    case "product_flash":
+      return "Keep the board plugged in and press Retry: it is already provisioned, only the product firmware is written again.";
     case "open":
     case "handshake":
       return "Check the cable and that the board runs the chosen firmware, then press Retry. Put the board aside if it fails again.";
