@@ -91,6 +91,8 @@ run_tests() {
   bash "$ROOT/tests/e2e/line.sh"
   log "test: an image signed and pushed from the OTA screen to a simulated device in the real window"
   bash "$ROOT/tests/e2e/ota.sh"
+  log "test: images flashed from the Flash tool into a simulated board in the real window"
+  bash "$ROOT/tests/e2e/flash.sh"
   log "test: a 5 s smoke run of every fuzz target (stable, coverage-guided)"
   bash "$ROOT/scripts/fuzz.sh" 5
   log "all tests passed in $((SECONDS - started)) s"

@@ -33,6 +33,12 @@ impl FirmwareKind {
             _ => None,
         }
     }
+    /// The console rates this firmware's UART can run at (both are built for 115200 8N1 only).
+    pub fn console_bauds(self) -> &'static [u32] {
+        match self {
+            FirmwareKind::Rainbowtype | FirmwareKind::EspHelper => &[DEFAULT_BAUD],
+        }
+    }
     /// The certificate profile whose definitions this firmware compiles.
     pub fn profile_name(self) -> &'static str {
         match self {
@@ -139,21 +145,41 @@ pub trait ProvisioningFirmware: Send + std::fmt::Debug {
 /// lives in RAM: a reset would boot the flash and lose it, so its board is never reset here; the
 /// handshake copes with a helper whose prompt was already printed.
 pub fn open_driver(kind: FirmwareKind, port: &str, reset: &crate::ResetStrategy, clock: Arc<dyn Clock>, cancel: CancelToken, log: Option<crate::ByteLog>) -> Result<Box<dyn ProvisioningFirmware>, BoardError> {
-    let mut link = SerialLink::open(port, DEFAULT_BAUD, clock, cancel)?;
+    open_driver_with(kind, port, DEFAULT_BAUD, &crate::StepDeadlines::defaults(kind), reset, clock, cancel, log)
+}
+
+/// [`open_driver`] at the console rate `baud` (one of [`FirmwareKind::console_bauds`]) with the step `deadlines`.
+#[allow(clippy::too_many_arguments)]
+pub fn open_driver_with(
+    kind: FirmwareKind,
+    port: &str,
+    baud: u32,
+    deadlines: &crate::StepDeadlines,
+    reset: &crate::ResetStrategy,
+    clock: Arc<dyn Clock>,
+    cancel: CancelToken,
+    log: Option<crate::ByteLog>,
+) -> Result<Box<dyn ProvisioningFirmware>, BoardError> {
+    let mut link = SerialLink::open(port, baud, clock, cancel)?;
     if let Some(log) = log {
         link.set_log(log);
     }
     if kind == FirmwareKind::Rainbowtype {
         reset.reset(&mut link, crate::BootMode::Flash)?;
     }
-    Ok(driver_on(kind, link))
+    Ok(driver_with(kind, link, deadlines))
 }
 
 /// The driver for `kind` on a link that is already open (e.g. the port a RAM load left open, so
 /// the started helper's prompt is not missed).
 pub fn driver_on(kind: FirmwareKind, link: SerialLink) -> Box<dyn ProvisioningFirmware> {
+    driver_with(kind, link, &crate::StepDeadlines::defaults(kind))
+}
+
+/// [`driver_on`] with the step `deadlines`.
+pub fn driver_with(kind: FirmwareKind, link: SerialLink, deadlines: &crate::StepDeadlines) -> Box<dyn ProvisioningFirmware> {
     match kind {
-        FirmwareKind::Rainbowtype => Box::new(Rainbowtype::new(link)),
-        FirmwareKind::EspHelper => Box::new(EspHelper::new(link)),
+        FirmwareKind::Rainbowtype => Box::new(Rainbowtype::new(link).with_timeouts(crate::RainbowtypeTimeouts::from_steps(deadlines))),
+        FirmwareKind::EspHelper => Box::new(EspHelper::new(link).with_timeouts(crate::EspHelperTimeouts::from_steps(deadlines))),
     }
 }

@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 mod clock;
+mod deadlines;
 mod error;
 mod esp_helper;
 mod firmware;
@@ -25,9 +26,10 @@ mod rainbowtype;
 mod reset;
 
 pub use clock::{CancelToken, Clock, SystemClock};
+pub use deadlines::StepDeadlines;
 pub use error::{BoardError, BoardErrorCode};
 pub use esp_helper::{EspHelper, EspHelperTimeouts, HELPER_VERSION};
-pub use firmware::{driver_on, open_driver, CertUpload, ChipLock, FirmwareKind, Hello, KeyMaterial, ProvisioningFirmware, Verification, WriteReport};
+pub use firmware::{driver_on, driver_with, open_driver, open_driver_with, CertUpload, ChipLock, FirmwareKind, Hello, KeyMaterial, ProvisioningFirmware, Verification, WriteReport};
 pub use link::{ByteLog, Direction, LinkStats, SerialLink, DEFAULT_BAUD};
 pub use reset::{BootMode, ResetStrategy, USB_JTAG_ID};
 pub use rainbowtype::{Pacing, Rainbowtype, RainbowtypeTimeouts, RAINBOWTYPE_CONFIG};

@@ -6,7 +6,7 @@ use std::path::Path;
 use tauri::Runtime;
 use tauri_specta::{collect_commands, collect_events, Builder, Casing, ErrorHandlingMode};
 
-use crate::commands::{app, ca, cloud, cloud_test, devices, files, line, ota, ports, practice, template};
+use crate::commands::{app, ca, cloud, cloud_test, devices, files, flash, line, ota, ports, practice, template};
 use crate::log_panel::LogEntry;
 
 /// Where the generated bindings live, relative to the workspace root.
@@ -23,6 +23,8 @@ pub fn builder<R: Runtime>() -> Builder<R> {
             app::app_info,
             app::keyring_status,
             app::get_logs,
+            app::get_settings,
+            app::save_settings,
             ca::list_cas,
             ca::show_ca,
             ca::export_ca_pem,
@@ -48,6 +50,11 @@ pub fn builder<R: Runtime>() -> Builder<R> {
             devices::device_detail,
             devices::export_devices,
             files::save_text_file,
+            files::pick_file,
+            flash::check_flash_images,
+            flash::flash_board,
+            flash::ram_load_board,
+            flash::cancel_flash,
             line::start_line,
             line::stop_line,
             line::retry_board,

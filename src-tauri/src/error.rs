@@ -39,6 +39,12 @@ pub enum ShellError {
         /// The limit in bytes.
         max: usize,
     },
+    /// A command named a file handle the user did not pick (for this purpose) in the open dialog.
+    #[error("file {handle} was not chosen in the open dialog for this")]
+    NotPicked {
+        /// The handle the page sent.
+        handle: u32,
+    },
 }
 
 impl ShellError {
@@ -55,6 +61,11 @@ impl ShellError {
                 code: ErrorCode::WriteFailed,
                 message: self.to_string(),
                 hint: "Choose a folder you can write to, and check that the disk is not full.".into(),
+            },
+            ShellError::NotPicked { .. } => ErrorReport {
+                code: ErrorCode::InvalidInput,
+                message: self.to_string(),
+                hint: "Choose the file again with its Choose button.".into(),
             },
             ShellError::TooLarge { .. } => ErrorReport {
                 code: ErrorCode::TooLarge,

@@ -10,6 +10,7 @@ pub mod error;
 pub mod file_dialog;
 pub mod launch;
 pub mod log_panel;
+pub mod picked;
 pub mod practice;
 pub mod progress;
 pub mod shutdown;
@@ -32,7 +33,7 @@ use crate::state::AppState;
 /// [`FileDialogs`](file_dialog::FileDialogs) where the app passes the native ones).
 pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>, state: AppState, dialogs: file_dialog::FileDialogs) -> tauri::Builder<R> {
     let practice = practice::Practice::new(state.station.data_dir().to_path_buf(), state.practice, state.emulator_source.clone());
-    builder.manage(state).manage(Arc::new(dialogs)).manage(practice).manage(commands::cloud_test::RunningTests::default()).manage(Arc::new(commands::line::LineState::default())).manage(Arc::new(commands::ota::OtaState::default())).invoke_handler(bindings::builder::<R>().invoke_handler())
+    builder.manage(state).manage(Arc::new(dialogs)).manage(practice).manage(commands::cloud_test::RunningTests::default()).manage(Arc::new(commands::line::LineState::default())).manage(Arc::new(commands::ota::OtaState::default())).manage(Arc::new(picked::PickedFiles::default())).manage(Arc::new(commands::flash::FlashState::default())).invoke_handler(bindings::builder::<R>().invoke_handler())
 }
 
 /// Builds and runs the Keyline window; exits with a message when the data directory is unusable.

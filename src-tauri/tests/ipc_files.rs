@@ -108,22 +108,48 @@ fn allow_list_sync_reads_only_the_file_the_user_picked() {
     assert_eq!(dialogs_asked(&h)[0].extensions, ["txt", "csv", "list"]);
 }
 
+#[test]
+fn reading_commands_take_only_files_the_user_picked_for_them() {
+    let (keep, chosen) = picked("app.bin");
+    std::fs::write(&chosen, b"not an image").unwrap();
+    let h = harness_answering([Some(chosen.clone()), None]);
+    let bashrc = hostile(&h);
+    // A path where a file handle goes is refused before anything is read.
+    assert!(invoke(&h, "inspect_ota_image", json!({ "image": bashrc })).is_err());
+    assert!(invoke(&h, "check_flash_images", json!({ "images": [{ "file": bashrc, "offset": 0 }] })).is_err());
+    let push = json!({ "serial": "0123a1b2c3d4e5f6ee", "image": bashrc, "signKey": null, "signPassphrase": null, "timeoutSecs": 1 });
+    let target = json!({ "kind": "embedded", "url": "https://127.0.0.1:9", "ca": "x" });
+    assert!(invoke(&h, "push_ota", json!({ "target": target, "request": push, "onEvent": "__CHANNEL__:3" })).is_err());
+    // A number the dialog never gave is refused too.
+    let unknown = invoke(&h, "inspect_ota_image", json!({ "image": 7 })).unwrap_err();
+    assert!(unknown["message"].as_str().unwrap().contains("not chosen"), "{unknown}");
+
+    // The dialog's pick reaches the page as a handle and a name, never the folder it is in.
+    let file = invoke(&h, "pick_file", json!({ "purpose": "flashImage" })).unwrap();
+    assert_eq!(file["name"], "app.bin");
+    assert!(!file.to_string().contains(keep.path().to_str().unwrap()), "the path stays in the shell: {file}");
+    let handle = file["handle"].clone();
+    let other_purpose = invoke(&h, "inspect_ota_image", json!({ "image": handle })).unwrap_err();
+    assert!(other_purpose["message"].as_str().unwrap().contains("not chosen"), "a file picked for flashing is not an OTA image: {other_purpose}");
+    let checked = invoke(&h, "check_flash_images", json!({ "images": [{ "file": handle, "offset": 0x10000 }] })).unwrap();
+    assert_eq!(checked["images"][0]["name"], "app.bin", "the picked file is the one read");
+    assert_eq!(invoke(&h, "pick_file", json!({ "purpose": "otaImage" })).unwrap(), Value::Null, "a cancelled dialog picks nothing");
+    assert_untouched(&bashrc);
+    assert_eq!(dialogs_asked(&h)[0].extensions, ["bin", "img"]);
+}
+
 /// Every command the window registers, with the arguments that name files: none takes a path.
 #[test]
 fn no_command_declares_a_path_argument() {
-    const READS_A_NAMED_FILE: [&str; 2] = ["inspect_ota_image", "sign_ota_image"];
     let source: String = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src/commands"))
         .unwrap()
         .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
         .collect();
     for command in source.split("#[tauri::command]").skip(1) {
         let signature = &command[..command.find('{').unwrap()];
-        // Known gap (#15): the OTA screen still names the image and key it *reads* (never a path it writes).
-        if READS_A_NAMED_FILE.iter().any(|name| signature.contains(&format!("fn {name}("))) {
-            assert!(!signature.contains("out:"), "a reading command writes a named path: {signature}");
-            continue;
-        }
         assert!(!signature.contains("PathBuf") || signature.contains("-> CommandResult<Option<PathBuf>>"), "a command takes a path: {signature}");
         assert!(!signature.contains(" path:"), "a command takes a path: {signature}");
+        // Station request types that carry paths stay behind the shell's handle types.
+        assert!(!signature.contains("PushRequest") && !signature.contains("FlashRequest"), "a command takes a request with paths: {signature}");
     }
 }

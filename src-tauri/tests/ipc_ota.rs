@@ -55,31 +55,43 @@ fn the_embedded_server_starts_lists_devices_and_stops() {
     assert_eq!(gone["code"], "ota_connection");
 }
 
+fn pick(h: &common::Harness, purpose: &str) -> Value {
+    invoke(h, "pick_file", json!({ "purpose": purpose })).unwrap()["handle"].clone()
+}
+
 #[test]
 fn images_are_inspected_and_signed_and_a_push_nobody_answers_is_cancelled() {
-    // The save dialog (scripted) picks where each signed copy goes.
+    // The (scripted) open dialog picks the image, the junk file and the key; the save dialog where each signed copy
+    // goes; the open dialog then picks the signed copy.
     let saved = tempfile::tempdir().unwrap();
-    let h = with_ca_answering([Some(saved.path().join("x.bin")), Some(saved.path().join("app.signed.bin"))]);
-    let dir = h.dir.path();
+    let files = tempfile::tempdir().unwrap();
+    let dir = files.path();
+    let answers = [dir.join("app.bin"), dir.join("junk.bin"), dir.join("sb.key"), saved.path().join("x.bin"), saved.path().join("app.signed.bin"), saved.path().join("app.signed.bin")];
+    let h = with_ca_answering(answers.into_iter().map(Some));
     let image = ImageBuilder::new("blink", "5.0.1").segment(0x4008_0000, vec![7; 30_000]).build();
     std::fs::write(dir.join("app.bin"), &image).unwrap();
     std::fs::write(dir.join("junk.bin"), b"not an image").unwrap();
 
-    let report = invoke(&h, "inspect_ota_image", json!({ "path": dir.join("app.bin") })).unwrap();
+    let (app, junk) = (pick(&h, "otaImage"), pick(&h, "otaImage"));
+    let report = invoke(&h, "inspect_ota_image", json!({ "image": app })).unwrap();
     assert_eq!(report["image"]["appDesc"]["projectName"], "blink");
     assert_eq!(report["image"]["appDesc"]["version"], "5.0.1");
     assert_eq!(report["signatureValid"], Value::Null);
-    let junk = invoke(&h, "inspect_ota_image", json!({ "path": dir.join("junk.bin") })).unwrap_err();
+    let junk = invoke(&h, "inspect_ota_image", json!({ "image": junk })).unwrap_err();
     assert_eq!(junk["code"], "ota_bad_image");
 
     // A key made with the CLI's station call, then signing through the command.
     keyline_station::ota::create_signing_key(&dir.join("sb.key"), &keyline_station::Passphrase::new(PASS.into())).unwrap();
-    let wrong = invoke(&h, "sign_ota_image", json!({ "key": dir.join("sb.key"), "passphrase": "wrong one", "image": dir.join("app.bin") })).unwrap_err();
+    let key = pick(&h, "signingKey");
+    let swapped = invoke(&h, "sign_ota_image", json!({ "key": app, "passphrase": PASS, "image": key })).unwrap_err();
+    assert!(swapped["message"].as_str().unwrap().contains("not chosen"), "a handle picked for another purpose is refused: {swapped}");
+    let wrong = invoke(&h, "sign_ota_image", json!({ "key": key, "passphrase": "wrong one", "image": app })).unwrap_err();
     assert_eq!(wrong["code"], "ota_key");
     assert!(!saved.path().join("x.bin").exists(), "nothing is written with a wrong passphrase");
-    let signed = invoke(&h, "sign_ota_image", json!({ "key": dir.join("sb.key"), "passphrase": PASS, "image": dir.join("app.bin") })).unwrap();
+    let signed = invoke(&h, "sign_ota_image", json!({ "key": key, "passphrase": PASS, "image": app })).unwrap();
     assert_eq!(signed["keyDigest"].as_str().unwrap().len(), 64);
-    let report = invoke(&h, "inspect_ota_image", json!({ "path": saved.path().join("app.signed.bin") })).unwrap();
+    let signed_copy = pick(&h, "otaImage");
+    let report = invoke(&h, "inspect_ota_image", json!({ "image": signed_copy })).unwrap();
     assert_eq!(report["signatureValid"], true);
 
     // Push to a device that never boots: the upload's bytes stream, then cancel ends the wait.
@@ -101,7 +113,7 @@ fn images_are_inspected_and_signed_and_a_push_nobody_answers_is_cancelled() {
         }
         false
     });
-    let request = json!({ "serial": "0123a1b2c3d4e5f6ee", "image": saved.path().join("app.signed.bin"), "timeoutSecs": 60 });
+    let request = json!({ "serial": "0123a1b2c3d4e5f6ee", "image": signed_copy, "signKey": null, "signPassphrase": null, "timeoutSecs": 60 });
     let error = invoke(&h, "push_ota", json!({ "target": target, "request": request, "onEvent": "__CHANNEL__:9" })).unwrap_err();
     assert!(canceller.join().unwrap());
     assert_eq!(error["code"], "cancelled", "{error}");

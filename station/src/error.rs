@@ -90,6 +90,16 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A station setting is out of range (code `invalid_setting`); nothing was saved.
+    #[error("invalid {setting} \"{value}\": {reason}")]
+    InvalidSetting {
+        /// The setting ("loader baud", "esp-helper handshake timeout").
+        setting: String,
+        /// The refused value.
+        value: String,
+        /// The allowed values or range.
+        reason: String,
+    },
     /// A signer CA cannot be placed in a firmware profile's slots (code `invalid_input`).
     #[error("invalid signer CA \"{ca}\" for the {profile} profile: {reason}")]
     SignerMisfit {
@@ -215,6 +225,7 @@ impl Error {
             Error::NotFound { .. } => ErrorCode::NotFound,
             Error::InvalidName { .. } => ErrorCode::InvalidName,
             Error::InvalidInput { .. } | Error::SignerMisfit { .. } => ErrorCode::InvalidInput,
+            Error::InvalidSetting { .. } => ErrorCode::InvalidSetting,
             Error::KeyringUnavailable { .. } => ErrorCode::KeyringUnavailable,
             Error::PassphraseRequired { .. } => ErrorCode::PassphraseRequired,
             Error::PassphraseTooShort { .. } => ErrorCode::PassphraseTooShort,
@@ -262,6 +273,7 @@ impl Error {
             Error::NotFound { .. } => "Run `keyline ca list` to see the CAs, or check --data-dir / KEYLINE_DATA_DIR.".into(),
             Error::InvalidName { .. } => "Use 1-64 characters from A-Z a-z 0-9 . _ -".into(),
             Error::InvalidInput { .. } => "Correct the value and try again.".into(),
+            Error::InvalidSetting { .. } => "Nothing was saved: set a value in the range named, or see the current values with `keyline settings show`.".into(),
             Error::SignerMisfit { profile, .. } => format!(
                 "Create a signer made for this profile with `keyline ca create --name ROOT --org ORG --signer SIGNER --profile {profile}` \
                  (for trustflex its CN ends in four hex digits, the signer ID; choose the CN with `--signer-cn \"Device Signer 0001\"`), \

@@ -47,6 +47,8 @@ error_codes! {
     InvalidName = "invalid_name",
     /// An argument is out of range.
     InvalidInput = "invalid_input",
+    /// A station setting is out of range (nothing was saved).
+    InvalidSetting = "invalid_setting",
     /// The OS keyring cannot be used.
     KeyringUnavailable = "keyring_unavailable",
     /// A passphrase is needed and none was given.

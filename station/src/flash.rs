@@ -39,6 +39,7 @@ pub struct FlashRequest {
 
 /// A finished write.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct FlashOutcome {
     /// The port.
@@ -59,6 +60,7 @@ pub struct FlashOutcome {
 
 /// A finished RAM load.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct RamLoadOutcome {
     /// The port.

@@ -180,8 +180,19 @@ impl LineSession {
             Some(list) if !list.is_empty() => PortSource::List(list.to_vec()),
             _ => PortSource::Auto,
         };
-        let station_name = settings.station_name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(crate::provision::station_name);
-        let config = ShiftConfig { source, firmware, reprovision: settings.reprovision, station_name, poll: Duration::from_millis(250), until_idle: false, serial_log: true, firmware_setup };
+        let saved = station.settings()?;
+        let station_name = settings.station_name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| saved.station_name());
+        let config = ShiftConfig {
+            source,
+            firmware,
+            reprovision: settings.reprovision,
+            station_name,
+            poll: Duration::from_millis(250),
+            until_idle: false,
+            serial_log: true,
+            serial: saved.serial,
+            firmware_setup,
+        };
         let (stop, abort) = (CancelToken::new(), CancelToken::new());
         let shift = {
             let (station, ca, config, observer, stop, abort) = (station.clone(), ca.clone(), config.clone(), observer.clone(), stop.clone(), abort.clone());
@@ -211,6 +222,7 @@ impl LineSession {
             station_name: self.config.station_name.clone(),
             stop_before_issue: Some(self.stop.clone()),
             ram_load: None,
+            serial: self.config.serial,
             firmware_setup: self.config.firmware_setup.clone(),
         };
         let ca = self.ca.lock().unwrap_or_else(|p| p.into_inner()).clone();

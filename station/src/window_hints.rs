@@ -16,6 +16,13 @@ impl ErrorCode {
             ErrorCode::KeyringUnavailable => {
                 "Enter the passphrase when asked; on Linux start a Secret Service (e.g. gnome-keyring) in the desktop session to remember passphrases."
             }
+            ErrorCode::FlashNotRomLoader => {
+                "Hold BOOT (IO0) while pressing EN/RESET to put the board in download mode, or check the cable and the port; a simulated board must be running (Settings, Practice mode)."
+            }
+            ErrorCode::FlashLoaderFailed => "Try again at a lower baud (115200); if it keeps failing, the cable or the USB-UART bridge may be faulty.",
+            ErrorCode::PortOpen => "Choose the board's port again (the list shows every port found) and close any other program that has it open.",
+            ErrorCode::FlashFileUnreadable => "Choose the file again: it may have been moved, renamed or deleted.",
+            ErrorCode::InvalidSetting => "Nothing was saved: enter a value in the range named beside the field.",
             ErrorCode::InvalidSerial => "Use the chip serial as the Devices screen shows it (18 hex digits).",
             ErrorCode::DeviceNotFound => "The Devices screen lists the devices this station has issued certificates to.",
             ErrorCode::NotASerialPort => "Choose the board's serial port in the shift set-up (the port cards show every port found).",

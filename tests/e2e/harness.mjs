@@ -159,3 +159,34 @@ export async function unlockCa(session, name, passphrase) {
   await session.click('[data-testid="unlock-submit"]');
   await session.waitGone('[data-testid="unlock-dialog"]', 30000);
 }
+
+/**
+ * Answers the native GTK open dialog titled `title` (opened by the shell, not the page) with `file`, as a user
+ * would: waits for its window, types the path into the location field (Ctrl+L) and presses Enter. Needs xdotool
+ * (scripts/keyline-dev.sh setup installs it) and the X display the window runs on.
+ */
+export async function answerOpenDialog(title, file, { timeoutMs = 20000 } = {}) {
+  const xdotool = (...args) => run("xdotool", args, { timeout: 10000 }).then((r) => r.stdout.trim());
+  let id = "";
+  const deadline = Date.now() + timeoutMs;
+  while (!id) {
+    id = await xdotool("search", "--onlyvisible", "--name", `^${title}$`).catch(() => "");
+    id = id.split("\n").filter(Boolean).pop() ?? "";
+    if (!id) {
+      if (Date.now() > deadline) throw new Error(`the open dialog "${title}" did not appear (is xdotool installed?)`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  await xdotool("windowfocus", "--sync", id).catch(() => {});
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  await xdotool("key", "--clearmodifiers", "ctrl+l");
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await xdotool("type", "--delay", "5", file);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await xdotool("key", "Return");
+  const gone = Date.now() + 10000;
+  while ((await xdotool("search", "--onlyvisible", "--name", `^${title}$`).catch(() => "")) !== "") {
+    if (Date.now() > gone) throw new Error(`the open dialog "${title}" stayed open after typing ${file}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Session, sleep, waitFor } from "./webdriver.mjs";
-import { Runner, assert, assertEqual, docScreenshot, keylineJson, practiceEnv, screenshot, startDriver, e2ePaths, unlockCa } from "./harness.mjs";
+import { Runner, answerOpenDialog, assert, assertEqual, docScreenshot, keylineJson, practiceEnv, screenshot, startDriver, e2ePaths, unlockCa } from "./harness.mjs";
 import { espImage } from "./esp_image.mjs";
 
 const { root, app, cli, driverBin, shots, logs } = e2ePaths();
@@ -89,14 +89,18 @@ async function otaScreen(session, serial, imageFile, keyFile) {
   });
 
   await runner.test("the image is inspected: project, version, chip and unsigned", async () => {
-    await session.type('[data-testid="ota-image-path"]', imageFile);
-    await session.click('[data-testid="ota-inspect"]');
+    // The shell opens the native open dialog; the page only gets a handle and the file name.
+    await session.click('[data-testid="ota-choose-image"]');
+    await answerOpenDialog("Choose an app image", imageFile);
     await session.waitFor('[data-testid="ota-image-report"]', 15000);
+    assertEqual(await session.text('[data-testid="ota-image-name"]'), path.basename(imageFile), "the chosen file's name");
     assertEqual(await session.text('[data-testid="ota-image-project"]'), "blink", "project");
     assertEqual(await session.text('[data-testid="ota-image-version"]'), "2.4.0", "version");
     const signed = await (await session.find('[data-testid="ota-image-signed"]')).attribute("data-signed");
     assertEqual(signed, "unsigned", "signature state");
-    await session.type('[data-testid="ota-sign-key"]', keyFile);
+    await session.click('[data-testid="ota-choose-key"]');
+    await answerOpenDialog("Choose the signing key", keyFile);
+    await waitFor("the chosen key", async () => (await session.text('[data-testid="ota-sign-key-name"]')) === path.basename(keyFile), { timeoutMs: 10000 });
     await session.type('[data-testid="ota-sign-passphrase"]', PASSPHRASE);
     await session.click(`[data-testid="ota-device-row"][data-serial="${serial}"] input`);
     await shot(session, "ota-ready");

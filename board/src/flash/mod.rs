@@ -113,6 +113,7 @@ impl ImageRefusal {
 
 /// What an image was recognised as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum ImageKind {
     /// Second-stage bootloader (an ESP image at the chip's bootloader offset).
@@ -138,6 +139,7 @@ pub struct FlashImage {
 
 /// A checked image, as reported.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct CheckedImage {
     /// Display name.

@@ -16,6 +16,7 @@ pub const MAX_RAM_IMAGE: usize = 1024 * 1024;
 
 /// One segment to load.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct RamSegment {
     /// Load address.
@@ -29,6 +30,7 @@ pub struct RamSegment {
 
 /// A validated RAM image.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct RamImage {
     /// Display name.

@@ -36,6 +36,7 @@ pub struct ConnectOptions {
 
 /// What the step is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub enum FlashPhase {
     /// FLASH_BEGIN (the loader erases the region).
@@ -50,6 +51,7 @@ pub enum FlashPhase {
 
 /// Progress of a write or RAM load, in bytes of the images (not blocks).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct FlashProgress {
     /// Current phase.
@@ -66,6 +68,7 @@ pub struct FlashProgress {
 
 /// The connected chip.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct ChipInfo {
     /// Chip name (`esp32`, …).

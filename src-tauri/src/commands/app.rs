@@ -1,6 +1,7 @@
-//! Commands about the app itself: settings shown in the UI, keyring status, the log buffer.
+//! Commands about the app itself: what the Settings screen shows and saves, keyring status, the log buffer.
 
 use keyline_station::ca::KeyringStatus;
+use keyline_station::settings::StationSettings;
 use serde::Serialize;
 use tauri::State;
 
@@ -52,4 +53,18 @@ pub async fn keyring_status(state: State<'_, AppState>) -> CommandResult<Keyring
 #[specta::specta]
 pub fn get_logs(state: State<'_, AppState>) -> Vec<LogEntry> {
     state.logs.snapshot()
+}
+
+/// The station's settings: the station name recorded in the ledger and the serial defaults.
+#[tauri::command]
+#[specta::specta]
+pub async fn get_settings(state: State<'_, AppState>) -> CommandResult<StationSettings> {
+    on_station(&state, "read settings", |station| Ok(station.settings()?)).await
+}
+
+/// Checks and saves `settings` (the station refuses values out of range, saving nothing); returns them as saved.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_settings(state: State<'_, AppState>, settings: StationSettings) -> CommandResult<StationSettings> {
+    on_station(&state, "save settings", move |station| Ok(station.save_settings(&settings)?)).await
 }

@@ -53,3 +53,16 @@ pub async fn save_text_file(
     })
     .await
 }
+
+/// Opens the open dialog for `purpose`; the picked file's handle and name (never its path), or `null` when the
+/// user cancelled. Commands that read a file take this handle.
+#[tauri::command]
+#[specta::specta]
+pub async fn pick_file(
+    dialogs: State<'_, Arc<FileDialogs>>,
+    picked: State<'_, Arc<crate::picked::PickedFiles>>,
+    purpose: crate::picked::FilePurpose,
+) -> CommandResult<Option<crate::picked::PickedFile>> {
+    let (dialogs, picked) = (dialogs.inner().clone(), picked.inner().clone());
+    off_main("choose file", move || Ok(picked.pick(&dialogs, purpose))).await
+}

@@ -6,6 +6,7 @@ pub mod cloud;
 pub mod cloud_test;
 pub mod devices;
 pub mod files;
+pub mod flash;
 pub mod line;
 pub mod ota;
 pub mod ports;

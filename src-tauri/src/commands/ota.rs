@@ -2,19 +2,19 @@
 //! device list, image inspection and signing, and a push whose progress streams on a channel.
 //! Each is one call into `keyline_station::ota`.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use keyline_station::ota::{self, EmbeddedServer, EmbeddedServerInfo, EmbeddedServerSettings, ImageReport, OtaDeviceRow, OtaTarget, PushEvent, PushReport, PushRequest, SignedImage};
 use keyline_station::provision::CancelToken;
 use keyline_station::Passphrase;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::State;
 
 use super::on_station;
 use crate::error::CommandResult;
 use crate::file_dialog::{suggested_name, FileDialogs, FileRequest};
+use crate::picked::{FilePurpose, PickedFiles};
 use crate::practice::ota_devices::{SimOtaDevice, SimOtaDevices};
 use crate::practice::Practice;
 use crate::state::AppState;
@@ -132,24 +132,28 @@ pub async fn ota_devices(state: State<'_, AppState>, target: OtaTarget) -> Comma
     on_station(&state, "list OTA devices", move |station| Ok(station.ota_target_devices(&target)?)).await
 }
 
-/// Validates an image and reports its header, descriptor and signature.
+/// Validates the picked image (a handle from `pick_file` with purpose `otaImage`) and reports its header,
+/// descriptor and signature.
 #[tauri::command]
 #[specta::specta]
-pub async fn inspect_ota_image(state: State<'_, AppState>, path: PathBuf) -> CommandResult<ImageReport> {
+pub async fn inspect_ota_image(state: State<'_, AppState>, picked: State<'_, Arc<PickedFiles>>, image: u32) -> CommandResult<ImageReport> {
+    let path = picked.path(image, FilePurpose::OtaImage)?;
     on_station(&state, "inspect image", move |_| Ok(ota::inspect_image(&path)?)).await
 }
 
-/// Signs `image` for Secure Boot v2 with the encrypted key and writes the signed copy where the user picks in the
-/// save dialog (never overwriting); `null` if the user cancelled. The key and image are only read.
+/// Signs the picked `image` for Secure Boot v2 with the picked encrypted `key` and writes the signed copy where the
+/// user picks in the save dialog (never overwriting); `null` if the user cancelled. The key and image are only read.
 #[tauri::command]
 #[specta::specta]
 pub async fn sign_ota_image(
     state: State<'_, AppState>,
     dialogs: State<'_, Arc<FileDialogs>>,
-    key: PathBuf,
+    picked: State<'_, Arc<PickedFiles>>,
+    key: u32,
     passphrase: String,
-    image: PathBuf,
+    image: u32,
 ) -> CommandResult<Option<SignedImage>> {
+    let (key, image) = (picked.path(key, FilePurpose::SigningKey)?, picked.path(image, FilePurpose::OtaImage)?);
     let dialogs = dialogs.inner().clone();
     on_station(&state, "sign image", move |_| {
         let stem = image.file_stem().and_then(|s| s.to_str()).unwrap_or("image");
@@ -161,16 +165,47 @@ pub async fn sign_ota_image(
     .await
 }
 
+/// What the OTA screen pushes: files are handles from `pick_file`, never paths.
+#[derive(Debug, Clone, Deserialize)]
+#[derive(specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct OtaPushChoice {
+    /// Device serial.
+    pub serial: String,
+    /// The image (purpose `otaImage`).
+    pub image: u32,
+    /// Sign with this Secure Boot v2 key (purpose `signingKey`) before uploading.
+    pub sign_key: Option<u32>,
+    /// The signing key's passphrase.
+    pub sign_passphrase: Option<String>,
+    /// Give up after this many seconds (default 600).
+    pub timeout_secs: Option<u64>,
+}
+
+impl OtaPushChoice {
+    fn request(self, picked: &PickedFiles) -> CommandResult<PushRequest> {
+        Ok(PushRequest {
+            serial: self.serial,
+            image: picked.path(self.image, FilePurpose::OtaImage)?,
+            sign_key: self.sign_key.map(|key| picked.path(key, FilePurpose::SigningKey)).transpose()?,
+            sign_passphrase: self.sign_passphrase,
+            timeout_secs: self.timeout_secs,
+        })
+    }
+}
+
 /// Uploads (optionally signing first) and follows the device to `updatecompleted`; every step goes to `on_event`.
 #[tauri::command]
 #[specta::specta]
 pub async fn push_ota(
     state: State<'_, AppState>,
     ota: State<'_, Arc<OtaState>>,
+    picked: State<'_, Arc<PickedFiles>>,
     target: OtaTarget,
-    request: PushRequest,
+    request: OtaPushChoice,
     on_event: Channel<PushEvent>,
 ) -> CommandResult<PushReport> {
+    let request = request.request(&picked)?;
     let ota = ota.inner().clone();
     let cancel = CancelToken::new();
     if let Some(previous) = lock(&ota.push).replace(cancel.clone()) {

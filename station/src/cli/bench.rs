@@ -186,6 +186,7 @@ fn station_round(firmware: FirmwareKind, boards: usize) -> Result<Round, CliErro
         poll: Duration::from_millis(5),
         until_idle: true,
         serial_log: false,
+        serial: keyline_station::settings::SerialSettings::default(),
         firmware_setup: None,
     };
     let writes = Arc::new(std::sync::atomic::AtomicU64::new(0));

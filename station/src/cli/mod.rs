@@ -26,6 +26,7 @@ mod options_only;
 mod passphrase;
 mod ports;
 mod provision;
+mod settings;
 mod shift;
 #[cfg(feature = "sim")]
 mod sim;
@@ -127,6 +128,8 @@ command_groups! {
     Ledger => ledger::LedgerCommand,
     /// OTA: inspect and sign firmware images, the signing key, push images through a device-management server.
     Ota => ota::OtaCommand,
+    /// Station settings: the station name in the ledger, serial rates and step timeouts: `keyline settings show|set|reset`.
+    Settings => settings::SettingsCommand,
     /// Serial ports a board can be on (real ports and simulated boards): `keyline ports --json`.
     Ports => ports::PortsCommand,
     /// Simulated boards on pseudo-terminals (practice mode, tests): `keyline sim --boards 2`.

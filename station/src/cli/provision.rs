@@ -5,7 +5,7 @@ use std::sync::Arc;
 use clap::Args;
 use keyline_station::device_template::parse_profile;
 use keyline_station::provision::{
-    provision_board, station_name, CancelToken, FirmwareKind, FirmwareSetup, FirmwareSpec, Observer, OutcomeKind, ProvisionEvent, ProvisionOutcome, ProvisionRequest, SystemClock,
+    provision_board, CancelToken, FirmwareKind, FirmwareSetup, FirmwareSpec, Observer, OutcomeKind, ProvisionEvent, ProvisionOutcome, ProvisionRequest, SystemClock,
 };
 use keyline_station::{Error, Station};
 
@@ -144,16 +144,18 @@ impl Run for ProvisionCommand {
         let args = self.0;
         let firmware = parse_firmware(&args.run.firmware)?;
         let station = ctx.station()?;
+        let settings = station.settings()?;
         let setup = args.firmware.prepare(firmware)?;
         let ca = prepare_ca(&station, &args.run.ca, firmware, args.run.profile.as_deref())?;
         let request = ProvisionRequest {
             port: args.port.clone(),
             firmware,
             reprovision: args.run.reprovision,
-            station_name: station_name(),
+            station_name: settings.station_name(),
             stop_before_issue: None,
             ram_load: None,
             firmware_setup: setup,
+            serial: settings.serial,
         };
         let (json, events) = (ctx.json, args.events);
         let observer: Observer = Arc::new(move |event: &ProvisionEvent| {

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use keyline_station::provision::{run_shift, station_name, CancelToken, PortSource, ProvisionEvent, ShiftConfig, ShiftEvent, ShiftObserver, SystemClock};
+use keyline_station::provision::{run_shift, CancelToken, PortSource, ProvisionEvent, ShiftConfig, ShiftEvent, ShiftObserver, SystemClock};
 
 use super::options_only::OptionsOnly;
 use super::output::emit;
@@ -85,7 +85,18 @@ impl Run for ShiftCommand {
             "auto" => PortSource::Auto,
             list => PortSource::List(list.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect()),
         };
-        let config = ShiftConfig { source, firmware, reprovision: args.run.reprovision, station_name: station_name(), poll: Duration::from_millis(200), until_idle: args.until_idle, serial_log: false, firmware_setup };
+        let settings = station.settings()?;
+        let config = ShiftConfig {
+            source,
+            firmware,
+            reprovision: args.run.reprovision,
+            station_name: settings.station_name(),
+            poll: Duration::from_millis(200),
+            until_idle: args.until_idle,
+            serial_log: false,
+            serial: settings.serial,
+            firmware_setup,
+        };
         station.set_idle_lock((args.idle_lock > 0).then(|| Duration::from_secs(args.idle_lock)));
         let (stop, abort) = (CancelToken::new(), CancelToken::new());
         watch_interrupts(stop.clone(), abort.clone());

@@ -29,11 +29,7 @@ pub use pipeline::{check_key_material, provision_board, OutcomeKind, ProvisionOu
 pub use shift::{run_shift, PortSource, ShiftConfig, ShiftCounters, ShiftEvent, ShiftObserver};
 pub use signer::ProvisioningCa;
 
-/// This station's name for the ledger: the host name, or `station`.
+/// This station's name for the ledger when none is set: the host name, or `station`.
 pub fn station_name() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty() && s.len() <= 64)
-        .unwrap_or_else(|| "station".into())
+    crate::settings::host_station_name()
 }

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use keyline_board::{open_driver, ByteLog, CancelToken, CertUpload, Clock, FirmwareKind, KeyMaterial, ProvisioningFirmware};
+use keyline_board::{open_driver_with, ByteLog, CancelToken, CertUpload, Clock, FirmwareKind, KeyMaterial, ProvisioningFirmware};
 use keyline_certs::device::request::{der_from_pem_or_der, public_key_from_csr, verifying_key};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -38,6 +38,8 @@ pub struct ProvisionRequest {
     /// RAM-load this esptool `.bin` (the esp-helper) through the ROM loader in the open step, then
     /// provision on the same open port (the helper's handshake window is too short for a reopen).
     pub ram_load: Option<std::path::PathBuf>,
+    /// Console and loader rates and the step deadlines (the station's settings).
+    pub serial: crate::settings::SerialSettings,
     /// The shift's validated firmware steps: load the provisioning firmware first, flash the product
     /// firmware once the device is verified (see [`FirmwareSetup::prepare`]).
     pub firmware_setup: Option<Arc<FirmwareSetup>>,
@@ -270,7 +272,7 @@ fn run_steps(run: &mut Run<'_>, data_dir: &std::path::Path, ledger: &mut Ledger,
     let flash = FlashContext {
         data_dir,
         port: &port,
-        baud: setup.as_ref().map_or(crate::flash::DEFAULT_FLASH_BAUD, |s| s.flash_baud),
+        baud: setup.as_ref().map_or(request.serial.loader_baud, |s| s.flash_baud),
         observer: run.observer.clone(),
         cancel: cancel.clone(),
         clock: clock.clone(),
@@ -287,13 +289,16 @@ fn run_steps(run: &mut Run<'_>, data_dir: &std::path::Path, ledger: &mut Ledger,
     };
     let mut driver: Box<dyn ProvisioningFirmware> = run.step(ledger, Step::Open, |_| {
         let reset = crate::ports::reset_strategy_for(data_dir, &port);
+        let serial = &request.serial;
+        let deadlines = serial.timeouts(request.firmware).deadlines();
         if let Some(mut link) = ram_link.take() {
             link.set_log(log);
             let detail = json!({ "baud": keyline_board::DEFAULT_BAUD, "reset": reset.name(), "ramLoaded": true });
-            return Ok((keyline_board::driver_on(request.firmware, link), detail));
+            return Ok((keyline_board::driver_with(request.firmware, link, &deadlines), detail));
         }
-        let driver = open_driver(request.firmware, &port, &reset, clock.clone(), cancel.clone(), Some(log)).map_err(|e| ProvisionError::board(Step::Open, e))?;
-        Ok((driver, json!({ "baud": keyline_board::DEFAULT_BAUD, "reset": reset.name() })))
+        let driver = open_driver_with(request.firmware, &port, serial.console_baud, &deadlines, &reset, clock.clone(), cancel.clone(), Some(log))
+            .map_err(|e| ProvisionError::board(Step::Open, e))?;
+        Ok((driver, json!({ "baud": serial.console_baud, "reset": reset.name(), "handshakeMs": serial.timeouts(request.firmware).handshake_ms })))
     })?;
     let hello = run.step(ledger, Step::Handshake, |_| {
         let hello = driver.handshake().map_err(|e| ProvisionError::board(Step::Handshake, e))?;

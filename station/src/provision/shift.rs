@@ -41,6 +41,8 @@ pub struct ShiftConfig {
     pub until_idle: bool,
     /// Pass the bytes on the wire (`SerialBytes`) to the observer (the desktop's per-port serial log).
     pub serial_log: bool,
+    /// Console and loader rates and the step deadlines (the station's settings).
+    pub serial: crate::settings::SerialSettings,
     /// The validated firmware steps (load the provisioning firmware, flash the product firmware), if any.
     pub firmware_setup: Option<Arc<super::FirmwareSetup>>,
 }
@@ -152,6 +154,7 @@ pub fn run_shift(
                         station_name: config.station_name.clone(),
                         stop_before_issue: Some(stop.clone()),
                         ram_load: None,
+                        serial: config.serial,
                         firmware_setup: config.firmware_setup.clone(),
                     };
                     let (observer, counters, ports, clock, abort) = (observer.clone(), counters.clone(), ports.clone(), clock.clone(), abort.clone());

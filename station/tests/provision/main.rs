@@ -7,6 +7,7 @@ mod crash;
 mod faults;
 mod idle_lock;
 mod refusals;
+mod settings;
 mod shift;
 mod support;
 mod token;

@@ -27,6 +27,9 @@ const report: ImageReport = {
   signatureError: null,
 };
 
+/** What the (shell's) open dialog picks next, in order. */
+let picks: { handle: number; name: string; purpose: string }[] = [];
+
 function backend(calls: string[]) {
   mockIPC((cmd, args) => {
     calls.push(cmd);
@@ -38,8 +41,13 @@ function backend(calls: string[]) {
       case "ota_devices":
         expect((args as { target: { kind: string; url: string } }).target).toEqual({ kind: "embedded", url: running.server!.url, ca: "acme-signer" });
         return [device];
+      case "pick_file": {
+        const next = picks.shift() ?? null;
+        if (next) expect((args as { purpose: string }).purpose).toBe(next.purpose);
+        return next;
+      }
       case "inspect_ota_image":
-        if ((args as { path: string }).path !== "/fw/blink.bin") throw { code: "ota_bad_image", message: "bad magic", hint: "pass the app image" };
+        if ((args as { image: number }).image !== 2) throw { code: "ota_bad_image", message: "bad magic", hint: "pass the app image" };
         return report;
       default:
         throw new Error(`unexpected command ${cmd}`);
@@ -66,12 +74,15 @@ describe("OTA screen", () => {
     backend([]);
     render(OtaScreen);
     await screen.findByText("Running");
-    const path = screen.getByTestId("ota-image-path") as HTMLInputElement;
-    await fireEvent.input(path, { target: { value: "/fw/junk.bin" } });
-    await fireEvent.click(screen.getByTestId("ota-inspect"));
+    picks = [
+      { handle: 1, name: "junk.bin", purpose: "otaImage" },
+      { handle: 2, name: "blink.bin", purpose: "otaImage" },
+      { handle: 3, name: "sb.key", purpose: "signingKey" },
+    ];
+    await fireEvent.click(screen.getByTestId("ota-choose-image"));
     expect((await screen.findByTestId("ota-image-error")).textContent).toContain("bad magic");
-    await fireEvent.input(path, { target: { value: "/fw/blink.bin" } });
-    await fireEvent.click(screen.getByTestId("ota-inspect"));
+    await fireEvent.click(screen.getByTestId("ota-choose-image"));
+    expect((await screen.findByTestId("ota-image-name")).textContent).toBe("blink.bin");
     expect((await screen.findByTestId("ota-image-project")).textContent).toBe("blink");
     expect(screen.getByTestId("ota-image-version").textContent).toBe("3.1.0");
     expect(screen.getByTestId("ota-image-signed").dataset.signed).toBe("unsigned");
@@ -79,7 +90,8 @@ describe("OTA screen", () => {
     expect((screen.getByTestId("ota-sign") as HTMLInputElement).checked).toBe(true);
     await fireEvent.click((await screen.findByText(SERIAL, { selector: "td" })).closest("tr")!);
     expect(screen.getByTestId("ota-push-blocker").textContent).toMatch(/signing key/);
-    await fireEvent.input(screen.getByTestId("ota-sign-key"), { target: { value: "/keys/sb.key" } });
+    await fireEvent.click(screen.getByTestId("ota-choose-key"));
+    expect((await screen.findByTestId("ota-sign-key-name")).textContent).toBe("sb.key");
     expect(screen.queryByTestId("ota-push-blocker")).toBeNull();
     expect((screen.getByTestId("ota-push-start") as HTMLButtonElement).disabled).toBe(false);
   });

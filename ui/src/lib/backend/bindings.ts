@@ -14,6 +14,10 @@ export const commands = {
 	keyring_status: () => __TAURI_INVOKE<KeyringStatus>("keyring_status"),
 	/**  The recent log lines, oldest first; live lines follow as `keyline://log` events. */
 	get_logs: () => __TAURI_INVOKE<LogEntry[]>("get_logs"),
+	/**  The station's settings: the station name recorded in the ledger and the serial defaults. */
+	get_settings: () => __TAURI_INVOKE<StationSettings>("get_settings"),
+	/**  Checks and saves `settings` (the station refuses values out of range, saving nothing); returns them as saved. */
+	save_settings: (settings: StationSettings) => __TAURI_INVOKE<StationSettings>("save_settings", { settings }),
 	/**  Every CA in the store. */
 	list_cas: () => __TAURI_INVOKE<CaSummary[]>("list_cas"),
 	/**  One CA with extensions and PEM. */
@@ -94,6 +98,19 @@ export const commands = {
 	 */
 	save_text_file: (suggestedName: string, contents: string) => __TAURI_INVOKE<string | null>("save_text_file", { suggestedName, contents }),
 	/**
+	 *  Opens the open dialog for `purpose`; the picked file's handle and name (never its path), or `null` when the
+	 *  user cancelled. Commands that read a file take this handle.
+	 */
+	pick_file: (purpose: FilePurpose) => __TAURI_INVOKE<PickedFile | null>("pick_file", { purpose }),
+	/**  Each image's validation (magic, segments, checksum, SHA-256, descriptor, chip, size against its partition) and the plan's. */
+	check_flash_images: (images: ImageChoice[]) => __TAURI_INVOKE<PlanCheck>("check_flash_images", { images }),
+	/**  Writes and verifies the images on the board at `port`; byte progress goes to `on_progress`. */
+	flash_board: (port: string, baud: number, images: ImageChoice[], onProgress: Channel<FlashProgress>) => __TAURI_INVOKE<FlashOutcome>("flash_board", { port, baud, images, onProgress }),
+	/**  Loads the picked helper into the RAM of the board at `port` and starts it; byte progress goes to `on_progress`. */
+	ram_load_board: (port: string, baud: number, file: number, onProgress: Channel<FlashProgress>) => __TAURI_INVOKE<RamLoadOutcome>("ram_load_board", { port, baud, file, onProgress }),
+	/**  Stops the running write or RAM load after the block in flight; false when none runs. */
+	cancel_flash: () => __TAURI_INVOKE<boolean>("cancel_flash"),
+	/**
 	 *  Starts a shift with `settings`; every port, step, serial byte and result is sent on `on_event`.
 	 *  A shift already running is stopped first.
 	 */
@@ -119,15 +136,18 @@ export const commands = {
 	stop_ota_server: () => __TAURI_INVOKE<OtaServerStatus>("stop_ota_server"),
 	/**  The devices `target` knows, newest seen first. */
 	ota_devices: (target: OtaTarget) => __TAURI_INVOKE<OtaDeviceRow[]>("ota_devices", { target }),
-	/**  Validates an image and reports its header, descriptor and signature. */
-	inspect_ota_image: (path: string) => __TAURI_INVOKE<ImageReport>("inspect_ota_image", { path }),
 	/**
-	 *  Signs `image` for Secure Boot v2 with the encrypted key and writes the signed copy where the user picks in the
-	 *  save dialog (never overwriting); `null` if the user cancelled. The key and image are only read.
+	 *  Validates the picked image (a handle from `pick_file` with purpose `otaImage`) and reports its header,
+	 *  descriptor and signature.
 	 */
-	sign_ota_image: (key: string, passphrase: string, image: string) => __TAURI_INVOKE<SignedImage | null>("sign_ota_image", { key, passphrase, image }),
+	inspect_ota_image: (image: number) => __TAURI_INVOKE<ImageReport>("inspect_ota_image", { image }),
+	/**
+	 *  Signs the picked `image` for Secure Boot v2 with the picked encrypted `key` and writes the signed copy where the
+	 *  user picks in the save dialog (never overwriting); `null` if the user cancelled. The key and image are only read.
+	 */
+	sign_ota_image: (key: number, passphrase: string, image: number) => __TAURI_INVOKE<SignedImage | null>("sign_ota_image", { key, passphrase, image }),
 	/**  Uploads (optionally signing first) and follows the device to `updatecompleted`; every step goes to `on_event`. */
-	push_ota: (target: OtaTarget, request: PushRequest, onEvent: Channel<PushEvent>) => __TAURI_INVOKE<PushReport>("push_ota", { target, request, onEvent }),
+	push_ota: (target: OtaTarget, request: OtaPushChoice, onEvent: Channel<PushEvent>) => __TAURI_INVOKE<PushReport>("push_ota", { target, request, onEvent }),
 	/**  Stops waiting for the running push (the device may still take the image at its next boot). */
 	cancel_ota_push: () => __TAURI_INVOKE<boolean>("cancel_ota_push"),
 	/**  Ports a board can be on, simulated boards first; `warnings` says what was skipped. */
@@ -378,6 +398,36 @@ export type Change =
 "deleted" | 
 /**  It was not there to delete. */
 "absent";
+
+/**  A checked image, as reported. */
+export type CheckedImage = {
+	/**  Display name. */
+	name: string,
+	/**  Flash offset. */
+	offset: number,
+	/**  Length in bytes. */
+	len: number,
+	/**  What it is. */
+	kind: ImageKind,
+	/**  Chip from the header (ESP images only). */
+	chip: string | null,
+	/**  App version from the descriptor (apps only). */
+	version: string | null,
+};
+
+/**  The connected chip. */
+export type ChipInfo = {
+	/**  Chip name (`esp32`, …). */
+	chip: string,
+	/**  Chip ID in image-header numbering. */
+	chipId: number,
+	/**  Base MAC address, when readable. */
+	mac: string | null,
+	/**  Detected flash size in bytes. */
+	flashBytes: number | null,
+	/**  Line rate in use. */
+	baud: number,
+};
 
 /**  Where a store CA stands in the account and region. */
 export type CloudCaState = {
@@ -673,6 +723,8 @@ export type ErrorCode =
 "invalid_name" | 
 /**  An argument is out of range. */
 "invalid_input" | 
+/**  A station setting is out of range (nothing was saved). */
+"invalid_setting" | 
 /**  The OS keyring cannot be used. */
 "keyring_unavailable" | 
 /**  A passphrase is needed and none was given. */
@@ -913,12 +965,66 @@ export type ExtensionSummary = {
 	value: string,
 };
 
+/**  What a file is picked for; it sets the dialog's title and filter, and a command accepts only its own kind. */
+export type FilePurpose = 
+/**  An image for the Flash tool (bootloader, partition table, app, merged image, data). */
+"flashImage" | 
+/**  The provisioning helper to RAM-load (an esptool `.bin`). */
+"ramImage" | 
+/**  An OTA app image to inspect, sign and push. */
+"otaImage" | 
+/**  A Secure Boot v2 signing key (encrypted PEM). */
+"signingKey";
+
 /**  The provisioning firmwares Keyline drives. */
 export type FirmwareKind = 
 /**  kmwebnet rainbowtype-provisioning2 (flashed). */
 "rainbowtype" | 
 /**  Espressif esp_cryptoauth_utility helper v1.2.0 (RAM-loaded). */
 "esp-helper";
+
+/**  A finished write. */
+export type FlashOutcome = {
+	/**  The port. */
+	port: string,
+	/**  The connected chip. */
+	chip: ChipInfo,
+	/**  The images as validated, by offset. */
+	images: CheckedImage[],
+	/**  Bytes written and verified. */
+	bytes: number,
+	/**  MD5 of each file as read back from flash. */
+	md5: string[],
+	/**  Time from connecting to the last verify, in ms. */
+	elapsedMs: number,
+	/**  Write throughput (bytes written per second, verification included). */
+	bytesPerSecond: number | null,
+};
+
+/**  What the step is doing. */
+export type FlashPhase = 
+/**  FLASH_BEGIN (the loader erases the region). */
+"erasing" | 
+/**  Blocks going out. */
+"writing" | 
+/**  Comparing the flash MD5 with the image. */
+"verifying" | 
+/**  RAM segments going out. */
+"loading";
+
+/**  Progress of a write or RAM load, in bytes of the images (not blocks). */
+export type FlashProgress = {
+	/**  Current phase. */
+	phase: FlashPhase,
+	/**  The image being written. */
+	name: string,
+	/**  Its flash offset or RAM address. */
+	offset: number,
+	/**  Bytes acknowledged by the board, over all images. */
+	done: number,
+	/**  Bytes to write, over all images. */
+	total: number,
+};
 
 /**  Health of one piece. */
 export type Health = 
@@ -928,6 +1034,41 @@ export type Health =
 { state: "missing" } | 
 /**  There but different; the detail says how. */
 { state: "drifted"; detail: string };
+
+/**  One image file as checked. */
+export type ImageCheck = {
+	/**  File name. */
+	name: string,
+	/**  Flash offset. */
+	offset: number,
+	/**  File size in bytes. */
+	bytes: number,
+	/**  SHA-256 of the whole file (hex), to compare with the build's. */
+	sha256: string,
+	/**  What the file holds (one entry, or the parts of a merged image); empty when refused. */
+	parts: CheckedImage[],
+	/**  Why this image would be refused, if it would. */
+	refusal: Refusal | null,
+};
+
+/**  One image of the Flash tool: a picked file and its offset. */
+export type ImageChoice = {
+	/**  The handle `pick_file` returned (purpose `flashImage`). */
+	file: number,
+	/**  Flash offset. */
+	offset: number,
+};
+
+/**  What an image was recognised as. */
+export type ImageKind = 
+/**  Second-stage bootloader (an ESP image at the chip's bootloader offset). */
+"bootloader" | 
+/**  Partition table. */
+"partition_table" | 
+/**  Application image (has an app descriptor). */
+"app" | 
+/**  Raw data (neither an ESP image nor a table, e.g. an NVS or SPIFFS image). */
+"data";
 
 /**  What `ota inspect` reports. */
 export type ImageReport = {
@@ -1045,6 +1186,20 @@ export type OtaDeviceRow = {
 	provisioned: boolean,
 };
 
+/**  What the OTA screen pushes: files are handles from `pick_file`, never paths. */
+export type OtaPushChoice = {
+	/**  Device serial. */
+	serial: string,
+	/**  The image (purpose `otaImage`). */
+	image: number,
+	/**  Sign with this Secure Boot v2 key (purpose `signingKey`) before uploading. */
+	signKey: number | null,
+	/**  The signing key's passphrase. */
+	signPassphrase: string | null,
+	/**  Give up after this many seconds (default 600). */
+	timeoutSecs: number | null,
+};
+
 /**  What the OTA screen shows about this app's server. */
 export type OtaServerStatus = {
 	/**  The running embedded server. */
@@ -1102,6 +1257,16 @@ export type PhaseState =
 /**  Failed. */
 "failed";
 
+/**  A file the user picked, as the page sees it. */
+export type PickedFile = {
+	/**  The handle commands take. */
+	handle: number,
+	/**  The file name (no folders), for display. */
+	name: string,
+	/**  What it was picked for. */
+	purpose: FilePurpose,
+};
+
 /**  A picked firmware file, described for the set-up form. */
 export type PickedFirmware = {
 	/**  Its number for [`LineImage::file`] / [`LineFirmware::ram_load`]. */
@@ -1136,6 +1301,16 @@ export type PieceStatus = {
 	name: string,
 	/**  Its health. */
 	health: Health,
+};
+
+/**  Every image of a plan, and the plan as a whole. */
+export type PlanCheck = {
+	/**  Each image, in the order given. */
+	images: ImageCheck[],
+	/**  Why the plan would be refused although each image passes (overlaps), or the first image refusal. */
+	refusal: Refusal | null,
+	/**  Bytes to write. */
+	totalBytes: number,
 };
 
 /**  One port, as the port list and `keyline ports` show it. */
@@ -1325,18 +1500,52 @@ export type PushReport = {
 	sha256: string,
 };
 
-/**  What the OTA screen pushes. */
-export type PushRequest = {
-	/**  Device serial. */
-	serial: string,
-	/**  The image file. */
-	image: string,
-	/**  Sign with this Secure Boot v2 key before uploading. */
-	signKey?: string | null,
-	/**  The signing key's passphrase. */
-	signPassphrase?: string | null,
-	/**  Give up after this many seconds (default 600). */
-	timeoutSecs?: number | null,
+/**  A validated RAM image. */
+export type RamImage = {
+	/**  Display name. */
+	name: string,
+	/**  Chip ID from the header. */
+	chipId: number,
+	/**  Chip name. */
+	chip: string,
+	/**  Entry point. */
+	entry: number,
+	/**  Segments in file order. */
+	segments: RamSegment[],
+	/**  Appended SHA-256 (hex), when present. */
+	sha256: string | null,
+};
+
+/**  A finished RAM load. */
+export type RamLoadOutcome = {
+	/**  The port. */
+	port: string,
+	/**  The connected chip. */
+	chip: ChipInfo,
+	/**  The loaded image (segments, entry point). */
+	image: RamImage,
+	/**  Bytes loaded. */
+	bytes: number,
+	/**  Time from connecting to MEM_END, in ms. */
+	elapsedMs: number,
+	/**  The started program's line rate. */
+	programBaud: number,
+};
+
+/**  One segment to load. */
+export type RamSegment = {
+	/**  Load address. */
+	addr: number,
+	/**  Length in bytes. */
+	len: number,
+};
+
+/**  Why an image or the plan would be refused. */
+export type Refusal = {
+	/**  Stable code (`flash_bad_image`, `flash_wrong_chip`, `flash_does_not_fit`, …). */
+	code: ErrorCode,
+	/**  What is wrong, naming the image. */
+	message: string,
 };
 
 /**  What `register-ca` did, for the CLI and the wizard. */
@@ -1359,6 +1568,18 @@ export type Segment = {
 	fileOffset: number,
 	/**  Data length in bytes. */
 	len: number,
+};
+
+/**  The serial defaults of this station. */
+export type SerialSettings = {
+	/**  The provisioning console's rate; both firmwares are built for 115200 only. */
+	consoleBaud: number,
+	/**  The ROM loader's rate for RAM-loading the helper (one of [`LOADER_BAUDS`]). */
+	loaderBaud: number,
+	/**  Step deadlines of rainbowtype boards. */
+	rainbowtype: StepTimeouts,
+	/**  Step deadlines of boards running the Espressif helper. */
+	espHelper: StepTimeouts,
 };
 
 /**  PASS/FAIL counters of a shift. */
@@ -1492,6 +1713,14 @@ export type StackStatus = {
 	pieces: PieceStatus[],
 };
 
+/**  Everything an engineer sets once per station. */
+export type StationSettings = {
+	/**  The name recorded in the ledger with each board; the host name when unset. */
+	stationName: string | null,
+	/**  Serial defaults. */
+	serial: SerialSettings,
+};
+
 /**  The pipeline steps, in order. */
 export type Step = 
 /**  Load the provisioning firmware: RAM-load the Espressif helper or flash the rainbowtype firmware (when configured). */
@@ -1518,6 +1747,18 @@ export type Step =
 "product_flash" | 
 /**  The run is complete (recorded when firmware steps are configured). */
 "finish";
+
+/**  Deadlines of one firmware's board steps, in milliseconds. */
+export type StepTimeouts = {
+	/**  Waiting for the firmware's start-up output or prompt. */
+	handshakeMs: number,
+	/**  Configuring and locking the chip. */
+	configureMs: number,
+	/**  Reading or generating the device key and CSR. */
+	keyMs: number,
+	/**  Writing and verifying the certificates. */
+	writeMs: number,
+};
 
 /**  Time one step took. */
 export type StepTiming = {

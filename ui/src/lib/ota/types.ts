@@ -10,7 +10,7 @@ export type {
   OtaTarget,
   PushEvent,
   PushReport,
-  PushRequest,
+  OtaPushChoice,
   SignedImage,
   SimOtaDevice,
 } from "../backend/bindings";
