@@ -24,6 +24,9 @@ pub enum FilePurpose {
     OtaImage,
     /// A Secure Boot v2 signing key (encrypted PEM).
     SigningKey,
+    /// The operator certificate chain for a remote OTA server (`PREFIX.chain` from `keyline cert client`; its key
+    /// is `PREFIX.key` beside it).
+    OtaClientCert,
 }
 
 impl FilePurpose {
@@ -33,6 +36,7 @@ impl FilePurpose {
             FilePurpose::RamImage => ("Choose the helper to load into RAM", "esptool image", &["bin"]),
             FilePurpose::OtaImage => ("Choose an app image", "ESP32 app image", &["bin"]),
             FilePurpose::SigningKey => ("Choose the signing key", "PEM key", &["pem", "key"]),
+            FilePurpose::OtaClientCert => ("Choose the operator certificate (PREFIX.chain)", "Certificate chain", &["chain"]),
         };
         FileRequest { title, file_name: String::new(), filter, extensions: extensions.iter().map(|e| (*e).to_string()).collect() }
     }

@@ -120,6 +120,12 @@ fn reading_commands_take_only_files_the_user_picked_for_them() {
     let push = json!({ "serial": "0123a1b2c3d4e5f6ee", "image": bashrc, "signKey": null, "signPassphrase": null, "timeoutSecs": 1 });
     let target = json!({ "kind": "embedded", "url": "https://127.0.0.1:9", "ca": "x" });
     assert!(invoke(&h, "push_ota", json!({ "target": target, "request": push, "onEvent": "__CHANNEL__:3" })).is_err());
+    // A remote server's operator certificate is a picked file too, never a path prefix from the page.
+    let remote = json!({ "kind": "remote", "url": "https://127.0.0.1:9", "cert": bashrc, "ca": "x" });
+    assert!(invoke(&h, "ota_devices", json!({ "target": remote })).is_err());
+    let remote = json!({ "kind": "remote", "url": "https://127.0.0.1:9", "cert": 7, "ca": "x" });
+    let unpicked = invoke(&h, "ota_devices", json!({ "target": remote })).unwrap_err();
+    assert!(unpicked["message"].as_str().unwrap().contains("not chosen"), "{unpicked}");
     // A number the dialog never gave is refused too.
     let unknown = invoke(&h, "inspect_ota_image", json!({ "image": 7 })).unwrap_err();
     assert!(unknown["message"].as_str().unwrap().contains("not chosen"), "{unknown}");
@@ -151,5 +157,6 @@ fn no_command_declares_a_path_argument() {
         assert!(!signature.contains(" path:"), "a command takes a path: {signature}");
         // Station request types that carry paths stay behind the shell's handle types.
         assert!(!signature.contains("PushRequest") && !signature.contains("FlashRequest"), "a command takes a request with paths: {signature}");
+        assert!(!signature.contains("OtaTarget,") && !signature.contains("OtaTarget)"), "a command takes a target with a path: {signature}");
     }
 }

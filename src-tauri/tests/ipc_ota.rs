@@ -11,10 +11,6 @@ use serde_json::{json, Value};
 
 const PASS: &str = "ota ipc passphrase 123";
 
-fn with_ca() -> common::Harness {
-    with_ca_answering([])
-}
-
 /// A window with CA `ota-signer` whose save dialogs answer `answers` in order.
 fn with_ca_answering(answers: impl IntoIterator<Item = Option<std::path::PathBuf>>) -> common::Harness {
     let h = common::harness_answering(answers);
@@ -29,7 +25,11 @@ fn with_ca_answering(answers: impl IntoIterator<Item = Option<std::path::PathBuf
 
 #[test]
 fn the_embedded_server_starts_lists_devices_and_stops() {
-    let h = with_ca();
+    // The operator certificate the remote target names is picked in the open dialog; its key file is missing.
+    let chain_dir = tempfile::tempdir().unwrap();
+    let chain = chain_dir.path().join("operator.chain");
+    std::fs::write(&chain, "not used: operator.key is missing").unwrap();
+    let h = with_ca_answering([Some(chain)]);
     let status = invoke(&h, "ota_status", json!({})).unwrap();
     assert_eq!(status["server"], Value::Null);
 
@@ -45,7 +45,7 @@ fn the_embedded_server_starts_lists_devices_and_stops() {
     assert_eq!(invoke(&h, "ota_devices", json!({ "target": target })).unwrap(), json!([]));
 
     // A remote target whose client certificate files are missing: a coded error, not a hang.
-    let remote = json!({ "kind": "remote", "url": url, "cert": h.dir.path().join("nope"), "ca": "ota-signer" });
+    let remote = json!({ "kind": "remote", "url": url, "cert": pick(&h, "otaClientCert"), "ca": "ota-signer" });
     let error = invoke(&h, "ota_devices", json!({ "target": remote })).unwrap_err();
     assert!(!error["code"].as_str().unwrap().is_empty() && !error["hint"].as_str().unwrap().is_empty(), "{error}");
 

@@ -125,10 +125,44 @@ pub async fn stop_ota_server(state: State<'_, AppState>, ota: State<'_, Arc<OtaS
     .await
 }
 
+/// Which server the OTA screen talks to: files are handles from `pick_file`, never paths.
+#[derive(Debug, Clone, Deserialize)]
+#[derive(specta::Type)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum OtaTargetChoice {
+    /// This app's embedded server.
+    Embedded {
+        /// Its URL.
+        url: String,
+        /// Its CA.
+        ca: String,
+    },
+    /// A remote rainbowtype server.
+    #[serde(rename_all = "camelCase")]
+    Remote {
+        /// `https://host:port`.
+        url: String,
+        /// The operator certificate chain `PREFIX.chain` (purpose `otaClientCert`); its key is `PREFIX.key` beside it.
+        cert: u32,
+        /// The project CA that issued the server and client certificates.
+        ca: String,
+    },
+}
+
+impl OtaTargetChoice {
+    fn target(self, picked: &PickedFiles) -> CommandResult<OtaTarget> {
+        Ok(match self {
+            OtaTargetChoice::Embedded { url, ca } => OtaTarget::Embedded { url, ca },
+            OtaTargetChoice::Remote { url, cert, ca } => OtaTarget::Remote { url, cert: picked.path(cert, FilePurpose::OtaClientCert)?.with_extension(""), ca },
+        })
+    }
+}
+
 /// The devices `target` knows, newest seen first.
 #[tauri::command]
 #[specta::specta]
-pub async fn ota_devices(state: State<'_, AppState>, target: OtaTarget) -> CommandResult<Vec<OtaDeviceRow>> {
+pub async fn ota_devices(state: State<'_, AppState>, picked: State<'_, Arc<PickedFiles>>, target: OtaTargetChoice) -> CommandResult<Vec<OtaDeviceRow>> {
+    let target = target.target(&picked)?;
     on_station(&state, "list OTA devices", move |station| Ok(station.ota_target_devices(&target)?)).await
 }
 
@@ -201,10 +235,11 @@ pub async fn push_ota(
     state: State<'_, AppState>,
     ota: State<'_, Arc<OtaState>>,
     picked: State<'_, Arc<PickedFiles>>,
-    target: OtaTarget,
+    target: OtaTargetChoice,
     request: OtaPushChoice,
     on_event: Channel<PushEvent>,
 ) -> CommandResult<PushReport> {
+    let target = target.target(&picked)?;
     let request = request.request(&picked)?;
     let ota = ota.inner().clone();
     let cancel = CancelToken::new();

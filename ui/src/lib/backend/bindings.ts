@@ -135,7 +135,7 @@ export const commands = {
 	/**  Stops the embedded server and its simulated devices. */
 	stop_ota_server: () => __TAURI_INVOKE<OtaServerStatus>("stop_ota_server"),
 	/**  The devices `target` knows, newest seen first. */
-	ota_devices: (target: OtaTarget) => __TAURI_INVOKE<OtaDeviceRow[]>("ota_devices", { target }),
+	ota_devices: (target: OtaTargetChoice) => __TAURI_INVOKE<OtaDeviceRow[]>("ota_devices", { target }),
 	/**
 	 *  Validates the picked image (a handle from `pick_file` with purpose `otaImage`) and reports its header,
 	 *  descriptor and signature.
@@ -147,7 +147,7 @@ export const commands = {
 	 */
 	sign_ota_image: (key: number, passphrase: string, image: number) => __TAURI_INVOKE<SignedImage | null>("sign_ota_image", { key, passphrase, image }),
 	/**  Uploads (optionally signing first) and follows the device to `updatecompleted`; every step goes to `on_event`. */
-	push_ota: (target: OtaTarget, request: OtaPushChoice, onEvent: Channel<PushEvent>) => __TAURI_INVOKE<PushReport>("push_ota", { target, request, onEvent }),
+	push_ota: (target: OtaTargetChoice, request: OtaPushChoice, onEvent: Channel<PushEvent>) => __TAURI_INVOKE<PushReport>("push_ota", { target, request, onEvent }),
 	/**  Stops waiting for the running push (the device may still take the image at its next boot). */
 	cancel_ota_push: () => __TAURI_INVOKE<boolean>("cancel_ota_push"),
 	/**  Ports a board can be on, simulated boards first; `warnings` says what was skipped. */
@@ -974,7 +974,12 @@ export type FilePurpose =
 /**  An OTA app image to inspect, sign and push. */
 "otaImage" | 
 /**  A Secure Boot v2 signing key (encrypted PEM). */
-"signingKey";
+"signingKey" | 
+/**
+ *  The operator certificate chain for a remote OTA server (`PREFIX.chain` from `keyline cert client`; its key
+ *  is `PREFIX.key` beside it).
+ */
+"otaClientCert";
 
 /**  The provisioning firmwares Keyline drives. */
 export type FirmwareKind = 
@@ -1210,21 +1215,21 @@ export type OtaServerStatus = {
 	pushing: boolean,
 };
 
-/**  Which server the operator talks to. */
-export type OtaTarget = 
-/**  This app's embedded server (the client certificate is issued in memory from its CA). */
+/**  Which server the OTA screen talks to: files are handles from `pick_file`, never paths. */
+export type OtaTargetChoice = 
+/**  This app's embedded server. */
 { kind: "embedded"; 
 /**  Its URL. */
 url: string; 
 /**  Its CA. */
 ca: string } | 
-/**  A remote rainbowtype server (Keyline's or the public Node one). */
+/**  A remote rainbowtype server. */
 { kind: "remote"; 
 /**  `https://host:port`. */
 url: string; 
-/**  Prefix of the operator certificate from `keyline cert client` (PREFIX.chain, PREFIX.key). */
-cert: string; 
-/**  The project CA that issued the server and client certificates (unlocked: its passphrase decrypts PREFIX.key). */
+/**  The operator certificate chain `PREFIX.chain` (purpose `otaClientCert`); its key is `PREFIX.key` beside it. */
+cert: number; 
+/**  The project CA that issued the server and client certificates. */
 ca: string };
 
 /**  How a run ended well. */

@@ -7,7 +7,7 @@ export type {
   ImageReport,
   OtaDeviceRow,
   OtaServerStatus,
-  OtaTarget,
+  OtaTargetChoice,
   PushEvent,
   PushReport,
   OtaPushChoice,
