@@ -8,6 +8,7 @@ mod access;
 mod create;
 mod idle;
 mod offline;
+mod passwd;
 mod profile_signer;
 mod progress;
 mod query;

@@ -95,6 +95,12 @@ pub enum CaCommand {
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
     },
+    /// Change a CA's passphrase (the old one from KEYLINE_CA_PASSPHRASE, the keyring or a prompt; the new one from
+    /// KEYLINE_NEW_CA_PASSPHRASE or a prompt); the key is re-encrypted with today's parameters.
+    Passwd {
+        /// CA name.
+        name: String,
+    },
     /// Bring an offline root's key back (to issue a new signer); take it offline again afterwards.
     RestoreRoot {
         /// Root CA name.
@@ -174,6 +180,7 @@ impl Run for CaCommand {
             CaCommand::CreateSigner { root, name, years } => return super::ca_custody::create_signer(ctx, &station, &root, &name, years),
             CaCommand::OfflineRoot { name, output } => return super::ca_custody::offline_root(ctx, &station, &name, &output),
             CaCommand::RestoreRoot { name, key } => return super::ca_custody::restore_root(ctx, &station, &name, &key),
+            CaCommand::Passwd { name } => return super::ca_custody::change_passphrase(ctx, &station, &name),
             CaCommand::Import { name, cert, key, .. } => {
                 let (Some(cert), Some(key)) = (cert, key) else {
                     return Err(Error::InvalidInput { what: "ca import".into(), reason: "give --cert and --key, or --pkcs11-module, --token and --key-label".into() }.into());

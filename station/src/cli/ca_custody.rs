@@ -31,6 +31,15 @@ pub fn offline_root(ctx: &Context, station: &Station, name: &str, output: &Path)
     Ok(())
 }
 
+/// `ca passwd`: re-encrypt a CA's key under a new passphrase.
+pub fn change_passphrase(ctx: &Context, station: &Station, name: &str) -> CliResult {
+    let old = passphrase::for_existing_ca(station, name)?;
+    let new = passphrase::for_changed_ca(name)?;
+    let changed = station.change_passphrase(name, &old, &new)?;
+    emit(ctx.json, &changed, || format!("The passphrase of CA \"{name}\" is changed; its key is re-encrypted with today's scrypt parameters.\n{}", summary_text(&changed)));
+    Ok(())
+}
+
 /// `ca restore-root`: bring an offline root's key back, encrypted under the root's passphrase.
 pub fn restore_root(ctx: &Context, station: &Station, name: &str, key: &Path) -> CliResult {
     let key_pem = read_secret_text(key)?;

@@ -41,6 +41,15 @@ pub fn for_new_ca(purpose: &str) -> Result<Passphrase, CliError> {
     new_passphrase(purpose, &format!("New passphrase for {purpose}: "), CA_PASSPHRASE_ENV)
 }
 
+/// Where `keyline ca passwd` reads the new passphrase when it is not typed.
+pub const NEW_CA_PASSPHRASE_ENV: &str = "KEYLINE_NEW_CA_PASSPHRASE";
+
+/// The new passphrase of an existing CA: `KEYLINE_NEW_CA_PASSPHRASE`, or typed twice at a prompt.
+pub fn for_changed_ca(name: &str) -> Result<Passphrase, CliError> {
+    let purpose = format!("CA \"{name}\" (new)");
+    new_passphrase(&purpose, &format!("New passphrase for CA \"{name}\": "), NEW_CA_PASSPHRASE_ENV)
+}
+
 /// The user PIN of PKCS#11 token `token`: `KEYLINE_TOKEN_PIN`, else a prompt. Never logged.
 pub fn token_pin(token: &str) -> Result<Passphrase, CliError> {
     let purpose = format!("the PIN of token \"{token}\"");

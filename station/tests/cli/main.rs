@@ -4,6 +4,7 @@ mod bench_issue;
 mod ca_create;
 mod ca_errors;
 mod ca_import;
+mod ca_passwd;
 mod cloud_credentials;
 mod keyring;
 mod no_plaintext_keys;
