@@ -133,7 +133,10 @@ async function otaScreen(session, serial, imageFile, keyFile) {
     const report = await session.text('[data-testid="ota-push-report"]');
     const sha = report.match(/[0-9a-f]{64}/)?.[0];
     assert(sha, `a SHA-256 in ${report}`);
-    await waitFor("the simulated flash", async () => (await session.text('[data-testid="ota-sim-devices"]')).includes(sha.slice(0, 16)), { timeoutMs: 10000 });
+    let simText = "";
+    await waitFor("the simulated flash", async () => (simText = await session.text('[data-testid="ota-sim-devices"]')).includes(sha.slice(0, 16)), { timeoutMs: 10000 }).catch((error) => {
+      throw new Error(`${error.message}: the panel says "${simText}", the push report "${report}"`);
+    });
     await waitFor("the device idle again", async () => (await session.text(`[data-testid="ota-device-row"][data-serial="${serial}"]`)).includes("idle"), { timeoutMs: 10000 });
     await session.reveal(await session.find('[data-testid="ota-push"]'));
     await sleep(300);
