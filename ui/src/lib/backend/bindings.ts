@@ -869,6 +869,8 @@ export type ErrorCode =
 "echo_mismatch" | 
 /**  The board must be reset before it can be provisioned. */
 "needs_reset" | 
+/**  The RAM-loaded Espressif helper crashed or never started its command line (reset and RAM-load it again). */
+"helper_not_answering" | 
 /**  The board's CSR is not signed by its key. */
 "bad_csr_signature" | 
 /**  The CSR carries another key than the chip's slot 0. */
