@@ -23,6 +23,17 @@ async function cardStates(session) {
   return Promise.all(cards.map((card) => card.attribute("data-status")));
 }
 
+/** Opens the Factory line's shift set-up; a screen still locked from the last shift is unlocked, a deliberate action. */
+async function openShiftSetup(session) {
+  await session.click('[data-testid="nav-factory"]');
+  await session.waitFor('[data-testid="screen-factory"]');
+  if ((await session.findAll('[data-testid="unlock"]')).length) {
+    await session.click('[data-testid="unlock"]');
+    await session.click('[data-testid="confirm-unlock"]');
+  }
+  await session.waitFor('[data-testid="shift-setup"]');
+}
+
 /** Picks `value` in the select `css` as an operator would (one change event). */
 async function choose(session, css, value) {
   await session.waitFor(css);
@@ -128,14 +139,7 @@ async function shift(session) {
   await runner.test("a shift with a product image flashes the verified boards: each card's flash step reaches PASS with a byte bar", async () => {
     const product = path.join(mkdtempSync(path.join(os.tmpdir(), "keyline-line-e2e-fw-")), "product-merged.bin");
     writeFileSync(product, mergedImage(espImage("product", "3.1.0", 120_000)));
-    await session.click('[data-testid="nav-factory"]');
-    await session.waitFor('[data-testid="screen-factory"]');
-    // Still locked from the last shift (if the screen kept it): unlocking is a deliberate action.
-    if ((await session.findAll('[data-testid="unlock"]')).length) {
-      await session.click('[data-testid="unlock"]');
-      await session.click('[data-testid="confirm-unlock"]');
-    }
-    await session.waitFor('[data-testid="shift-setup"]');
+    await openShiftSetup(session);
     // The shell opens the native open dialog; it is answered as an operator would, by typing the path.
     await session.click('[data-testid="add-product-image"]');
     await answerOpenDialog("Choose an image to flash", product);
@@ -169,13 +173,7 @@ async function shift(session) {
       return texts.length === ports && texts.every((text) => text.includes("Espressif helper"));
     }, { timeoutMs: 30000, intervalMs: 300 });
 
-    await session.click('[data-testid="nav-factory"]');
-    await session.waitFor('[data-testid="screen-factory"]');
-    if ((await session.findAll('[data-testid="unlock"]')).length) {
-      await session.click('[data-testid="unlock"]');
-      await session.click('[data-testid="confirm-unlock"]');
-    }
-    await session.waitFor('[data-testid="shift-setup"]');
+    await openShiftSetup(session);
     await waitFor("a waiting card per new board", async () => {
       const states = await cardStates(session);
       return states.length === ports && states.every((s) => s === "waiting");
