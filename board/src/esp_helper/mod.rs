@@ -96,8 +96,11 @@ impl EspHelper {
             text.find(&echo).map(|at| at + echo.len())
         })?;
         if let Some(data) = payload {
-            self.link.write(data)?;
-            self.link.write(&[0])?;
+            // Payload and NUL in one write: a host stopped between the two would leave the payload open.
+            let mut framed = Vec::with_capacity(data.len() + 1);
+            framed.extend_from_slice(data);
+            framed.push(0);
+            self.link.write(&framed)?;
         }
         self.link.read_until("the helper's reply and prompt", timeout, |raw| p::command_reply(normalise(raw).get(after..).unwrap_or("")))
     }
