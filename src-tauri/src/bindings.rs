@@ -6,7 +6,7 @@ use std::path::Path;
 use tauri::Runtime;
 use tauri_specta::{collect_commands, collect_events, Builder, Casing, ErrorHandlingMode};
 
-use crate::commands::{app, ca, cloud, cloud_test, devices, files, flash, line, ota, ports, practice, template};
+use crate::commands::{app, ca, cloud, cloud_test, custody, devices, files, flash, line, ota, ports, practice, template};
 use crate::log_panel::LogEntry;
 
 /// Where the generated bindings live, relative to the workspace root.
@@ -33,6 +33,8 @@ pub fn builder<R: Runtime>() -> Builder<R> {
             ca::import_ca,
             ca::unlock_ca,
             ca::lock_ca,
+            custody::take_root_offline,
+            custody::restore_root,
             cloud::cloud_defaults,
             cloud::cloud_identity,
             cloud::cloud_ca_state,

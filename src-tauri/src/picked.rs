@@ -28,6 +28,8 @@ pub enum FilePurpose {
     /// The operator certificate chain for a remote OTA server (`PREFIX.chain` from `keyline cert client`; its key
     /// is `PREFIX.key` beside it).
     OtaClientCert,
+    /// The exported key of an offline root CA (`ca offline-root`), to restore it.
+    RootKey,
 }
 
 impl FilePurpose {
@@ -38,6 +40,7 @@ impl FilePurpose {
             FilePurpose::OtaImage => ("Choose an app image", "ESP32 app image", &["bin"]),
             FilePurpose::SigningKey => ("Choose the signing key", "PEM key", &["pem", "key"]),
             FilePurpose::OtaClientCert => ("Choose the operator certificate (PREFIX.chain)", "Certificate chain", &["chain"]),
+            FilePurpose::RootKey => ("Choose the exported root CA key", "Encrypted PEM key", &["key", "pem"]),
         };
         FileRequest { title, file_name: String::new(), filter, extensions: extensions.iter().map(|e| (*e).to_string()).collect() }
     }

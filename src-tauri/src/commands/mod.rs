@@ -4,6 +4,7 @@ pub mod app;
 pub mod ca;
 pub mod cloud;
 pub mod cloud_test;
+pub mod custody;
 pub mod devices;
 pub mod files;
 pub mod flash;

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use keyline_certs::{create_signer_ca, CaKey, CaSubject, EcKey, SecretPem, Validity};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::access::certs_error;
 use super::CaSummary;
@@ -14,7 +14,8 @@ use crate::store::{set_private_file_mode, validate_name, CaRecord, CaRole, FileB
 use crate::{secrets, Error, Passphrase, Result, Station, MIN_PASSPHRASE_CHARS};
 
 /// Where a CA's private key is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum KeyCustody {
     /// An encrypted PKCS#8 file in the store.
@@ -33,8 +34,12 @@ pub enum KeyCustody {
     Offline,
 }
 
+/// Largest exported key file `restore_root_from_file` reads (an encrypted P-256 PKCS#8 is under 1 KiB).
+const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
+
 /// What `ca offline-root` did.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct OfflineRoot {
     /// Root CA name.
@@ -128,6 +133,18 @@ impl Station {
         self.hold_passphrase(name, store_passphrase);
         tracing::info!(ca = name, "root CA key restored to the station");
         self.summary_of(name)
+    }
+
+    /// [`restore_root`](Self::restore_root) from the exported key file at `key_file` (read bounded, refused when it
+    /// holds no private key), decrypted with the root's `passphrase` and stored again under it.
+    pub fn restore_root_from_file(&self, name: &str, key_file: &Path, passphrase: &Passphrase) -> Result<CaSummary> {
+        let bytes = crate::store::read_input_file(key_file, MAX_KEY_FILE_BYTES)?;
+        let not_a_key = |detail: &str| Error::CorruptPem { what: key_file.display().to_string(), detail: detail.to_owned() };
+        let key_pem = SecretPem::from_utf8(bytes).ok_or_else(|| not_a_key("not UTF-8 text"))?;
+        if !key_pem.expose().contains("PRIVATE KEY-----") {
+            return Err(not_a_key("no PRIVATE KEY block"));
+        }
+        self.restore_root(name, &key_pem, Some(passphrase), passphrase)
     }
 
     /// Issue a new signer CA `signer` (P-256, pathlen 0, `years` cut to the root's end) under the unlocked root

@@ -90,6 +90,7 @@ impl Station {
             sha256: cert.sha256_fingerprint(),
             sha1: cert.sha1_fingerprint(),
             key_status: self.key_status(record),
+            key_custody: super::offline::custody_of(record),
             chain: links,
         })
     }

@@ -152,8 +152,10 @@ pub struct CaSummary {
     pub sha256: String,
     /// SHA-1 fingerprint of the DER certificate, `AB:CD:..`.
     pub sha1: String,
-    /// Whether the key can be used without a passphrase prompt.
+    /// Whether the key can be used without a passphrase (or token PIN) prompt.
     pub key_status: KeyStatus,
+    /// Where the key is: a file on this station, a PKCS#11 token, or offline (not on this station).
+    pub key_custody: super::KeyCustody,
     /// The CA itself first, then its issuers up to the root (or the first unknown issuer).
     pub chain: Vec<ChainLink>,
 }

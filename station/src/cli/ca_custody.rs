@@ -2,9 +2,8 @@
 
 use std::path::Path;
 
-use keyline_station::{Error, Station};
+use keyline_station::Station;
 
-use super::ca::{read_secret_text, read_text};
 use super::output::{emit, summary_text};
 use super::{passphrase, CliResult, Context};
 
@@ -42,13 +41,8 @@ pub fn change_passphrase(ctx: &Context, station: &Station, name: &str) -> CliRes
 
 /// `ca restore-root`: bring an offline root's key back, encrypted under the root's passphrase.
 pub fn restore_root(ctx: &Context, station: &Station, name: &str, key: &Path) -> CliResult {
-    let key_pem = read_secret_text(key)?;
-    if !key_pem.expose().contains("PRIVATE KEY-----") {
-        read_text(key)?;
-        return Err(Error::CorruptPem { what: key.display().to_string(), detail: "no PRIVATE KEY block".into() }.into());
-    }
     let key_passphrase = passphrase::for_root(name)?;
-    let restored = station.restore_root(name, &key_pem, Some(&key_passphrase), &key_passphrase)?;
+    let restored = station.restore_root_from_file(name, key, &key_passphrase)?;
     emit(ctx.json, &restored, || format!("The key of root CA \"{name}\" is back on this station.\n{}", summary_text(&restored)));
     Ok(())
 }

@@ -14,7 +14,7 @@ function ca(name: string, role: "root" | "signer", issuerName: string | null): C
   return {
     name, role, issuerName, subject: `O=Acme, CN=${name}`, issuer: `O=Acme, CN=${issuerName ?? name}`,
     notBefore: "2026-01-01T00:00:00Z", notAfter: "2031-01-01T00:00:00Z", daysUntilExpiry: 1800,
-    sha256: "AA", sha1: "BB", keyStatus: "locked", chain: [],
+    sha256: "AA", sha1: "BB", keyStatus: "locked", keyCustody: { kind: "file" }, chain: [],
   };
 }
 

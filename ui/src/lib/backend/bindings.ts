@@ -42,6 +42,17 @@ export const commands = {
 	/**  Locks the CA for this session; with `forget`, also removes the passphrase from the keyring. */
 	lock_ca: (name: string, forget: boolean) => __TAURI_INVOKE<CaSummary>("lock_ca", { name, forget }),
 	/**
+	 *  Opens the save dialog, exports the key of root CA `name` there (encrypted PKCS#8 under the root's `passphrase`,
+	 *  a new file, owner-only) and removes it from the station. `null` when the user cancelled (nothing changes).
+	 *  A wrong passphrase, a signer, a token CA or an already offline root is refused before anything is written.
+	 */
+	take_root_offline: (name: string, passphrase: string) => __TAURI_INVOKE<OfflineRoot | null>("take_root_offline", { name, passphrase }),
+	/**
+	 *  Brings the key of offline root `name` back from `key`, a file picked with `pick_file` for `rootKey`, decrypted
+	 *  with the root's `passphrase` and stored again under it; the CA is unlocked for this session.
+	 */
+	restore_root: (name: string, key: number, passphrase: string) => __TAURI_INVOKE<CaSummary>("restore_root", { name, key, passphrase }),
+	/**
 	 *  Where the wizard starts: practice mode, the emulator's addresses (those of practice mode's running emulator,
 	 *  else ministack's defaults), the AWS profiles on this machine.
 	 */
@@ -332,8 +343,10 @@ export type CaSummary = {
 	sha256: string,
 	/**  SHA-1 fingerprint of the DER certificate, `AB:CD:..`. */
 	sha1: string,
-	/**  Whether the key can be used without a passphrase prompt. */
+	/**  Whether the key can be used without a passphrase (or token PIN) prompt. */
 	keyStatus: KeyStatus,
+	/**  Where the key is: a file on this station, a PKCS#11 token, or offline (not on this station). */
+	keyCustody: KeyCustody,
 	/**  The CA itself first, then its issuers up to the root (or the first unknown issuer). */
 	chain: ChainLink[],
 };
@@ -977,7 +990,9 @@ export type FilePurpose =
  *  The operator certificate chain for a remote OTA server (`PREFIX.chain` from `keyline cert client`; its key
  *  is `PREFIX.key` beside it).
  */
-"otaClientCert";
+"otaClientCert" | 
+/**  The exported key of an offline root CA (`ca offline-root`), to restore it. */
+"rootKey";
 
 /**  What a picked firmware file is, for the shift set-up and the Flash tool. */
 export type FirmwareFacts = {
@@ -1112,6 +1127,21 @@ export type ImportCa = {
 	keyPassphrase?: string | null,
 };
 
+/**  Where a CA's private key is. */
+export type KeyCustody = 
+/**  An encrypted PKCS#8 file in the store. */
+{ kind: "file" } | 
+/**  In a PKCS#11 token. */
+{ kind: "token"; 
+/**  The token's PKCS#11 library. */
+module: string; 
+/**  Token label. */
+token: string; 
+/**  Key label in the token. */
+keyLabel: string } | 
+/**  A root key exported with `ca offline-root` and no longer on this station. */
+{ kind: "offline" };
+
 /**  Whether the station can use the CA key without asking for the passphrase. */
 export type KeyStatus = 
 /**  The passphrase is needed. */
@@ -1186,6 +1216,16 @@ export type LogEntry = {
 	message: string,
 	/**  Structured fields of the event and its spans (e.g. `board`, `port`, `ca`). */
 	fields: { [key in string]: string },
+};
+
+/**  What `ca offline-root` did. */
+export type OfflineRoot = {
+	/**  Root CA name. */
+	name: string,
+	/**  The exported key: encrypted PKCS#8 under the root's passphrase (`openssl pkey` reads it). */
+	exportedTo: string,
+	/**  The key file removed from the store. */
+	removed: string,
 };
 
 /**  One device in the OTA screen's list. */

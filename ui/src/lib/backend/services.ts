@@ -42,3 +42,9 @@ export function importCa(request: ImportCa, secret: Secret, onProgress: (event: 
   channel.onmessage = onProgress;
   return backend.import_ca(request, secret.passphrase, secret.remember, channel);
 }
+
+/** Opens the save dialog (in the shell), exports the root's encrypted key there and removes it from the station;
+ * what was done, or null when the user cancelled. */
+export const takeRootOffline = (name: string, passphrase: string) => backend.take_root_offline(name, passphrase);
+/** Restores an offline root from a key file picked for `rootKey` (its handle), decrypted with the root's passphrase. */
+export const restoreRoot = (name: string, key: number, passphrase: string) => backend.restore_root(name, key, passphrase);

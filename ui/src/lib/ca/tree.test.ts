@@ -16,6 +16,7 @@ function ca(name: string, role: CaSummary["role"], issuerName: string | null): C
     sha256: "AA:BB",
     sha1: "CC:DD",
     keyStatus: "locked",
+    keyCustody: { kind: "file" },
     chain: [],
   };
 }

@@ -13,7 +13,7 @@ function ca(name: string, role: "root" | "signer", keyStatus: "locked" | "unlock
   return {
     name, role, issuerName: role === "signer" ? "acme-root" : null, subject: `CN=${name}`, issuer: "CN=acme-root",
     notBefore: "2026-01-01T00:00:00Z", notAfter: "2031-01-01T00:00:00Z", daysUntilExpiry: 1800,
-    sha256: "AA", sha1: "BB", keyStatus, chain: [],
+    sha256: "AA", sha1: "BB", keyStatus, keyCustody: { kind: "file" }, chain: [],
   };
 }
 

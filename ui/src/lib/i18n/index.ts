@@ -13,3 +13,6 @@ export function format(template: string, values: Record<string, string | number>
 
 /** The Cloud connecting screen's strings in the active language. */
 export { cloudEn as tc } from "./cloud.en";
+
+/** The CA key custody strings (token, offline root) in the active language. */
+export { custodyEn as tk } from "./custody.en";
