@@ -33,6 +33,7 @@ pub fn builder<R: Runtime>() -> Builder<R> {
             ca::import_ca,
             ca::unlock_ca,
             ca::lock_ca,
+            custody::create_ca_in_token,
             custody::take_root_offline,
             custody::restore_root,
             cloud::cloud_defaults,

@@ -30,6 +30,8 @@ pub enum FilePurpose {
     OtaClientCert,
     /// The exported key of an offline root CA (`ca offline-root`), to restore it.
     RootKey,
+    /// The PKCS#11 library of a token to create a CA's keys in.
+    Pkcs11Module,
 }
 
 impl FilePurpose {
@@ -41,6 +43,7 @@ impl FilePurpose {
             FilePurpose::SigningKey => ("Choose the signing key", "PEM key", &["pem", "key"]),
             FilePurpose::OtaClientCert => ("Choose the operator certificate (PREFIX.chain)", "Certificate chain", &["chain"]),
             FilePurpose::RootKey => ("Choose the exported root CA key", "Encrypted PEM key", &["key", "pem"]),
+            FilePurpose::Pkcs11Module => ("Choose the token's PKCS#11 library", "PKCS#11 module", &["so", "dylib", "dll"]),
         };
         FileRequest { title, file_name: String::new(), filter, extensions: extensions.iter().map(|e| (*e).to_string()).collect() }
     }

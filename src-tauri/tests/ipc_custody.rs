@@ -143,3 +143,37 @@ fn a_token_ca_shows_its_token_and_unlocks_with_its_pin() {
     assert!(refused["message"].as_str().unwrap().contains("PKCS#11 token"), "{refused}");
     assert!(!keep.path().join("token-root.key").exists());
 }
+
+#[test]
+fn a_ca_is_created_in_a_token_whose_library_the_user_picked() {
+    let hsm = hsm();
+    let h = harness_answering([Some(hsm.module.clone())]);
+    let request = json!({ "name": "droot", "org": "Acme", "signer": "dsigner", "years": 2 });
+    let body = |module: Value, pin: &str| json!({ "request": request, "module": module, "token": "desk", "pin": pin, "remember": false, "onEvent": "__CHANNEL__:5" });
+
+    // The library is a file the user picked for it: a path from the page (a hostile library) or an unknown handle is
+    // refused before anything is loaded.
+    let hostile_library = h.dir.path().join("evil.so");
+    std::fs::write(&hostile_library, b"not a library").unwrap();
+    for module in [json!(hostile_library), json!(9)] {
+        assert!(invoke(&h, "create_ca_in_token", body(module.clone(), PIN)).is_err(), "{module}");
+    }
+    let picked = invoke(&h, "pick_file", json!({ "purpose": "pkcs11Module" })).unwrap();
+    assert_eq!(picked["name"], "libsofthsm2.so");
+    let handle = picked["handle"].clone();
+
+    let wrong = invoke(&h, "create_ca_in_token", body(handle.clone(), "000000")).unwrap_err();
+    assert_eq!(wrong["code"], "token_wrong_pin", "{wrong}");
+    assert_eq!(invoke(&h, "list_cas", json!({})).unwrap(), json!([]), "nothing is stored after a refused PIN");
+
+    let created = invoke(&h, "create_ca_in_token", body(handle, PIN)).unwrap();
+    assert_eq!(created.as_array().unwrap().len(), 2, "{created}");
+    for ca in created.as_array().unwrap() {
+        assert_eq!(ca["keyCustody"], json!({ "kind": "token", "module": hsm.module, "token": "desk", "keyLabel": ca["name"] }));
+    }
+    let steps: Vec<String> = common::messages_on(&h, 5).iter().filter(|m| m["event"] == "step").map(|m| m["data"]["step"].as_str().unwrap().to_string()).collect();
+    let plan: Vec<String> = keyline_station::ca::CaStep::create_plan_remembering(true, false).iter().map(|step| step.id().to_string()).collect();
+    assert_eq!(steps, plan, "each real step is reported");
+    assert_eq!(std::fs::read_dir(h.station.data_dir().join("keys")).unwrap().count(), 0, "no key file: the keys are in the token");
+    assert_eq!(dialogs_asked(&h)[0].extensions, ["so", "dylib", "dll"]);
+}

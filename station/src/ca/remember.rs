@@ -1,7 +1,9 @@
 //! Create or import a CA and, when asked, remember its passphrase in the OS keyring as the last reported step:
 //! the whole operation a front end offers behind one "remember" checkbox.
 
-use super::{CaStep, CaSummary, CreateCa, ImportCa};
+use std::path::PathBuf;
+
+use super::{CaStep, CaSummary, CreateCa, ImportCa, NewKeyCustody};
 use crate::{Passphrase, Result, Station};
 
 impl CaStep {
@@ -35,6 +37,22 @@ impl Station {
     ) -> Result<Vec<CaSummary>> {
         let created = self.create_ca_with_progress(request, passphrase, on_step)?;
         self.remember_all(created, passphrase, remember, on_step)
+    }
+
+    /// [`create_ca_in`](Self::create_ca_in) with the keys generated inside the PKCS#11 token labelled `token` of the
+    /// library `module` (they never leave it), reporting [`CaStep::create_plan_remembering`]; with `remember`, the
+    /// token PIN is then stored in the OS keyring for each created CA.
+    pub fn create_ca_in_token_remembering(
+        &self,
+        request: CreateCa,
+        module: PathBuf,
+        token: String,
+        pin: &Passphrase,
+        remember: bool,
+        on_step: &mut dyn FnMut(CaStep),
+    ) -> Result<Vec<CaSummary>> {
+        let created = self.create_ca_in(request, None, &NewKeyCustody::Token { module, token, pin }, on_step)?;
+        self.remember_all(created, pin, remember, on_step)
     }
 
     /// [`import_ca_with_progress`](Self::import_ca_with_progress); with `remember`, then stores the passphrase in

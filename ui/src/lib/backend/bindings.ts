@@ -42,6 +42,12 @@ export const commands = {
 	/**  Locks the CA for this session; with `forget`, also removes the passphrase from the keyring. */
 	lock_ca: (name: string, forget: boolean) => __TAURI_INVOKE<CaSummary>("lock_ca", { name, forget }),
 	/**
+	 *  Creates a root CA (and optional signer) whose keys are generated inside the PKCS#11 token labelled `token`, in
+	 *  the library `module` (a file picked with `pick_file` for `pkcs11Module`), logging in with `pin`; with
+	 *  `remember`, the PIN is also stored in the OS keyring. Streams each step on `on_event`.
+	 */
+	create_ca_in_token: (request: CreateCa, module: number, token: string, pin: string, remember: boolean, onEvent: Channel<ProgressEvent>) => __TAURI_INVOKE<CaSummary[]>("create_ca_in_token", { request, module, token, pin, remember, onEvent }),
+	/**
 	 *  Opens the save dialog, exports the key of root CA `name` there (encrypted PKCS#8 under the root's `passphrase`,
 	 *  a new file, owner-only) and removes it from the station. `null` when the user cancelled (nothing changes).
 	 *  A wrong passphrase, a signer, a token CA or an already offline root is refused before anything is written.
@@ -992,7 +998,9 @@ export type FilePurpose =
  */
 "otaClientCert" | 
 /**  The exported key of an offline root CA (`ca offline-root`), to restore it. */
-"rootKey";
+"rootKey" | 
+/**  The PKCS#11 library of a token to create a CA's keys in. */
+"pkcs11Module";
 
 /**  What a picked firmware file is, for the shift set-up and the Flash tool. */
 export type FirmwareFacts = {
