@@ -6,6 +6,7 @@ import CaCard, { type CaActions } from "./CaCard.svelte";
 import UnlockDialog from "./UnlockDialog.svelte";
 import TakeOfflineDialog from "./TakeOfflineDialog.svelte";
 import RestoreRootDialog from "./RestoreRootDialog.svelte";
+import CreateCaDialog from "./CreateCaDialog.svelte";
 
 afterEach(() => {
   cleanup();
@@ -109,5 +110,31 @@ describe("CA key custody in the window", () => {
     expect(calls[0][1]).toEqual({ name: "root", passphrase: "root passphrase" });
     expect(calls[1][1]).toEqual({ purpose: "rootKey" });
     expect(calls[2][1]).toEqual({ name: "root", key: 4, passphrase: "root passphrase" });
+  });
+
+  test("a CA is created in a token with the picked library's handle, the token label and the PIN", async () => {
+    const calls: [string, Record<string, unknown>][] = [];
+    mockIPC((cmd, args) => {
+      calls.push([cmd, args as Record<string, unknown>]);
+      if (cmd === "pick_file") return { handle: 6, name: "libsofthsm2.so", purpose: "pkcs11Module", image: null };
+      return [ca("root", "root", token)];
+    });
+    const oncreated = vi.fn();
+    render(CreateCaDialog, { keyring: null, onclose: () => {}, oncreated });
+    await type("create-name", "root");
+    await type("create-org", "Acme");
+    await fireEvent.click(screen.getByTestId("create-storage-token"));
+    expect(screen.queryByTestId("create-confirm")).toBeNull();
+    await fireEvent.click(screen.getByTestId("create-submit"));
+    expect(screen.getByTestId("create-problem").textContent).toMatch(/PKCS#11 library/);
+    await fireEvent.click(screen.getByTestId("create-token-module"));
+    await vi.waitFor(() => expect(screen.getByTestId("create-token-module-name").textContent).toBe("libsofthsm2.so"));
+    await type("create-token-label", "line");
+    await type("create-token-pin", "314159");
+    await fireEvent.click(screen.getByTestId("create-submit"));
+    await vi.waitFor(() => expect(oncreated).toHaveBeenCalled());
+    const [cmd, args] = calls[1];
+    expect(cmd).toBe("create_ca_in_token");
+    expect(args).toMatchObject({ request: { name: "root", org: "Acme", signer: null, years: 10 }, module: 6, token: "line", pin: "314159", remember: false });
   });
 });

@@ -37,6 +37,13 @@ export function createCa(request: CreateCa, secret: Secret, onProgress: (event: 
   return backend.create_ca(request, secret.passphrase, secret.remember, channel);
 }
 
+/** Creates a CA whose keys are generated in the PKCS#11 token `token` of the library picked as `module` (a handle). */
+export function createCaInToken(request: CreateCa, module: number, token: string, secret: Secret, onProgress: (event: ProgressEvent) => void): Promise<CaSummary[]> {
+  const channel = new Channel<ProgressEvent>();
+  channel.onmessage = onProgress;
+  return backend.create_ca_in_token(request, module, token, secret.passphrase, secret.remember, channel);
+}
+
 export function importCa(request: ImportCa, secret: Secret, onProgress: (event: ProgressEvent) => void): Promise<CaSummary[]> {
   const channel = new Channel<ProgressEvent>();
   channel.onmessage = onProgress;

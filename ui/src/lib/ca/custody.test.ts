@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import type { KeyCustody } from "../backend/bindings";
-import { custodyActions, custodyLook, tokenAdvice, unlockSecret } from "./custody";
+import { checkCreateInToken, custodyActions, custodyLook, tokenAdvice, unlockSecret } from "./custody";
 
 const token: KeyCustody = { kind: "token", module: "/usr/lib/softhsm/libsofthsm2.so", token: "line", keyLabel: "signer" };
 const file: KeyCustody = { kind: "file" };
@@ -36,5 +36,16 @@ describe("CA key custody", () => {
     expect(tokenAdvice({ code: "token_pin_locked", message: "m", hint: "h" })).toMatch(/locked its user PIN/);
     expect(tokenAdvice({ code: "token_not_found", message: "m", hint: "h" })).toMatch(/not present/);
     expect(tokenAdvice({ code: "wrong_passphrase", message: "m", hint: "h" })).toBeNull();
+  });
+
+  test("a CA created in a token needs the library, the token label and the PIN, not a passphrase", () => {
+    const form = { name: "root", org: "Acme", signerName: "signer", years: 10 };
+    const library = { handle: 3, name: "libsofthsm2.so", purpose: "pkcs11Module" as const, image: null };
+    expect(checkCreateInToken(form, { module: null, token: "line", pin: "1234" })).toBe("moduleRequired");
+    expect(checkCreateInToken(form, { module: library, token: " ", pin: "1234" })).toBe("tokenRequired");
+    expect(checkCreateInToken(form, { module: library, token: "line", pin: "" })).toBe("pinRequired");
+    expect(checkCreateInToken(form, { module: library, token: "line", pin: "1234" })).toBeNull();
+    expect(checkCreateInToken({ ...form, name: "bad name" }, { module: library, token: "line", pin: "1" })).toBe("nameInvalid");
+    expect(checkCreateInToken({ ...form, org: "" }, { module: null, token: "", pin: "" })).toBe("orgRequired");
   });
 });

@@ -1,7 +1,8 @@
 // Where a CA's key is (a file here, a PKCS#11 token, or offline) and what the window offers for it.
-import type { CaSummary, KeyCustody } from "../backend/bindings";
+import type { CaSummary, KeyCustody, PickedFile } from "../backend/bindings";
 import type { ErrorReport } from "../backend/ipc";
 import { format, tk } from "../i18n";
+import { checkCreate, type CreateForm, type CreateProblem } from "./validation";
 
 /** What the CA card shows for a custody: the word, the icon, the tooltip. */
 export interface CustodyLook {
@@ -60,4 +61,24 @@ export function tokenAdvice(error: ErrorReport): string | null {
     default:
       return null;
   }
+}
+
+/** Where a new CA's keys go, chosen in the Create CA dialog. */
+export interface TokenChoice {
+  /** The token's PKCS#11 library, picked in the open dialog (the page holds its handle, never its path). */
+  module: PickedFile | null;
+  token: string;
+  pin: string;
+}
+
+export type TokenProblem = "moduleRequired" | "tokenRequired" | "pinRequired";
+
+/** The form checks of a CA created in a token: the names, organization and years as for files, then the token. */
+export function checkCreateInToken(form: Omit<CreateForm, "passphrase" | "confirm">, choice: TokenChoice): CreateProblem | TokenProblem | null {
+  const base = checkCreate({ ...form, passphrase: "", confirm: "" });
+  if (base !== "tooShort") return base;
+  if (!choice.module) return "moduleRequired";
+  if (choice.token.trim() === "") return "tokenRequired";
+  if (choice.pin === "") return "pinRequired";
+  return null;
 }
