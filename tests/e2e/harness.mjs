@@ -163,9 +163,10 @@ export async function unlockCa(session, name, passphrase) {
 /**
  * Answers the native GTK open dialog titled `title` (opened by the shell, not the page) with `file`, as a user
  * would: waits for its window, types the path into the location field (Ctrl+L) and presses Enter. Needs xdotool
- * (scripts/keyline-dev.sh setup installs it) and the X display the window runs on.
+ * (scripts/keyline-dev.sh setup installs it) and the X display the window runs on. A save dialog is answered with
+ * `{ field: "ctrl+a" }`: the whole path typed over the offered file name.
  */
-export async function answerOpenDialog(title, file, { timeoutMs = 20000 } = {}) {
+export async function answerOpenDialog(title, file, { timeoutMs = 20000, field = "ctrl+l" } = {}) {
   const xdotool = (...args) => run("xdotool", args, { timeout: 10000 }).then((r) => r.stdout.trim());
   let id = "";
   const deadline = Date.now() + timeoutMs;
@@ -179,7 +180,7 @@ export async function answerOpenDialog(title, file, { timeoutMs = 20000 } = {}) 
   }
   await xdotool("windowfocus", "--sync", id).catch(() => {});
   await new Promise((resolve) => setTimeout(resolve, 400));
-  await xdotool("key", "--clearmodifiers", "ctrl+l");
+  await xdotool("key", "--clearmodifiers", field);
   await new Promise((resolve) => setTimeout(resolve, 300));
   await xdotool("type", "--delay", "5", file);
   await new Promise((resolve) => setTimeout(resolve, 300));

@@ -7,15 +7,18 @@ import os from "node:os";
 import path from "node:path";
 import { Session, waitFor } from "./webdriver.mjs";
 import { Runner, assert, assertEqual, freePort, keylineJson, screenshot, startDriver, e2ePaths } from "./harness.mjs";
+import { custodyTests, softHsm } from "./custody_window.mjs";
 
 const { root, app, cli, driverBin, shots, logs } = e2ePaths();
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), "keyline-e2e-"));
+// A SoftHSM2 token of this run, seen by the window and the CLI alike.
+const hsm = softHsm();
 const CLI_PASSPHRASE = "cli passphrase for e2e";
 const GUI_PASSPHRASE = "gui passphrase for e2e";
 
 // The window gets no passphrase from the environment: the UI must supply it.
-const appEnv = { ...process.env, KEYLINE_DATA_DIR: dataDir, WEBKIT_DISABLE_COMPOSITING_MODE: "1", WEBKIT_DISABLE_DMABUF_RENDERER: "1" };
+const appEnv = { ...process.env, KEYLINE_DATA_DIR: dataDir, SOFTHSM2_CONF: hsm.conf, WEBKIT_DISABLE_COMPOSITING_MODE: "1", WEBKIT_DISABLE_DMABUF_RENDERER: "1" };
 delete appEnv.KEYLINE_CA_PASSPHRASE;
 delete appEnv.KEYLINE_PRACTICE;
 const cliEnv = { ...appEnv, KEYLINE_CA_PASSPHRASE: CLI_PASSPHRASE };
@@ -226,6 +229,8 @@ async function windowTests(session) {
     await waitFor("station log lines", async () => (await session.findAll('[data-testid="log-line"]')).length >= 2);
   });
 
+  await custodyTests({ session, runner, cli, cliEnv, dataDir, hsm, passphrase: GUI_PASSPHRASE, shots, list });
+
   const screens = [
     ["template", "device-template"],
     ["factory", "factory-line"],
@@ -258,6 +263,6 @@ try {
   runner.failed += 1;
   console.log(`FAIL harness\n  ${error.stack ?? error}`);
 } finally {
-  if (!process.env.KEEP_E2E_DATA) rmSync(dataDir, { recursive: true, force: true });
+  if (!process.env.KEEP_E2E_DATA) for (const dir of [dataDir, hsm.dir]) rmSync(dir, { recursive: true, force: true });
 }
 process.exit(runner.summary() ? 0 : 1);

@@ -57,7 +57,7 @@ pub async fn take_root_offline(
     let dialogs = dialogs.inner().clone();
     on_station(&state, "take root offline", move |station| {
         let file_name = suggested_name(&format!("{name}-root.key"), "root.key");
-        let request = FileRequest { title: "Save the root CA key (keep it offline)", file_name, filter: "Encrypted PEM key", extensions: vec!["key".into(), "pem".into()] };
+        let request = FileRequest { title: "Save the root CA key to keep offline", file_name, filter: "Encrypted PEM key", extensions: vec!["key".into(), "pem".into()] };
         let Some(path) = dialogs.save_path(request) else { return Ok(None) };
         let done = station.take_root_offline(&name, &passphrase, &path)?;
         info!(ca = %name, path = %path.display(), "root CA taken offline from the window");
