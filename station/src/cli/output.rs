@@ -53,7 +53,7 @@ pub fn summary_text(ca: &CaSummary) -> String {
         None => ca.issuer.clone(),
     };
     format!(
-        "{name} ({role})\n  subject:  {subject}\n  issuer:   {issuer}\n  valid:    {from} to {to} ({expiry})\n  sha256:   {sha256}\n  sha1:     {sha1}\n  key:      {key}\n  chain:    {chain}\n",
+        "{name} ({role})\n  subject:  {subject}\n  issuer:   {issuer}\n  valid:    {from} to {to} ({expiry})\n  sha256:   {sha256}\n  sha1:     {sha1}\n  key:      {key}\n  custody:  {custody}\n  chain:    {chain}\n",
         name = ca.name,
         subject = ca.subject,
         from = ca.not_before,
@@ -61,8 +61,20 @@ pub fn summary_text(ca: &CaSummary) -> String {
         sha256 = ca.sha256,
         sha1 = ca.sha1,
         key = key_status(ca.key_status),
+        custody = custody_text(&ca.key_custody),
         chain = chain.join(" -> "),
     )
+}
+
+/// Where the key is, as `ca list` and `ca show` print it.
+fn custody_text(custody: &keyline_station::ca::KeyCustody) -> String {
+    match custody {
+        keyline_station::ca::KeyCustody::File => "encrypted file on this station".into(),
+        keyline_station::ca::KeyCustody::Token { module, token, key_label } => {
+            format!("in PKCS#11 token \"{token}\" (key \"{key_label}\", module {})", module.display())
+        }
+        keyline_station::ca::KeyCustody::Offline => "OFFLINE: the root key is not on this station (`ca restore-root` brings it back)".into(),
+    }
 }
 
 /// `ca show` text.

@@ -46,7 +46,9 @@ fn the_root_has_its_own_passphrase_and_once_offline_only_issuing_a_signer_needs_
     assert!(!env.snapshot().values().any(|bytes| *bytes == exported_bytes));
 
     // Everything else still works with the signer's passphrase alone.
-    env.ok(&["ca", "list"]);
+    let listed = env.ok(&["ca", "list"]);
+    assert!(listed.contains("custody:  OFFLINE: the root key is not on this station"), "{listed}");
+    assert!(listed.contains("custody:  encrypted file on this station"), "the signer's key is still here: {listed}");
     env.ok(&["ca", "export", "signer"]);
     let csr = env.path("device.csr");
     openssl(&[

@@ -51,6 +51,8 @@ fn a_ca_created_in_a_token_signs_device_and_verification_certificates_and_no_key
     let cas = std::fs::read_to_string(env.data_path("cas.json")).unwrap();
     assert!(cas.contains("\"token\": \"line\"") && cas.contains("\"keyLabel\": \"signer\"") && cas.contains(hsm.module_arg()), "{cas}");
     assert_eq!(std::fs::read_dir(env.data_path("keys")).unwrap().count(), 0, "no key files");
+    let shown = ok(&env, &hsm, &["ca", "show", "signer"]);
+    assert!(shown.contains(&format!("custody:  in PKCS#11 token \"line\" (key \"signer\", module {})", hsm.module_arg())), "{shown}");
 
     // A device certificate signed in the token (the CLI unlocks the signer with the PIN).
     let csr = openssl_csr(&env);

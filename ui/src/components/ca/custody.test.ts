@@ -36,6 +36,7 @@ describe("CA key custody in the window", () => {
     const tokenActions = actions();
     render(CaCard, { node: { ca: ca("signer", "signer", token), children: [] }, actions: tokenActions });
     expect(screen.getByTestId("ca-key-custody").textContent).toContain("Key in token line");
+    expect(screen.getByTestId("ca-key-status").title).toMatch(/token PIN is needed/);
     await fireEvent.click(screen.getByTestId("ca-unlock"));
     expect(tokenActions.unlock).toHaveBeenCalledWith("signer");
     cleanup();

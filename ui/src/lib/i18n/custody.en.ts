@@ -16,6 +16,8 @@ export const custodyEn = {
   unlockPinIntro: "Enter the user PIN of the PKCS#11 token \"{token}\". The key stays inside the token; the PIN lets this station sign with it.",
   pin: "Token PIN",
   rememberPin: "Remember the PIN in the OS keyring",
+  pinLockedHint: "The token PIN is needed before this CA can sign.",
+  pinRememberedHint: "The token PIN is kept in the OS keyring.",
   wrongPin: "The token refused this PIN. Check it and try again: after a few wrong PINs the token locks itself.",
   pinLocked: "The token has locked its user PIN after too many wrong attempts. Its security officer must unlock or reset it.",
   tokenMissing: "The token is not present. Plug it in (or check the module and token label) and try again.",
