@@ -21,6 +21,8 @@ pub mod ota_bootloader;
 pub mod ota_device;
 mod persist;
 pub mod runner;
+pub mod rx_burst;
+pub mod rx_reader;
 pub mod transport;
 
 pub use board::{Board, BoardConfig, Delivery};

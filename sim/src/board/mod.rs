@@ -371,6 +371,12 @@ impl Board {
         self.running_kind
     }
 
+    /// Whether the running firmware sees input as UART events (rainbowtype): then what a host
+    /// writes without an idle gap of the RX timeout on the wire is one burst to it.
+    pub fn takes_uart_events(&self) -> bool {
+        self.start_at.is_none() && self.running.flushes_input()
+    }
+
     /// The faults injected on this board's line so far.
     pub fn fault_tally(&self) -> crate::faults::FaultTally {
         self.faults.tally()
