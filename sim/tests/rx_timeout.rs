@@ -6,7 +6,8 @@ mod common;
 
 use keyline_sim::transport::PtyBoard;
 use keyline_sim::{Board, BoardConfig, FirmwareKind, Timing};
-use std::io::{Read, Write};
+use common::pty::{open, read_for, wait_for_boot};
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,36 +23,11 @@ fn spawn() -> PtyBoard {
     PtyBoard::spawn(board).unwrap()
 }
 
-fn open(path: &std::path::Path) -> serialport::TTYPort {
-    serialport::new(path.to_string_lossy(), 115_200).timeout(Duration::from_millis(50)).open_native().unwrap()
-}
-
-fn read_for(port: &mut serialport::TTYPort, want: usize, deadline: Duration) -> Vec<u8> {
-    let start = Instant::now();
-    let mut out = Vec::new();
-    let mut buf = [0u8; 1024];
-    while out.len() < want && start.elapsed() < deadline {
-        match port.read(&mut buf) {
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
-            Err(e) => panic!("read: {e}"),
-        }
-    }
-    out
-}
-
-fn wait_for_boot(port: &mut serialport::TTYPort) {
-    let start = Instant::now();
-    let mut text = String::new();
-    while start.elapsed() < Duration::from_secs(5) {
-        text.push_str(&common::normalise(&read_for(port, 1, Duration::from_millis(100))));
-        if text.find("Config Zone data:").is_some_and(|at| text[at..].lines().count() >= 17) {
-            // Let the dump finish draining.
-            read_for(port, usize::MAX, Duration::from_millis(100));
-            return;
-        }
-    }
-    panic!("no boot dump: {text:?}");
+fn boot(port: &mut serialport::TTYPort) {
+    let dump = wait_for_boot(port);
+    assert!(dump.contains("Config Zone data:"), "no boot dump: {dump:?}");
+    // Let the dump finish draining.
+    read_for(port, usize::MAX, Duration::from_millis(100));
 }
 
 /// A certificate-shaped PEM: header, eight 64-character lines, footer (574 bytes).
@@ -74,7 +50,7 @@ enum Host {
 fn upload_and_echo(host: Host) -> String {
     let pty = spawn();
     let mut port = open(pty.path());
-    wait_for_boot(&mut port);
+    boot(&mut port);
     let pem = pem();
     port.write_all(b"c").unwrap();
     std::thread::sleep(Duration::from_millis(60));
