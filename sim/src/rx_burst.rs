@@ -36,6 +36,10 @@ pub struct Burst {
     pub rate: Option<u32>,
     /// Every byte had been written by this instant (the last chunk's `hi`).
     pub written_by: Instant,
+    /// The earliest moment the UART can have raised the burst's last event (its RX timeout after
+    /// the lower bound of its wire end): the firmware's handler cannot have started earlier, so
+    /// input is counted as arriving during the handler only if written before this + handler time.
+    pub event_at: Instant,
 }
 
 /// Joins stamped chunks into bursts.
@@ -61,12 +65,16 @@ impl Bursts {
 
     /// The open burst, once `now` is past its deadline.
     pub fn due(&mut self, now: Instant) -> Option<Burst> {
-        self.deadline().filter(|&d| now >= d).and_then(|_| self.open.take())
+        self.deadline().filter(|&d| now >= d).and_then(|_| self.take())
     }
 
     /// The open burst, whatever the time (the firmware stops taking bursts).
     pub fn take(&mut self) -> Option<Burst> {
-        self.open.take()
+        let deadline = self.deadline();
+        self.open.take().map(|mut burst| {
+            burst.event_at = deadline.unwrap_or(burst.event_at);
+            burst
+        })
     }
 
     /// Notes a chunk that bypassed the assembler (it still occupied the wire).
@@ -85,7 +93,7 @@ impl Bursts {
             _ => false,
         };
         if !joins {
-            done.extend(self.open.take());
+            done.extend(self.take());
         }
         let start = self.wire_end.map_or(chunk.lo, |end| end.max(chunk.lo));
         // Possible boundaries: after a line end, and after the first byte of a piece (a command byte).
@@ -113,10 +121,11 @@ impl Bursts {
                     open.bytes.extend_from_slice(piece);
                     open.written_by = chunk.hi;
                 }
-                None => self.open = Some(Burst { bytes: piece.to_vec(), rate, written_by: chunk.hi }),
+                None => self.open = Some(Burst { bytes: piece.to_vec(), rate, written_by: chunk.hi, event_at: chunk.hi }),
             }
             if from < chunk.bytes.len() {
-                done.extend(self.open.take());
+                let event_at = start + uart_time(from, baud) + timeout;
+                done.extend(self.open.take().map(|burst| Burst { event_at, ..burst }));
             }
         }
         done

@@ -361,7 +361,7 @@ fn serve(
                 // The ROM detects a rate at SYNC: the rate when the reader woke, closest to the write.
                 let rate = chunk.rates[1];
                 bursts.note(&chunk, rate.unwrap_or(board_baud));
-                let burst = Burst { rate, written_by: chunk.hi, bytes: chunk.bytes };
+                let burst = Burst { rate, written_by: chunk.hi, event_at: Instant::now(), bytes: chunk.bytes };
                 vanished |= deliver(&mut line, &mut rx, &board, burst, &stop);
             } else {
                 let line_rate = chunk.rate_for(board_baud).unwrap_or(board_baud);
@@ -389,21 +389,23 @@ fn deliver(line: &mut Line, rx: &mut Rx, board: &Arc<Mutex<Board>>, burst: Burst
     let delivery = board.lock().expect("board lock").receive_at(&burst.bytes, burst.rate);
     if delivery.flush_input {
         // The handler ran `delivery.busy` of board time (already slept with --realtime); its
-        // output appears `output_after` into it. What the host sends meanwhile reaches the
-        // firmware only as flushed, still-queued events.
-        busy_wait(line, rx, board, handled_from + delivery.output_after, stop);
+        // output appears `output_after` into it. What the host wrote before the handler can have
+        // ended on a board (counted from the burst's earliest event, not from when this thread got
+        // round to it) reaches the firmware only as flushed, still-queued events.
+        let lost_before = burst.event_at.min(handled_from) + delivery.busy;
+        busy_wait(line, rx, board, handled_from + delivery.output_after, lost_before, stop);
         line.send(&delivery.output, delivery.baud, stop);
-        busy_wait(line, rx, board, handled_from + delivery.busy, stop);
+        busy_wait(line, rx, board, handled_from + delivery.busy, lost_before, stop);
     } else {
         line.send(&delivery.output, delivery.baud, stop);
     }
     delivery.vanished
 }
 
-/// Until `until` (wall clock) hands the chunks the host certainly wrote before `until` (stamped
-/// `hi` < `until`) to the board as arriving while its firmware is busy; later ones are kept for the
-/// normal path.
-fn busy_wait(line: &mut Line, rx: &mut Rx, board: &Arc<Mutex<Board>>, until: Instant, stop: &AtomicBool) {
+/// Until `until` (wall clock) hands the chunks the host certainly wrote before `lost_before`
+/// (stamped `hi` earlier) to the board as arriving while its firmware is busy; later ones are kept
+/// for the normal path.
+fn busy_wait(line: &mut Line, rx: &mut Rx, board: &Arc<Mutex<Board>>, until: Instant, lost_before: Instant, stop: &AtomicBool) {
     loop {
         let left = until.saturating_duration_since(Instant::now());
         let chunk = match rx.held.is_empty() {
@@ -411,7 +413,7 @@ fn busy_wait(line: &mut Line, rx: &mut Rx, board: &Arc<Mutex<Board>>, until: Ins
             false => None,
         };
         match chunk {
-            Some(chunk) if chunk.hi < until => {
+            Some(chunk) if chunk.hi < lost_before => {
                 let mut board = board.lock().expect("board lock");
                 let out = board.receive_while_busy(&chunk.bytes);
                 let baud = board.hardware().baud;

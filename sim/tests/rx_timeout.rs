@@ -6,11 +6,11 @@ mod common;
 
 use keyline_sim::transport::PtyBoard;
 use keyline_sim::{Board, BoardConfig, FirmwareKind, Timing};
-use common::pty::{open, read_for, wait_for_boot};
+use common::pty::{open, read_for, wait_for_boot_within};
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn spawn() -> PtyBoard {
     let board = Board::new(BoardConfig {
@@ -24,7 +24,7 @@ fn spawn() -> PtyBoard {
 }
 
 fn boot(port: &mut serialport::TTYPort) {
-    let dump = wait_for_boot(port);
+    let dump = wait_for_boot_within(port, Duration::from_secs(10));
     assert!(dump.contains("Config Zone data:"), "no boot dump: {dump:?}");
     // Let the dump finish draining.
     read_for(port, usize::MAX, Duration::from_millis(100));
@@ -67,7 +67,7 @@ fn upload_and_echo(host: Host) -> String {
     }
     std::thread::sleep(Duration::from_millis(100));
     port.write_all(b"p").unwrap();
-    let echo = common::normalise(&read_for(&mut port, pem.len(), Duration::from_millis(800)));
+    let echo = common::normalise(&read_for(&mut port, pem.len(), Duration::from_millis(1500)));
     let stats = pty.rx_stats();
     eprintln!("{host:?}: reader realtime {}, {} chunks, widest interval {} µs, wake-ups {} (late ≤0.1/0.5/1/2/5/10/50/>50 ms: {:?}, max {} µs)",
         stats.realtime, stats.chunks, stats.max_width_us, stats.wakeups, stats.late_histogram, stats.max_late_us);

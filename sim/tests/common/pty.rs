@@ -23,11 +23,16 @@ pub fn read_for(port: &mut serialport::TTYPort, want: usize, deadline: Duration)
     out
 }
 
-/// Reads until the rainbowtype boot dump (16 config lines) is complete; returns it.
+/// Reads until the rainbowtype boot dump (16 config lines) is complete (at most 3 s); returns it.
 pub fn wait_for_boot(port: &mut serialport::TTYPort) -> String {
+    wait_for_boot_within(port, Duration::from_secs(3))
+}
+
+/// `wait_for_boot` with another deadline (a loaded machine slows the board's clock).
+pub fn wait_for_boot_within(port: &mut serialport::TTYPort, deadline: Duration) -> String {
     let start = Instant::now();
     let mut text = String::new();
-    while start.elapsed() < Duration::from_secs(3) {
+    while start.elapsed() < deadline {
         text.push_str(&super::normalise(&read_for(port, 1, Duration::from_millis(100))));
         if let Some(at) = text.find("Config Zone data:") {
             if text[at..].lines().count() >= 17 {
