@@ -75,12 +75,14 @@ pub struct RxStats {
     pub late_histogram: [u64; 8],
     /// Largest wake-up lateness, in microseconds.
     pub max_late_us: u64,
-    /// Chunks read.
+    /// Chunks read while the host was active (the reader on its 1 ms period).
     pub chunks: u64,
-    /// Interval width histogram (same buckets as `late_histogram`).
+    /// Their interval width histogram (same buckets as `late_histogram`).
     pub width_histogram: [u64; 8],
-    /// Widest chunk interval, in microseconds.
+    /// Their widest interval, in microseconds.
     pub max_width_us: u64,
+    /// Chunks that were the first after 3 s of silence (interval up to the 20 ms idle period wide).
+    pub after_idle: u64,
 }
 
 /// Upper bounds of the histogram buckets, in microseconds (the last bucket is everything above).
@@ -207,7 +209,11 @@ fn run(mut master: File, slave: File, chunks: Sender<Chunk>, mut wake: File, sto
         }
         let hi = Instant::now();
         if !bytes.is_empty() {
-            stats.width(hi - lo);
+            if active {
+                stats.width(hi - lo);
+            } else {
+                stats.after_idle += 1;
+            }
             last_data = Some(hi);
             if chunks.send(Chunk { lo, hi, bytes, rates: [rate_lo, rate_woke] }).is_err() {
                 break;

@@ -69,8 +69,11 @@ fn upload_and_echo(host: Host) -> String {
     port.write_all(b"p").unwrap();
     let echo = common::normalise(&read_for(&mut port, pem.len(), Duration::from_millis(1500)));
     let stats = pty.rx_stats();
-    eprintln!("{host:?}: reader realtime {}, {} chunks, widest interval {} µs, wake-ups {} (late ≤0.1/0.5/1/2/5/10/50/>50 ms: {:?}, max {} µs)",
-        stats.realtime, stats.chunks, stats.max_width_us, stats.wakeups, stats.late_histogram, stats.max_late_us);
+    eprintln!(
+        "{host:?}: reader realtime {}; {} chunks while active, interval widths ≤0.1/0.5/1/2/5/10/50/>50 ms {:?} (max {} µs), {} after silence; \
+         {} timed wake-ups, lateness {:?} (max {} µs)",
+        stats.realtime, stats.chunks, stats.width_histogram, stats.max_width_us, stats.after_idle, stats.wakeups, stats.late_histogram, stats.max_late_us
+    );
     echo
 }
 
