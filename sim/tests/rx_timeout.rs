@@ -4,6 +4,7 @@
 
 mod common;
 
+use keyline_sim::rx_reader::RxStats;
 use keyline_sim::transport::PtyBoard;
 use keyline_sim::{Board, BoardConfig, FirmwareKind, Timing};
 use common::pty::{open, read_for, wait_for_boot_within};
@@ -46,8 +47,8 @@ enum Host {
 }
 
 /// `c`, the PEM as `host` writes it, `p`: returns what the `p` echo showed (empty: the board
-/// swallowed the `p` in accept mode).
-fn upload_and_echo(host: Host) -> String {
+/// swallowed the `p` in accept mode) and what the board's reader measured.
+fn upload_and_echo(host: Host) -> (String, RxStats) {
     let pty = spawn();
     let mut port = open(pty.path());
     boot(&mut port);
@@ -74,7 +75,22 @@ fn upload_and_echo(host: Host) -> String {
          {} timed wake-ups, lateness {:?} (max {} µs)",
         stats.realtime, stats.chunks, stats.width_histogram, stats.max_width_us, stats.after_idle, stats.wakeups, stats.late_histogram, stats.max_late_us
     );
-    echo
+    (echo, stats)
+}
+
+/// A too-fast host fails as on a board. The judgement may be lenient only where the reader was
+/// demonstrably starved (a chunk interval or a wake-up over 5 ms late): then the attempt is
+/// repeated, up to three times.
+fn fails_like_a_board(host: Host) {
+    for attempt in 0..3 {
+        let (echo, stats) = upload_and_echo(host);
+        if echo.is_empty() {
+            return;
+        }
+        let starved = stats.max_width_us.max(stats.max_late_us) > 5_000;
+        assert!(starved, "attempt {attempt}: {host:?} passed although the reader's evidence was clear ({stats:?}): {echo:?}");
+    }
+    panic!("{host:?} passed three times (each with a starved reader)");
 }
 
 /// CPU-bound threads beside the test (a build running beside it), stopped on drop.
@@ -111,20 +127,20 @@ impl Drop for Load {
 fn a_pem_in_one_write_is_one_burst_and_the_board_stays_in_accept_mode() {
     // 574 bytes without an idle gap: 120-byte events, the first one kept, the rest flushed, the
     // footer never seen; `p` lands in the still-open accept mode behind stale events.
-    assert_eq!(upload_and_echo(Host::OneWrite), "", "a host writing the PEM in one go gets no echo");
+    fails_like_a_board(Host::OneWrite);
 }
 
 #[test]
 fn pem_lines_written_back_to_back_are_one_burst_to_the_uart() {
     // Each line written as soon as the previous write() returned: on the wire they follow each
     // other without a gap (a line takes 5.6 ms at 115200), so the UART sees one burst.
-    assert_eq!(upload_and_echo(Host::Lines(Duration::ZERO)), "", "a host without gaps gets no echo");
+    fails_like_a_board(Host::Lines(Duration::ZERO));
 }
 
 #[test]
 fn pem_lines_closer_than_their_wire_time_are_one_burst_to_the_uart() {
     // 2 ms between writes is no gap on the wire: the next line is queued behind the previous one.
-    assert_eq!(upload_and_echo(Host::Lines(Duration::from_millis(2))), "", "a host with 2 ms gaps gets no echo");
+    fails_like_a_board(Host::Lines(Duration::from_millis(2)));
 }
 
 #[test]
@@ -133,7 +149,7 @@ fn a_host_with_real_gaps_passes_on_a_loaded_machine() {
     // simulator's threads run: three CPU-bound threads on top of whatever else runs.
     let _load = Load::start(3);
     for round in 0..4 {
-        let echo = upload_and_echo(Host::Lines(Duration::from_millis(50)));
+        let (echo, _) = upload_and_echo(Host::Lines(Duration::from_millis(50)));
         assert!(echo.starts_with(&pem()), "round {round}: a host with 50 ms gaps gets its echo: {echo:?}");
     }
 }
