@@ -158,7 +158,7 @@ fn run(mut master: File, slave: File, chunks: Sender<Chunk>, mut wake: File, sto
     let mut stats = RxStats { realtime, ..RxStats::default() };
     let mut buffer = vec![0u8; MAX_CHUNK];
     let mut lo = Instant::now();
-    let mut rate_lo = crate::transport::line_baud(&slave);
+    let mut rate_lo = line_baud(&slave);
     let mut last_data: Option<Instant> = None;
     let mut published = Instant::now();
     while !stop.load(Ordering::Relaxed) {
@@ -181,14 +181,14 @@ fn run(mut master: File, slave: File, chunks: Sender<Chunk>, mut wake: File, sto
             let due = a + Duration::from_millis(u64::from(tick));
             stats.late(Instant::now().saturating_duration_since(due));
             lo = lo.max(due);
-            rate_lo = crate::transport::line_baud(&slave);
+            rate_lo = line_baud(&slave);
             if published.elapsed() > Duration::from_millis(100) {
                 *shared.lock().expect("rx stats") = stats.clone();
                 published = Instant::now();
             }
             continue;
         }
-        let rate_woke = crate::transport::line_baud(&slave);
+        let rate_woke = line_baud(&slave);
         let mut bytes = Vec::new();
         let mut next_lo = None;
         while bytes.len() < MAX_CHUNK {
@@ -228,4 +228,20 @@ fn run(mut master: File, slave: File, chunks: Sender<Chunk>, mut wake: File, sto
         rate_lo = rate_woke;
     }
     *shared.lock().expect("rx stats") = stats;
+}
+
+/// The baud rate the host configured on the pty (termios is per terminal, shared by all its fds).
+/// Read with `TCGETS2`, whose `c_ospeed` holds the rate for standard and custom (BOTHER) settings.
+pub(crate) fn line_baud(slave: &File) -> Option<u32> {
+    use std::os::fd::AsRawFd;
+    let mut termios2 = std::mem::MaybeUninit::<nix::libc::termios2>::zeroed();
+    // SAFETY: TCGETS2 fills a `struct termios2` for a valid tty fd; `slave` is open for our lifetime
+    // and the pointer refers to writable memory of exactly that type.
+    let rc = unsafe { nix::libc::ioctl(slave.as_raw_fd(), nix::libc::TCGETS2, termios2.as_mut_ptr()) };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: the ioctl succeeded, so the kernel initialised the structure.
+    let speed = unsafe { termios2.assume_init() }.c_ospeed;
+    (speed > 0).then_some(speed)
 }

@@ -4,7 +4,7 @@
 
 use crate::board::Board;
 use crate::rx_burst::{Burst, Bursts};
-use crate::rx_reader::{self, Chunk, RxStats};
+use crate::rx_reader::{self, line_baud, Chunk, RxStats};
 use crate::SimError;
 use std::collections::VecDeque;
 use std::sync::mpsc::Receiver;
@@ -427,22 +427,6 @@ fn busy_wait(line: &mut Line, rx: &mut Rx, board: &Arc<Mutex<Board>>, until: Ins
             return;
         }
     }
-}
-
-/// The baud rate the host configured on the pty (termios is per terminal, shared by all its fds).
-/// Read with `TCGETS2`, whose `c_ospeed` holds the rate for standard and custom (BOTHER) settings.
-pub(crate) fn line_baud(slave: &File) -> Option<u32> {
-    use std::os::fd::AsRawFd;
-    let mut termios2 = std::mem::MaybeUninit::<nix::libc::termios2>::zeroed();
-    // SAFETY: TCGETS2 fills a `struct termios2` for a valid tty fd; `slave` is open for our lifetime
-    // and the pointer refers to writable memory of exactly that type.
-    let rc = unsafe { nix::libc::ioctl(slave.as_raw_fd(), nix::libc::TCGETS2, termios2.as_mut_ptr()) };
-    if rc != 0 {
-        return None;
-    }
-    // SAFETY: the ioctl succeeded, so the kernel initialised the structure.
-    let speed = unsafe { termios2.assume_init() }.c_ospeed;
-    (speed > 0).then_some(speed)
 }
 
 /// Board threads leave SIGINT/SIGTERM to the thread that waits for them (`SimHandle::wait_for_interrupt`).
