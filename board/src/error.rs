@@ -33,6 +33,8 @@ pub enum BoardErrorCode {
     TooLarge,
     /// The board must be reset before it can be provisioned.
     NeedsReset,
+    /// The RAM-loaded Espressif helper crashed or never started its command line.
+    HelperNotAnswering,
     /// Local I/O failure on the port.
     Io,
 }
@@ -138,6 +140,13 @@ pub enum BoardError {
         /// Why.
         reason: String,
     },
+    /// The RAM-loaded Espressif helper stopped for good: it crashed, or its command line never started.
+    /// Only a reset and a new RAM load bring it back (the reset boots the flash, not the helper).
+    #[error("the Espressif helper is not answering: {seen}")]
+    HelperNotAnswering {
+        /// What the probe saw (a panic, a failed console, or silence).
+        seen: String,
+    },
     /// Local I/O error on the port.
     #[error("serial I/O error: {reason}")]
     Io {
@@ -164,6 +173,7 @@ impl BoardError {
             BoardError::EchoMismatch { .. } => C::EchoMismatch,
             BoardError::TooLarge { .. } => C::TooLarge,
             BoardError::NeedsReset { .. } => C::NeedsReset,
+            BoardError::HelperNotAnswering { .. } => C::HelperNotAnswering,
             BoardError::Io { .. } => C::Io,
         }
     }
@@ -184,6 +194,9 @@ impl BoardError {
             BoardError::EchoMismatch { .. } => "Check the cable and run again; Keyline re-sends the data.",
             BoardError::TooLarge { .. } => "Use a signer CA whose certificate fits the firmware's template (see `keyline template cert-chain`).",
             BoardError::NeedsReset { .. } => "Press the board's reset (EN) button, then run again; Keyline resumes where it stopped.",
+            BoardError::HelperNotAnswering { .. } => {
+                "Reset the board and RAM-load the helper again: run with --ram-load HELPER.bin (e.g. secure_cert_mfg_esp32.bin) and Keyline does both, then resumes where it stopped."
+            }
             BoardError::Io { .. } => "Reconnect the board and run again.",
         }
     }

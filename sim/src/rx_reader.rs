@@ -117,7 +117,7 @@ pub(crate) struct Reader {
 
 /// Starts the reader on `master` (a duplicate of the board's master descriptor). Chunks go to
 /// `chunks`; after each one a byte goes to `wake` so the board's thread leaves its `poll()`.
-pub(crate) fn spawn(master: File, slave: File, chunks: Sender<Chunk>, wake: File, name: String) -> std::io::Result<Reader> {
+pub(crate) fn spawn(master: File, slave: Arc<File>, chunks: Sender<Chunk>, wake: File, name: String) -> std::io::Result<Reader> {
     let stop = Arc::new(AtomicBool::new(false));
     let stats = Arc::new(Mutex::new(RxStats::default()));
     let thread = {
@@ -153,7 +153,7 @@ fn raise_priority() -> bool {
     granted
 }
 
-fn run(mut master: File, slave: File, chunks: Sender<Chunk>, mut wake: File, stop: &AtomicBool, shared: &Mutex<RxStats>) {
+fn run(mut master: File, slave: Arc<File>, chunks: Sender<Chunk>, mut wake: File, stop: &AtomicBool, shared: &Mutex<RxStats>) {
     let realtime = raise_priority();
     let mut stats = RxStats { realtime, ..RxStats::default() };
     let mut buffer = vec![0u8; MAX_CHUNK];

@@ -51,7 +51,7 @@ impl PtyBoard {
     /// board: a line `download` (EN pulse with IO0 low) or `boot` (EN pulse, flash boot).
     pub fn spawn_with_reset(board: Board, reset_fifo: Option<PathBuf>) -> Result<Self, SimError> {
         let pty_err = |e: nix::Error| SimError::Pty(e.to_string());
-        let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_NONBLOCK).map_err(pty_err)?;
+        let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC).map_err(pty_err)?;
         grantpt(&master).map_err(pty_err)?;
         unlockpt(&master).map_err(pty_err)?;
         let path = PathBuf::from(ptsname_r(&master).map_err(pty_err)?);
@@ -62,6 +62,7 @@ impl PtyBoard {
             .custom_flags(nix::libc::O_NOCTTY)
             .open(&path)
             .map_err(|e| SimError::io(&path, e))?;
+        let slave = Arc::new(slave);
         let mut termios = tcgetattr(slave.as_fd()).map_err(pty_err)?;
         cfmakeraw(&mut termios);
         tcsetattr(slave.as_fd(), SetArg::TCSANOW, &termios).map_err(pty_err)?;
@@ -78,7 +79,7 @@ impl PtyBoard {
             let master_copy = File::from(master.as_fd().try_clone_to_owned().map_err(io)?);
             let (wake_rx, wake_tx) = nix::unistd::pipe2(OFlag::O_NONBLOCK | OFlag::O_CLOEXEC).map_err(pty_err)?;
             let (tx, chunks) = std::sync::mpsc::channel();
-            let reader = rx_reader::spawn(master_copy, slave.try_clone().map_err(io)?, tx, File::from(wake_tx), format!("sim-rx-{}", path.display()))
+            let reader = rx_reader::spawn(master_copy, slave.clone(), tx, File::from(wake_tx), format!("sim-rx-{}", path.display()))
                 .map_err(io)?;
             Rx { chunks, wake: File::from(wake_rx), reader: Some(reader), held: VecDeque::new() }
         };
@@ -214,34 +215,36 @@ impl ResetFifo {
 /// The board's side of the line.
 struct Line {
     master: PtyMaster,
-    slave: File,
+    /// The board's one descriptor on the slave (shared with the reader thread, which samples the
+    /// host's line rate through it): host counting subtracts exactly this one.
+    slave: Arc<File>,
     inotify: Inotify,
-    /// Host descriptors open on the slave (inotify open/close events).
+    /// Host descriptors open on the slave, counted when inotify reports an open or a close.
     hosts: usize,
 }
 
 impl Line {
-    /// Host open/close events; true when a host opened the port that had none.
+    /// Host open/close events; true when a host opened the port that had none. The events only say that something
+    /// changed: inotify merges an event into an identical one not read yet (a host's open followed by another
+    /// program's open, e.g. `stty -F`, arrive as one), so the hosts are counted afresh from the descriptors.
     fn track_hosts(&mut self) -> bool {
-        let mut attached = false;
+        let mut changed = false;
         while let Ok(events) = self.inotify.read_events() {
             if events.is_empty() {
                 break;
             }
-            for event in events {
-                if event.mask.contains(AddWatchFlags::IN_OPEN) {
-                    attached |= self.hosts == 0;
-                    self.hosts += 1;
-                } else if event.mask.intersects(AddWatchFlags::IN_CLOSE) {
-                    self.hosts = self.hosts.saturating_sub(1);
-                    if self.hosts == 0 {
-                        // The bridge's driver discards what the host had not read yet.
-                        let _ = tcflush(self.slave.as_fd(), FlushArg::TCIFLUSH);
-                    }
-                }
-            }
+            changed = true;
         }
-        attached
+        if !changed {
+            return false;
+        }
+        let before = self.hosts;
+        self.hosts = host_descriptors(&self.slave);
+        if self.hosts == 0 && before > 0 {
+            // The bridge's driver discards what the host had not read yet.
+            let _ = tcflush(self.slave.as_fd(), FlushArg::TCIFLUSH);
+        }
+        before == 0 && self.hosts > 0
     }
 
     /// Sends board output sent at `board_baud`: lost while no host has the port open or the
@@ -427,6 +430,26 @@ fn busy_wait(line: &mut Line, rx: &mut Rx, board: &Arc<Mutex<Board>>, until: Ins
             return;
         }
     }
+}
+
+/// Descriptors open on the same tty as `slave` in every process this user can read, less `slave` itself (the board's
+/// only descriptor on it, shared with its reader thread): the hosts that have the port open.
+fn host_descriptors(slave: &File) -> usize {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let Ok(device) = slave.metadata().map(|m| m.rdev()) else { return 0 };
+    let Ok(processes) = std::fs::read_dir("/proc") else { return 0 };
+    let mut open = 0usize;
+    for process in processes.flatten() {
+        if !process.file_name().to_str().is_some_and(|name| name.bytes().all(|b| b.is_ascii_digit())) {
+            continue;
+        }
+        let Ok(descriptors) = std::fs::read_dir(process.path().join("fd")) else { continue };
+        open += descriptors
+            .flatten()
+            .filter(|fd| std::fs::metadata(fd.path()).is_ok_and(|m| m.file_type().is_char_device() && m.rdev() == device))
+            .count();
+    }
+    open.saturating_sub(1)
 }
 
 /// Board threads leave SIGINT/SIGTERM to the thread that waits for them (`SimHandle::wait_for_interrupt`).

@@ -197,3 +197,24 @@ fn an_always_waiting_helper_repeats_its_prompt_for_a_late_host() {
     port.write_all(b"version").unwrap();
     assert_eq!(read_for(&mut port, 11, Duration::from_secs(2)), b"v1.2.0\n\n>>\n");
 }
+
+/// inotify merges an open into an identical one not read yet: a host's open followed at once by another program's
+/// (`stty -F`, a port scanner) arrives as one event, and the other program's close must not leave the board thinking
+/// that nobody has the port open (its output would be lost as on an unplugged bridge).
+#[test]
+fn another_program_opening_and_closing_the_port_does_not_take_it_from_the_host() {
+    let pty = spawn(FaultSpec::default());
+    let expected: String = pty.board().lock().unwrap().hardware().chip.serial().iter().map(|b| format!("{b:02x}")).collect();
+    {
+        let mut port = open(pty.path());
+        wait_for_boot(&mut port);
+    }
+    for round in 0..20 {
+        let mut port = open(pty.path());
+        drop(std::fs::OpenOptions::new().read(true).write(true).open(pty.path()).unwrap());
+        std::thread::sleep(Duration::from_millis(30));
+        port.write_all(b"s").unwrap();
+        let serial = read_for(&mut port, 18, Duration::from_secs(2));
+        assert_eq!(String::from_utf8_lossy(&serial), expected, "round {round}: the host lost the board's reply");
+    }
+}

@@ -58,7 +58,6 @@ pub fn builder<R: Runtime>() -> Builder<R> {
             line::start_line,
             line::stop_line,
             line::retry_board,
-            line::pick_line_firmware,
             ota::ota_status,
             ota::start_ota_server,
             ota::stop_ota_server,

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+use keyline_station::line::{describe_firmware, FirmwareFacts};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CommandResult, ShellError};
@@ -53,6 +54,8 @@ pub struct PickedFile {
     pub name: String,
     /// What it was picked for.
     pub purpose: FilePurpose,
+    /// Size, SHA-256, chip and app version of a firmware file (a flash image or the helper to RAM-load).
+    pub image: Option<FirmwareFacts>,
 }
 
 /// The picked files of this window (managed state).
@@ -65,9 +68,14 @@ pub struct PickedFiles {
 const MAX_PICKED: usize = 256;
 
 impl PickedFiles {
-    /// Opens the open dialog for `purpose`; the picked file's handle, or `None` when the user cancelled.
-    pub fn pick(&self, dialogs: &FileDialogs, purpose: FilePurpose) -> Option<PickedFile> {
-        let path = dialogs.open_path(purpose.request())?;
+    /// Opens the open dialog for `purpose`; the picked file's handle, or `None` when the user cancelled. A firmware
+    /// file is read (bounded) and described; the helper to RAM-load must be a loadable RAM image.
+    pub fn pick(&self, dialogs: &FileDialogs, purpose: FilePurpose) -> CommandResult<Option<PickedFile>> {
+        let Some(path) = dialogs.open_path(purpose.request()) else { return Ok(None) };
+        let image = match purpose {
+            FilePurpose::FlashImage | FilePurpose::RamImage => Some(describe_firmware(&path, purpose == FilePurpose::RamImage)?),
+            _ => None,
+        };
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let mut guard = self.files.lock().unwrap_or_else(|p| p.into_inner());
         let (next, files) = &mut *guard;
@@ -78,7 +86,7 @@ impl PickedFiles {
             }
         }
         files.insert(*next, (purpose, path));
-        Some(PickedFile { handle: *next, name, purpose })
+        Ok(Some(PickedFile { handle: *next, name, purpose, image }))
     }
 
     /// The path behind `handle`, if it was picked for `purpose`.

@@ -18,6 +18,16 @@ fn app(payload: usize) -> Vec<u8> {
     ImageBuilder::new("flash-tool", "3.1.4").chip_id(0).segment(0x3FFB_0000, vec![0x5A; payload]).build()
 }
 
+/// A loadable RAM image (the helper's shape: DRAM data and the entry point in IRAM). The builder puts its descriptor
+/// in flash-mapped DROM: that segment moves to DRAM, and the image carries no SHA-256 (the checksum covers data only).
+fn ram_image() -> Vec<u8> {
+    let mut image = ImageBuilder::new("helper", "1.2.0").chip_id(0).segment(0x4008_0000, vec![0x22; 0x800]).build();
+    image[24..28].copy_from_slice(&0x3FFB_1000u32.to_le_bytes());
+    image[23] = 0; // no hash appended
+    image.truncate(image.len() - 32);
+    image
+}
+
 fn table() -> Vec<u8> {
     keyline_board::flash::build_table(&[("nvs", 1, 2, 0x9000, 0x6000), ("factory", 0, 0, 0x10000, 0x40000), ("ota_0", 0, 0x10, 0x50000, 0x40000)])
 }
@@ -88,11 +98,15 @@ fn picked_images_are_checked_then_written_to_a_simulated_board_with_byte_progres
 #[test]
 fn a_handle_not_picked_for_flashing_is_refused_and_the_baud_is_checked() {
     let files = tempfile::tempdir().unwrap();
-    let helper = write(files.path(), "helper.bin", &app(100));
+    let helper = write(files.path(), "helper.bin", &ram_image());
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_path_buf();
-    let h = window_with_dialogs(dir, data, true, EmulatorSource::default(), FileDialogs::scripted([Some(helper), None]));
+    let not_ram = write(files.path(), "app.bin", &app(100));
+    let h = window_with_dialogs(dir, data, true, EmulatorSource::default(), FileDialogs::scripted([Some(helper), Some(not_ram), None]));
     let ram = pick(&h, "ramImage");
+    // An app whose entry point lies in no loaded segment is refused as the helper when it is picked.
+    let refused = invoke(&h, "pick_file", json!({ "purpose": "ramImage" })).unwrap_err();
+    assert_eq!(refused["code"], "flash_bad_image", "{refused}");
     let error = invoke(&h, "check_flash_images", json!({ "images": [{ "file": ram, "offset": 0x10000 }] })).unwrap_err();
     assert_eq!(error["code"], "invalid_input", "{error}");
     let error = invoke(&h, "check_flash_images", json!({ "images": [{ "file": 999, "offset": 0x10000 }] })).unwrap_err();

@@ -146,7 +146,7 @@ fn a_shift_with_an_unknown_firmware_or_a_locked_ca_is_refused_with_a_code() {
 }
 
 #[test]
-fn firmware_files_come_from_the_open_dialog_by_number_and_a_bad_image_stops_the_shift_before_it_starts() {
+fn firmware_files_come_from_pick_file_by_handle_and_a_bad_image_stops_the_shift_before_it_starts() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_path_buf();
     let app = keyline_ota::ImageBuilder::new("product", "3.1.0").chip_id(0).segment(0x3FFB_0000, vec![0xA5; 4000]).build();
@@ -159,14 +159,15 @@ fn firmware_files_come_from_the_open_dialog_by_number_and_a_bad_image_stops_the_
     let dialogs = FileDialogs::scripted([Some(good_path), Some(bad_path), None]);
     let h = window_with_dialogs(dir, data, true, EmulatorSource::default(), dialogs);
     create_cas(&h);
-    let good = invoke(&h, "pick_line_firmware", json!({ "ram": false })).unwrap();
+    let good = invoke(&h, "pick_file", json!({ "purpose": "flashImage" })).unwrap();
     assert_eq!(good["name"], "product.bin", "{good}");
-    assert_eq!((good["chip"].as_str(), good["version"].as_str(), good["bytes"].as_u64()), (Some("esp32"), Some("3.1.0"), Some(app.len() as u64)));
-    let bad = invoke(&h, "pick_line_firmware", json!({ "ram": false })).unwrap();
-    assert_eq!(invoke(&h, "pick_line_firmware", json!({ "ram": false })).unwrap(), Value::Null, "cancelled");
+    let facts = &good["image"];
+    assert_eq!((facts["chip"].as_str(), facts["version"].as_str(), facts["bytes"].as_u64()), (Some("esp32"), Some("3.1.0"), Some(app.len() as u64)));
+    let bad = invoke(&h, "pick_file", json!({ "purpose": "flashImage" })).unwrap();
+    assert_eq!(invoke(&h, "pick_file", json!({ "purpose": "flashImage" })).unwrap(), Value::Null, "cancelled");
     let channel = format!("__CHANNEL__:{SHIFT_CHANNEL}");
     let start = |file: &Value, offset: u32| {
-        let steps = json!({ "productImages": [{ "file": file["file"], "offset": offset }], "flashBaud": 921600 });
+        let steps = json!({ "productImages": [{ "file": file["handle"], "offset": offset }], "flashBaud": 921600 });
         invoke(&h, "start_line", json!({ "settings": { "firmware": "rainbowtype", "ca": "line-signer", "firmwareSteps": steps }, "onEvent": channel }))
     };
     let refused = start(&bad, 0x10000).unwrap_err();
@@ -176,6 +177,11 @@ fn firmware_files_come_from_the_open_dialog_by_number_and_a_bad_image_stops_the_
     assert_eq!(start(&good, 0x10000).unwrap_err()["code"], "flash_does_not_fit");
     let unknown = invoke(&h, "start_line", json!({ "settings": { "firmware": "rainbowtype", "ca": "line-signer", "firmwareSteps": { "ramLoad": 99 } }, "onEvent": channel }));
     assert_eq!(unknown.unwrap_err()["code"], "invalid_input");
+    // A flash image is not the helper to RAM-load: a handle picked for another purpose is refused.
+    let as_helper = invoke(&h, "start_line", json!({ "settings": { "firmware": "esp-helper", "ca": "line-signer", "firmwareSteps": { "ramLoad": good["handle"] } }, "onEvent": channel }));
+    let as_helper = as_helper.unwrap_err();
+    assert_eq!(as_helper["code"], "invalid_input", "{as_helper}");
+    assert!(as_helper["message"].as_str().unwrap().contains("not chosen"), "{as_helper}");
     assert!(messages_on(&h, SHIFT_CHANNEL).is_empty(), "a refused shift touches no board");
 }
 

@@ -199,6 +199,8 @@ error_codes! {
     EchoMismatch = "echo_mismatch",
     /// The board must be reset before it can be provisioned.
     NeedsReset = "needs_reset",
+    /// The RAM-loaded Espressif helper crashed or never started its command line (reset and RAM-load it again).
+    HelperNotAnswering = "helper_not_answering",
     // Provisioning runs.
     /// The board's CSR is not signed by its key.
     BadCsrSignature = "bad_csr_signature",

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -42,7 +42,8 @@ pub struct LineSettings {
     pub firmware_steps: Option<LineFirmware>,
 }
 
-/// The firmware steps of a shift as the window sets them up; files are the numbers [`PickedFiles`] gave out.
+/// The firmware steps of a shift as the window sets them up; files are the numbers of the shell's picked files
+/// ([`LineFirmware::spec`] turns them into paths).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
@@ -72,47 +73,26 @@ pub struct LineImage {
     pub offset: u32,
 }
 
-/// Files the user picked in the shell's open dialog, by number: the page names a file only by its number,
-/// never by a path.
-#[derive(Debug, Default)]
-pub struct PickedFiles(std::sync::Mutex<Vec<PathBuf>>);
-
-impl PickedFiles {
-    /// Keeps `path` and returns its number.
-    pub fn add(&self, path: PathBuf) -> u32 {
-        let mut files = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        files.push(path);
-        (files.len() - 1) as u32
-    }
-
-    /// The path of file `number`.
-    pub fn get(&self, number: u32) -> Result<PathBuf> {
-        let files = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        files.get(number as usize).cloned().ok_or_else(|| Error::InvalidInput { what: "firmware file".into(), reason: format!("no file {number} was picked; choose it again") })
-    }
-
-    /// The firmware steps of `line` with the picked paths.
-    pub fn spec(&self, line: &LineFirmware) -> Result<FirmwareSpec> {
-        let images = |list: &[LineImage]| -> Result<Vec<String>> { list.iter().map(|i| Ok(format!("{}@{:#x}", self.get(i.file)?.display(), i.offset))).collect() };
+impl LineFirmware {
+    /// The firmware steps with each file's path: `helper` resolves the RAM-load file's number, `image` a flash
+    /// image's (the shell's picked files, whose numbers the page holds).
+    pub fn spec<E>(&self, helper: impl Fn(u32) -> std::result::Result<PathBuf, E>, image: impl Fn(u32) -> std::result::Result<PathBuf, E>) -> std::result::Result<FirmwareSpec, E> {
+        let images = |list: &[LineImage]| -> std::result::Result<Vec<String>, E> { list.iter().map(|i| Ok(format!("{}@{:#x}", image(i.file)?.display(), i.offset))).collect() };
         Ok(FirmwareSpec {
-            ram_load: line.ram_load.map(|n| self.get(n)).transpose()?,
-            load_images: images(&line.load_images)?,
-            product_images: images(&line.product_images)?,
+            ram_load: self.ram_load.map(&helper).transpose()?,
+            load_images: images(&self.load_images)?,
+            product_images: images(&self.product_images)?,
             partition_table: None,
-            flash_baud: line.flash_baud,
+            flash_baud: self.flash_baud,
         })
     }
 }
 
-/// A picked firmware file, described for the set-up form.
-#[derive(Debug, Clone, Serialize)]
+/// What a picked firmware file is, for the shift set-up and the Flash tool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
-pub struct PickedFirmware {
-    /// Its number for [`LineImage::file`] / [`LineFirmware::ram_load`].
-    pub file: u32,
-    /// File name.
-    pub name: String,
+pub struct FirmwareFacts {
     /// Size in bytes.
     pub bytes: u64,
     /// SHA-256 of the file (hex).
@@ -123,22 +103,19 @@ pub struct PickedFirmware {
     pub version: Option<String>,
 }
 
-/// Reads a picked file (bounded) and describes it; a helper (`ram`) must be a loadable RAM image.
-pub fn describe_firmware(files: &PickedFiles, path: PathBuf, ram: bool) -> Result<PickedFirmware> {
+/// Reads a firmware file (bounded) and describes it; a helper to RAM-load (`ram`) must be a loadable RAM image.
+pub fn describe_firmware(path: &Path, ram: bool) -> Result<FirmwareFacts> {
     use sha2::Digest;
     if ram {
-        crate::flash::read_ram_image(&path)?;
+        crate::flash::read_ram_image(path)?;
     }
-    let bytes = crate::read_input_file(&path, crate::flash::MAX_IMAGE_FILE)?;
+    let bytes = crate::read_input_file(path, crate::flash::MAX_IMAGE_FILE)?;
     let image = keyline_ota::AppImage::parse(&bytes).ok();
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    Ok(PickedFirmware {
-        name,
+    Ok(FirmwareFacts {
         bytes: bytes.len() as u64,
         sha256: hex::encode(sha2::Sha256::digest(&bytes[..])),
         chip: image.as_ref().map(|i| i.chip.to_string()),
         version: image.and_then(|i| i.app_desc.map(|d| d.version)),
-        file: files.add(path),
     })
 }
 
@@ -158,22 +135,15 @@ pub struct LineSession {
 impl LineSession {
     /// Unlocks the CA for the profile and starts watching ports; every event goes to `observer`.
     /// Failure hints in the events are the window's (see [`ErrorReport::for_audience`](crate::ErrorReport::for_audience)).
-    pub fn start(station: Arc<Station>, settings: &LineSettings, observer: ShiftObserver) -> Result<LineSession> {
-        LineSession::start_with_files(station, settings, &PickedFiles::default(), observer)
-    }
-
-    /// Like [`LineSession::start`], with the firmware files of `settings.firmware_steps` from `files`; every
-    /// image is validated before the shift starts (a bad one is this call's error and no board is touched).
-    pub fn start_with_files(station: Arc<Station>, settings: &LineSettings, files: &PickedFiles, observer: ShiftObserver) -> Result<LineSession> {
+    /// `spec` is `settings.firmware_steps` with its files' paths ([`LineFirmware::spec`]); every image is
+    /// validated before the shift starts (a bad one is this call's error and no board is touched).
+    pub fn start(station: Arc<Station>, settings: &LineSettings, spec: Option<&FirmwareSpec>, observer: ShiftObserver) -> Result<LineSession> {
         let observer = for_window(observer);
         let firmware = FirmwareKind::parse(&settings.firmware).ok_or_else(|| Error::InvalidInput {
             what: "firmware".into(),
             reason: format!("\"{}\" is not one of rainbowtype, esp-helper", settings.firmware),
         })?;
-        let firmware_setup = match &settings.firmware_steps {
-            Some(steps) => Some(files.spec(steps)?).filter(|spec| !spec.is_empty()).map(|spec| FirmwareSetup::prepare(&spec, firmware)).transpose()?.map(Arc::new),
-            None => None,
-        };
+        let firmware_setup = spec.filter(|spec| !spec.is_empty()).map(|spec| FirmwareSetup::prepare(spec, firmware)).transpose()?.map(Arc::new);
         let profile = parse_profile(settings.profile.as_deref().filter(|p| !p.is_empty()).unwrap_or(firmware.profile_name()))?;
         let ca = Arc::new(Mutex::new(Some(Arc::new(station.provisioning_ca(&settings.ca, profile)?))));
         let source = match settings.ports.as_deref() {

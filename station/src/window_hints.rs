@@ -29,6 +29,9 @@ impl ErrorCode {
             ErrorCode::TooLarge => {
                 "Use a signer CA whose certificate fits the firmware's template (the Device template screen shows the template for each CA)."
             }
+            ErrorCode::HelperNotAnswering => {
+                "Reset the board and RAM-load the helper again: choose the helper under Firmware steps (Helper to RAM-load) in the shift set-up and Keyline does both for every board, then resumes where it stopped."
+            }
             _ => return None,
         })
     }

@@ -1,6 +1,10 @@
 // Writes a small, well-formed ESP32 application image (header, a DROM segment starting with the app
 // descriptor, a code segment, checksum and appended SHA-256), the same layout keyline_ota's ImageBuilder makes.
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 
 function fixed(text, size) {
   const out = Buffer.alloc(size);
@@ -72,4 +76,28 @@ export function mergedImage(app) {
   Buffer.concat([partition("nvs", 1, 2, 0x9000, 0x6000), partition("factory", 0, 0, 0x10000, 0x100000)]).copy(out, 0x8000);
   app.copy(out, 0x10000);
   return out;
+}
+
+/** The pinned sdist that carries the published Espressif helper, and the helper's SHA-256 (as board/tests/common/helper_bin.rs). */
+const HELPER_PIN = "esp-cryptoauth-utility==1.2.0";
+const HELPER_SHA256 = "14c301ebf6b8bccf378033ec5ee6a4ba3ff918336e8e61ab9450d63667bdbfb0";
+
+/**
+ * The published ESP32 helper image (`secure_cert_mfg_esp32.bin`), fetched once per machine into the temp dir with
+ * the project venv's pip (the same place the Rust tests keep it) and checked against its pinned SHA-256. A missing
+ * pip or no network fails with what to do.
+ */
+export function publishedHelper(root) {
+  const dir = path.join(os.tmpdir(), "keyline-esp-cryptoauth-utility-1.2.0");
+  const bin = path.join(dir, "esp_cryptoauth_utility-1.2.0/sample_bins/esp32/secure_cert_mfg_esp32.bin");
+  if (!existsSync(bin)) {
+    const pip = path.join(process.env.KEYLINE_VENV ?? path.join(root, ".venv"), "bin/pip");
+    if (!existsSync(pip)) throw new Error(`pip not found at ${pip}: create the venv with \`python3 -m venv .venv\` (or set KEYLINE_VENV)`);
+    mkdirSync(dir, { recursive: true });
+    execFileSync(pip, ["download", "--no-deps", "--no-binary", ":all:", "--disable-pip-version-check", HELPER_PIN, "-d", dir], { stdio: "inherit" });
+    execFileSync("tar", ["xzf", path.join(dir, "esp_cryptoauth_utility-1.2.0.tar.gz"), "-C", dir]);
+  }
+  const hash = createHash("sha256").update(readFileSync(bin)).digest("hex");
+  if (hash !== HELPER_SHA256) throw new Error(`${bin} is not the published helper (SHA-256 ${hash})`);
+  return bin;
 }

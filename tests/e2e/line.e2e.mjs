@@ -1,14 +1,14 @@
 // End-to-end test of the Factory line and Devices screens in the real window (tauri-driver + WebKitWebDriver under
 // Xvfb), in practice mode: a shift on the simulated boards, every card reaches PASS, then the devices are found on
-// the Devices screen and one device page is opened. Run it through tests/e2e/line.sh. Screenshots go to
+// the Devices screen and one device page is opened; a shift that flashes a product image; a shift in RAM-load mode
+// on new simulated esp-helper boards, the published helper loaded into each. Run it through tests/e2e/line.sh. Screenshots go to
 // tests/artifacts/screenshots/line-*.png and, for the README, docs/screenshots/.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Session, waitFor } from "./webdriver.mjs";
-import { espImage, mergedImage } from "./esp_image.mjs";
-import { Runner, assert, assertEqual, docScreenshot, keylineJson, practiceEnv, startDriver, e2ePaths, unlockCa } from "./harness.mjs";
+import { espImage, mergedImage, publishedHelper } from "./esp_image.mjs";
+import { Runner, answerOpenDialog, assert, assertEqual, docScreenshot, keylineJson, practiceEnv, startDriver, e2ePaths, unlockCa } from "./harness.mjs";
 
 const { root, app, cli, driverBin, shots, logs } = e2ePaths();
 const PASSPHRASE = "factory line e2e passphrase";
@@ -21,6 +21,45 @@ const shot = (session, name) => docScreenshot(session, shots, root, name);
 async function cardStates(session) {
   const cards = await session.findAll('[data-testid="board-card"]');
   return Promise.all(cards.map((card) => card.attribute("data-status")));
+}
+
+/** Opens the Factory line's shift set-up; a screen still locked from the last shift is unlocked, a deliberate action. */
+async function openShiftSetup(session) {
+  await session.click('[data-testid="nav-factory"]');
+  await session.waitFor('[data-testid="screen-factory"]');
+  if ((await session.findAll('[data-testid="unlock"]')).length) {
+    await session.click('[data-testid="unlock"]');
+    await session.click('[data-testid="confirm-unlock"]');
+  }
+  await session.waitFor('[data-testid="shift-setup"]');
+}
+
+/** Picks `value` in the select `css` as an operator would (one change event). */
+async function choose(session, css, value) {
+  await session.waitFor(css);
+  await session.execute(`const s = document.querySelector(arguments[0]); s.value = arguments[1]; s.dispatchEvent(new Event("change", { bubbles: true }));`, [css, value]);
+}
+
+/** The state of every card's byte bar for `step`. */
+async function byteBars(session, step) {
+  const bars = await session.findAll(`[data-testid="byte-progress"][data-step="${step}"]`);
+  return Promise.all(bars.map((bar) => bar.attribute("data-state")));
+}
+
+/** Waits until the `ports` cards are PASS and their `step` byte bars done; fails at once with a failed card's text. */
+async function everyCardPassed(session, ports, step) {
+  await waitFor(`every card PASS with its ${step} done`, async () => {
+    const states = await cardStates(session);
+    if (states.includes("fail")) throw new Error(`a board failed: ${await session.text('[data-testid="card-failure"]')}`);
+    const bars = await byteBars(session, step);
+    return states.length === ports && states.every((s) => s === "pass") && bars.length === ports && bars.every((s) => s === "done");
+  }, { timeoutMs: 180000, intervalMs: 500 });
+  for (const bar of await session.findAll(`[data-testid="byte-progress"][data-step="${step}"] progress`)) {
+    assertEqual(await bar.attribute("value"), await bar.attribute("max"), `the ${step} byte bar is full`);
+  }
+  for (const bar of await session.findAll(`[data-testid="byte-progress"][data-step="${step}"]`)) {
+    assert((await bar.text()).includes("KiB/s"), `the ${step} throughput shows`);
+  }
 }
 
 async function main() {
@@ -100,62 +139,61 @@ async function shift(session) {
   await runner.test("a shift with a product image flashes the verified boards: each card's flash step reaches PASS with a byte bar", async () => {
     const product = path.join(mkdtempSync(path.join(os.tmpdir(), "keyline-line-e2e-fw-")), "product-merged.bin");
     writeFileSync(product, mergedImage(espImage("product", "3.1.0", 120_000)));
-    await session.click('[data-testid="nav-factory"]');
-    await session.waitFor('[data-testid="screen-factory"]');
-    // Still locked from the last shift (if the screen kept it): unlocking is a deliberate action.
-    if ((await session.findAll('[data-testid="unlock"]')).length) {
-      await session.click('[data-testid="unlock"]');
-      await session.click('[data-testid="confirm-unlock"]');
-    }
-    await session.waitFor('[data-testid="shift-setup"]');
+    await openShiftSetup(session);
     // The shell opens the native open dialog; it is answered as an operator would, by typing the path.
     await session.click('[data-testid="add-product-image"]');
-    answerOpenDialog("Firmware image to flash", product);
+    await answerOpenDialog("Choose an image to flash", product);
     await waitFor("the picked image", async () => (await session.findAll('[data-testid="product-image"]')).length === 1, { timeoutMs: 20000 });
     assert((await session.text('[data-testid="product-image"]')).includes("product-merged.bin"), "the image is listed");
     await shot(session, "line-factory-firmware-setup");
     await session.click('[data-testid="start-shift"]');
     await session.waitFor('[data-testid="shift-summary"]');
     assert((await session.text('[data-testid="summary-product"]')).includes("product-merged.bin@0x0"), "the summary bar shows the product image");
-    const flashStates = async () => {
-      const bars = await session.findAll('[data-testid="byte-progress"][data-step="product_flash"]');
-      return Promise.all(bars.map((bar) => bar.attribute("data-state")));
-    };
-    await waitFor("a product flash under way", async () => (await flashStates()).some((s) => s === "running" || s === "done"), { timeoutMs: 60000, intervalMs: 100 });
+    await waitFor("a product flash under way", async () => (await byteBars(session, "product_flash")).some((s) => s === "running" || s === "done"), { timeoutMs: 60000, intervalMs: 100 });
     await shot(session, "line-factory-product-flash");
-    await waitFor("every card PASS with its product flash done", async () => {
-      const states = await cardStates(session);
-      if (states.includes("fail")) throw new Error(`a board failed: ${await session.text('[data-testid="card-failure"]')}`);
-      const flashes = await flashStates();
-      return states.length === ports && states.every((s) => s === "pass") && flashes.length === ports && flashes.every((s) => s === "done");
-    }, { timeoutMs: 180000, intervalMs: 500 });
-    const bar = await session.find('[data-testid="byte-progress"][data-step="product_flash"] progress');
-    assertEqual(await bar.attribute("value"), await bar.attribute("max"), "the byte bar is full");
-    assert((await session.text('[data-testid="byte-progress"][data-step="product_flash"]')).includes("KiB/s"), "the throughput shows");
+    await everyCardPassed(session, ports, "product_flash");
     await shot(session, "line-factory-product-flashed");
     await session.click('[data-testid="stop-shift"]');
   });
-}
 
-/** Answers the GTK open dialog titled `title` by typing `file` (xdotool on the test's X display). */
-function answerOpenDialog(title, file) {
-  const run = (args) => {
-    try {
-      return execFileSync("xdotool", args, { encoding: "utf8", timeout: 20000 }).trim();
-    } catch (error) {
-      throw new Error(`xdotool ${args.join(" ")} failed (install it: apt install xdotool): ${error.message}`);
-    }
-  };
-  const window = run(["search", "--sync", "--onlyvisible", "--name", title]).split("\n")[0];
-  execFileSync("sleep", ["1"]);
-  run(["windowraise", window]);
-  run(["mousemove", "--window", window, "20", "5"]);
-  run(["windowfocus", "--sync", window]);
-  console.log(`  open dialog ${window}, focus ${run(["getwindowfocus"])}`);
-  run(["key", "--clearmodifiers", "--delay", "100", "ctrl+l"]);
-  run(["type", "--delay", "30", file]);
-  execFileSync("sleep", ["0.5"]);
-  run(["key", "--delay", "100", "Return"]);
+  await runner.test("a shift in RAM-load mode on new esp-helper boards loads the published helper into each (byte bar full) and every card reaches PASS", async () => {
+    const helper = publishedHelper(root);
+    // New boards on the bench: the simulated boards stop, their chips go, and esp-helper boards with blank chips start.
+    await session.click('[data-testid="nav-settings"]');
+    await session.waitFor('[data-testid="practice-boards"]');
+    await session.click('[data-testid="boards-stop"]');
+    await waitFor("the boards stopped", async () => (await session.findAll('[data-testid="board-row"]')).length === 0, { timeoutMs: 20000 });
+    const simDir = path.join(dataDir, "practice", "sim");
+    for (const entry of readdirSync(simDir)) if (entry.startsWith("board-")) rmSync(path.join(simDir, entry), { recursive: true, force: true });
+    await choose(session, '[data-testid="boards-firmware"]', "esp-helper");
+    await session.click('[data-testid="boards-start"]');
+    await waitFor("the esp-helper boards", async () => {
+      const rows = await session.findAll('[data-testid="board-row"]');
+      const texts = await Promise.all(rows.map((row) => row.text()));
+      return texts.length === ports && texts.every((text) => text.includes("Espressif helper"));
+    }, { timeoutMs: 30000, intervalMs: 300 });
+
+    await openShiftSetup(session);
+    await waitFor("a waiting card per new board", async () => {
+      const states = await cardStates(session);
+      return states.length === ports && states.every((s) => s === "waiting");
+    }, { timeoutMs: 30000, intervalMs: 300 });
+    await choose(session, '[data-testid="setup-firmware"]', "esp-helper");
+    while ((await session.findAll('[data-testid="product-image"] button')).length) await session.click('[data-testid="product-image"] button');
+    await session.click('[data-testid="pick-helper"]');
+    await answerOpenDialog("Choose the helper to load into RAM", helper);
+    await waitFor("the picked helper", async () => (await session.text('[data-testid="helper-file"]')).includes("secure_cert_mfg_esp32.bin"), { timeoutMs: 20000 });
+    assert((await session.text('[data-testid="helper-file"]')).includes("esp32"), "the helper is described with its chip");
+    await shot(session, "line-factory-ram-load-setup");
+    await session.click('[data-testid="start-shift"]');
+    await session.waitFor('[data-testid="shift-summary"]');
+    await waitFor("a RAM load under way", async () => (await byteBars(session, "load_firmware")).some((s) => s === "running" || s === "done"), { timeoutMs: 60000, intervalMs: 100 });
+    await shot(session, "line-factory-ram-loading");
+    await everyCardPassed(session, ports, "load_firmware");
+    assertEqual((await session.text('[data-testid="count-failed"]')).trim(), "0", "failed counter");
+    await shot(session, "line-factory-ram-loaded");
+    await session.click('[data-testid="stop-shift"]');
+  });
 }
 
 main().catch((error) => {

@@ -5,6 +5,8 @@
 //! and the next `>>` prompt. A prompt without a Status line is a refusal (state gate or unknown
 //! command). Programming commands carry the CRC-32 of the exact PEM bytes sent.
 
+mod probe;
+
 use std::time::Duration;
 
 use crate::firmware::{CertUpload, ChipLock, FirmwareKind, Hello, KeyMaterial, ProvisioningFirmware, Verification, WriteReport};
@@ -61,6 +63,7 @@ enum Start {
     Prompt(usize),
     CommandLine,
     Other(&'static str),
+    Gone(&'static str),
     Silent,
 }
 
@@ -93,8 +96,11 @@ impl EspHelper {
             text.find(&echo).map(|at| at + echo.len())
         })?;
         if let Some(data) = payload {
-            self.link.write(data)?;
-            self.link.write(&[0])?;
+            // Payload and NUL in one write: a host stopped between the two would leave the payload open.
+            let mut framed = Vec::with_capacity(data.len() + 1);
+            framed.extend_from_slice(data);
+            framed.push(0);
+            self.link.write(&framed)?;
         }
         self.link.read_until("the helper's reply and prompt", timeout, |raw| p::command_reply(normalise(raw).get(after..).unwrap_or("")))
     }
@@ -114,6 +120,9 @@ impl EspHelper {
         let silent_after = self.timeouts.silent_probe;
         self.link.read_until("the helper's prompt (Initializing Command line: >>)", self.timeouts.handshake, |raw| {
             let text = normalise(raw);
+            if let Some(what) = p::helper_gone(&text) {
+                return Some(Start::Gone(what));
+            }
             if let Some(at) = text.find(HANDSHAKE_PROMPT) {
                 return Some(Start::Prompt(at + HANDSHAKE_PROMPT.len()));
             }
@@ -138,40 +147,6 @@ impl EspHelper {
             }
         }
         Err(BoardError::Malformed { what: "version", reason: "`version` printed no version".into() })
-    }
-
-    fn probe_silent_board(&mut self) -> Result<String, BoardError> {
-        // Either the handshake window (7 bytes) or the command line: `version` works in both.
-        self.link.clear();
-        self.link.write(b"version")?;
-        let seen = self.link.read_until("a reply to `version`", self.timeouts.silent_probe, |raw| {
-            let text = normalise(raw);
-            if text.contains(PROMPT) {
-                Some(Some(text))
-            } else if text.ends_with("version") {
-                Some(None)
-            } else {
-                None
-            }
-        });
-        match seen {
-            Ok(Some(text)) => p::handshake_version(&text, 0)?.ok_or(BoardError::Malformed { what: "version", reason: "no version before the prompt".into() }),
-            Ok(None) => {
-                // Command line: finish the line.
-                self.link.clear();
-                self.link.write(b"\r")?;
-                self.link.read_until("the prompt after `version`", self.timeouts.command, |raw| p::command_reply(&normalise(raw)))?;
-                self.version_command()
-            }
-            Err(BoardError::Timeout { .. }) => {
-                // A payload read left open by an interrupted host: end it with its NUL.
-                self.link.clear();
-                self.link.write(&[0])?;
-                self.link.read_until("the prompt after ending an open payload", self.timeouts.command, |raw| p::command_reply(&normalise(raw)))?;
-                self.version_command()
-            }
-            Err(e) => Err(e),
-        }
     }
 
     fn write_one(&mut self, which: &'static str, def_index: u8, program: &str, cert_def: &str, der: &[u8]) -> Result<(), BoardError> {
@@ -215,13 +190,18 @@ impl ProvisioningFirmware for EspHelper {
                 // The helper reads exactly 7 bytes for ~1.1 s: answer at once, once.
                 self.link.write(b"version")?;
                 let version = self.link.read_until("the version after the handshake", self.timeouts.handshake, |raw| {
-                    p::handshake_version(&normalise(raw), after).transpose()
+                    let text = normalise(raw);
+                    match p::helper_gone(&text) {
+                        Some(what) => Some(Err(BoardError::HelperNotAnswering { seen: what.into() })),
+                        None => p::handshake_version(&text, after).transpose(),
+                    }
                 })??;
                 self.link.read_until("the first command prompt", self.timeouts.command, |raw| normalise(raw).get(after..).unwrap_or("").contains(PROMPT).then_some(()))?;
                 (version, false)
             }
             Start::CommandLine => (self.version_command()?, true),
             Start::Other(found) => return Err(BoardError::WrongFirmware { expected: "esp-helper", found: found.into() }),
+            Start::Gone(what) => return Err(BoardError::HelperNotAnswering { seen: what.into() }),
             Start::Silent => (self.probe_silent_board()?, true),
         };
         if version != HELPER_VERSION {

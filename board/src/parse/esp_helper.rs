@@ -8,6 +8,19 @@ pub const HANDSHAKE_PROMPT: &str = "Initializing Command line: >>";
 /// The command prompt the helper prints before every command.
 pub const PROMPT: &str = "\n>>\n";
 
+/// What a helper that stopped for good prints last, and what it means: an ESP-IDF panic (the helper
+/// crashed; the chip reboots from flash and the RAM-loaded helper is gone), or the console set-up failing
+/// after a missed handshake (its command line never starts). Both need a reset and a new RAM load.
+pub fn helper_gone(text: &str) -> Option<&'static str> {
+    if text.contains("Guru Meditation Error") || text.contains("abort() was called") {
+        Some("it crashed (the board printed an ESP-IDF panic)")
+    } else if text.contains("Failed to initialize ECU console interface") {
+        Some("its command line never started (its handshake was missed)")
+    } else {
+        None
+    }
+}
+
 /// The version the helper answers to `version` after its handshake prompt; `Ok(None)` until a full
 /// `vX.Y.Z` followed by a newline arrived after the prompt.
 pub fn handshake_version(text: &str, after: usize) -> Result<Option<String>, BoardError> {
@@ -110,6 +123,13 @@ mod tests {
         assert_eq!(chip_serial(&reply.body).unwrap()[8], 0xee);
         assert_eq!(command_reply("E (1) x: Please Initialize device\n>>\n").unwrap().status, None);
         assert_eq!(command_reply("I (1) x: Status: Success\n"), None);
+    }
+
+    #[test]
+    fn a_panic_or_a_failed_console_means_the_helper_is_gone() {
+        assert!(helper_gone("Guru Meditation Error: Core  0 panic'ed (StoreProhibited). Exception was unhandled.\n").unwrap().contains("crashed"));
+        assert!(helper_gone("E (1612) ECU Console Interface: Failed to initialize ECU console interface\n").unwrap().contains("never started"));
+        assert_eq!(helper_gone("I (5) secure_element: Status: Success\n\n>>\n"), None);
     }
 
     #[test]

@@ -55,7 +55,8 @@ pub async fn save_text_file(
 }
 
 /// Opens the open dialog for `purpose`; the picked file's handle and name (never its path), or `null` when the
-/// user cancelled. Commands that read a file take this handle.
+/// user cancelled. Commands that read a file take this handle. A firmware file comes described (size, SHA-256,
+/// chip, version); the helper to RAM-load (`ramImage`) is checked as a loadable RAM image first.
 #[tauri::command]
 #[specta::specta]
 pub async fn pick_file(
@@ -64,5 +65,5 @@ pub async fn pick_file(
     purpose: crate::picked::FilePurpose,
 ) -> CommandResult<Option<crate::picked::PickedFile>> {
     let (dialogs, picked) = (dialogs.inner().clone(), picked.inner().clone());
-    off_main("choose file", move || Ok(picked.pick(&dialogs, purpose))).await
+    off_main("choose file", move || picked.pick(&dialogs, purpose)).await
 }

@@ -3,20 +3,19 @@
 
 use std::sync::{Arc, Mutex};
 
-use keyline_station::line::{describe_firmware, LineSession, LineSettings, PickedFiles, PickedFirmware};
+use keyline_station::line::{LineSession, LineSettings};
 use keyline_station::provision::{ShiftCounters, ShiftEvent, ShiftObserver};
 use tauri::ipc::Channel;
 use tauri::State;
 
-use super::files::off_main;
 use super::on_station;
 use crate::error::CommandResult;
-use crate::file_dialog::{FileDialogs, FileRequest};
+use crate::picked::{FilePurpose, PickedFiles};
 use crate::state::AppState;
 
-/// The running shift, if any, and the firmware files picked for shifts (managed state).
+/// The running shift, if any (managed state).
 #[derive(Default)]
-pub struct LineState(Mutex<Option<LineSession>>, Arc<PickedFiles>);
+pub struct LineState(Mutex<Option<LineSession>>);
 
 impl LineState {
     fn take(&self) -> Option<LineSession> {
@@ -25,17 +24,23 @@ impl LineState {
 }
 
 /// Starts a shift with `settings`; every port, step, serial byte and result is sent on `on_event`.
-/// A shift already running is stopped first.
+/// A shift already running is stopped first. Firmware files are handles from `pick_file`: the helper picked as
+/// `ramImage`, the provisioning and product images as `flashImage`.
 #[tauri::command]
 #[specta::specta]
 pub async fn start_line(
     state: State<'_, AppState>,
     line: State<'_, Arc<LineState>>,
+    picked: State<'_, Arc<PickedFiles>>,
     settings: LineSettings,
     on_event: Channel<ShiftEvent>,
 ) -> CommandResult<()> {
     let line = line.inner().clone();
     let station = state.station.clone();
+    let spec = match &settings.firmware_steps {
+        Some(steps) => Some(steps.spec(|file| picked.path(file, FilePurpose::RamImage), |file| picked.path(file, FilePurpose::FlashImage))?),
+        None => None,
+    };
     on_station(&state, "start shift", move |_| {
         if let Some(previous) = line.take() {
             previous.stop();
@@ -43,7 +48,7 @@ pub async fn start_line(
         let observer: ShiftObserver = Arc::new(move |event: &ShiftEvent| {
             let _ = on_event.send(event.clone());
         });
-        let session = LineSession::start_with_files(station, &settings, &line.1, observer)?;
+        let session = LineSession::start(station, &settings, spec.as_ref(), observer)?;
         *line.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(session);
         Ok(())
     })
@@ -77,20 +82,4 @@ pub async fn retry_board(line: State<'_, Arc<LineState>>, port: String) -> Comma
         }
         None => false,
     })
-}
-
-/// Opens the open dialog for a firmware file of the shift set-up: the Espressif helper to RAM-load (`ram`, checked
-/// as a loadable RAM image) or a flash image. Returns the file's number and what it is; `null` if cancelled. The
-/// page refers to the file by that number only.
-#[tauri::command]
-#[specta::specta]
-pub async fn pick_line_firmware(dialogs: State<'_, Arc<FileDialogs>>, line: State<'_, Arc<LineState>>, ram: bool) -> CommandResult<Option<PickedFirmware>> {
-    let (dialogs, files) = (dialogs.inner().clone(), line.1.clone());
-    off_main("pick firmware", move || {
-        let title = if ram { "Helper firmware to RAM-load" } else { "Firmware image to flash" };
-        let request = FileRequest { title, file_name: String::new(), filter: "Firmware image", extensions: vec!["bin".into()] };
-        let Some(path) = dialogs.open_path(request) else { return Ok(None) };
-        Ok(Some(describe_firmware(&files, path, ram)?))
-    })
-    .await
 }

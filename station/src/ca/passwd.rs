@@ -40,3 +40,35 @@ impl Station {
         self.summary_of(name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::ca::{CreateCa, KeyStatus};
+    use crate::{Passphrase, Station};
+
+    /// Needs a real Secret Service, as every keyring test: the suite runs inside
+    /// `dbus-run-session -- bash scripts/with-keyring.sh cargo test ...` (gnome-keyring).
+    #[test]
+    fn a_passphrase_remembered_in_the_keyring_is_replaced_by_the_new_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let station = Station::open(data.clone()).unwrap();
+        let status = station.keyring_status();
+        assert!(status.available, "the OS keyring is not reachable ({}): run the tests inside `dbus-run-session -- bash scripts/with-keyring.sh cargo test ...`", status.reason);
+        let old = Passphrase::new("remembered before the change".into());
+        let new = Passphrase::new("remembered after the change".into());
+        let request = CreateCa { name: "root".into(), org: "Acme".into(), signer: None, years: 5 };
+        station.create_ca_remembering(request, &old, true, &mut |_| {}).unwrap();
+
+        assert_eq!(station.change_passphrase("root", &old, &new).unwrap().key_status, KeyStatus::Remembered);
+
+        // Another process holds nothing and unlocks from the keyring: the entry now opens the re-encrypted key.
+        let restarted = Station::open(data).unwrap();
+        assert!(restarted.unlock_ca_from_keyring("root").unwrap());
+        assert!(restarted.make_verification_cert("root", "afterthechange").unwrap().cert_path.exists(), "the root signs with the remembered passphrase");
+        restarted.lock_ca("root").unwrap();
+        assert!(restarted.unlock_ca("root", &old, false).is_err(), "the old passphrase no longer opens the key");
+        assert!(restarted.unlock_ca("root", &new, false).is_ok());
+        restarted.forget_passphrase("root").unwrap();
+    }
+}

@@ -162,7 +162,7 @@ impl Ledger {
                 )
                 .and_then(|mut statement| statement.execute(values))
                 .map_err(LedgerError::db("write", path))?;
-                events::insert(&tx, path, &device.serial, &now, "certificate_issued", &detail)?;
+                events::insert_first(&tx, path, &device.serial, &now, "certificate_issued", &detail)?;
                 audit_signing(&tx, path, &now, device, &detail)?;
                 Recorded::New
             }

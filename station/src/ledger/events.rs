@@ -69,7 +69,7 @@ impl Ledger {
     }
 }
 
-/// Inserts an event inside the caller's transaction (the device row must exist).
+/// Inserts an event inside the caller's transaction (the device row must exist), after the device's last event.
 pub(super) fn insert(
     conn: &Connection,
     path: &Path,
@@ -78,6 +78,21 @@ pub(super) fn insert(
     kind: &str,
     detail: &Value,
 ) -> Result<DeviceEvent, LedgerError> {
+    // Cached statements: every certificate issued runs these (see `keyline bench issue`).
+    let seq: i64 = conn
+        .prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM device_events WHERE serial = ?1")
+        .and_then(|mut statement| statement.query_row([serial.as_str()], |row| row.get(0)))
+        .map_err(LedgerError::db("read", path))?;
+    insert_at(conn, path, serial, seq, at, kind, detail)
+}
+
+/// Inserts the first event of a device whose row this transaction has just inserted: rows are never deleted and
+/// every event needs its device's row (foreign key), so it has no events yet.
+pub(super) fn insert_first(conn: &Connection, path: &Path, serial: &DeviceSerial, at: &str, kind: &str, detail: &Value) -> Result<DeviceEvent, LedgerError> {
+    insert_at(conn, path, serial, 1, at, kind, detail)
+}
+
+fn insert_at(conn: &Connection, path: &Path, serial: &DeviceSerial, seq: i64, at: &str, kind: &str, detail: &Value) -> Result<DeviceEvent, LedgerError> {
     let kind_ok = !kind.is_empty()
         && kind.len() <= MAX_KIND_LEN
         && kind.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
@@ -92,11 +107,6 @@ pub(super) fn insert(
     if text.len() > MAX_DETAIL_BYTES {
         return Err(LedgerError::InvalidEvent { reason: format!("the detail is {} bytes; at most {MAX_DETAIL_BYTES}", text.len()) });
     }
-    // Cached statements: every certificate issued runs these (see `keyline bench issue`).
-    let seq: i64 = conn
-        .prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM device_events WHERE serial = ?1")
-        .and_then(|mut statement| statement.query_row([serial.as_str()], |row| row.get(0)))
-        .map_err(LedgerError::db("read", path))?;
     conn.prepare_cached("INSERT INTO device_events (serial, seq, at, kind, detail) VALUES (?1, ?2, ?3, ?4, ?5)")
         .and_then(|mut statement| statement.execute(params![serial.as_str(), seq, at, kind, text]))
         .map_err(LedgerError::db("write", path))?;

@@ -6,11 +6,13 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::LedgerError;
 
-/// The migrations in order: (version, name, SQL). Version 1 is `schema.sql`, 2 `schema_v2.sql`, 3 `schema_v3.sql`.
+/// The migrations in order: (version, name, SQL). Version 1 is `schema.sql`, 2 `schema_v2.sql`, 3 `schema_v3.sql`,
+/// 4 `schema_v4.sql`.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "devices and device_events", include_str!("schema.sql")),
     (2, "provision_steps and audit_log", include_str!("schema_v2.sql")),
     (3, "device search indexes", include_str!("schema_v3.sql")),
+    (4, "fewer B-trees per issued certificate", include_str!("schema_v4.sql")),
 ];
 
 /// The newest schema version this build knows.

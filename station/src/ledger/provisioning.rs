@@ -31,7 +31,7 @@ pub struct StepRecord {
     pub firmware: String,
     /// Step name.
     pub step: String,
-    /// `done` or `failed`.
+    /// `done`, `failed`, or `retried` (the step failed and the run recovered, e.g. by loading the helper again).
     pub outcome: String,
     /// Time the step took.
     pub elapsed_ms: u64,
@@ -62,6 +62,16 @@ impl Ledger {
                     step.detail.to_string()
                 ],
             )
+            .map_err(LedgerError::db("write", &path))?;
+        tx.commit().map_err(LedgerError::db("write", &path))
+    }
+
+    /// Files the steps of run `run_id` recorded before the chip's serial was known (load, open, handshake)
+    /// under `serial`, so the chip's history shows them too.
+    pub fn attach_run_to(&mut self, run_id: &str, serial: &DeviceSerial) -> Result<(), LedgerError> {
+        let path = self.path.clone();
+        let tx = self.begin_write()?;
+        tx.execute("UPDATE provision_steps SET serial = ?1 WHERE run_id = ?2 AND serial IS NULL", params![serial.as_str(), run_id])
             .map_err(LedgerError::db("write", &path))?;
         tx.commit().map_err(LedgerError::db("write", &path))
     }

@@ -237,3 +237,59 @@ fn times_come_from_the_clock_the_ledger_was_opened_with() {
     let event = ledger.add_event(&serial, "provisioned", &json!({})).unwrap();
     assert_eq!(serde_json::to_value(&event).unwrap()["at"], "2026-11-22T08:34:39Z");
 }
+
+/// Schema version 3's layout of the tables version 4 rebuilds, as a ledger written by an earlier Keyline has it.
+const VERSION_3_LAYOUT: &str = "
+    CREATE TABLE events_v3 (serial TEXT NOT NULL REFERENCES devices (serial), seq BIGINT NOT NULL, at TEXT NOT NULL,
+        kind TEXT NOT NULL, detail TEXT NOT NULL, PRIMARY KEY (serial, seq));
+    INSERT INTO events_v3 SELECT serial, seq, at, kind, detail FROM device_events;
+    DROP TABLE device_events;
+    ALTER TABLE events_v3 RENAME TO device_events;
+    CREATE TABLE audit_v3 (seq BIGINT PRIMARY KEY, at TEXT NOT NULL, operation TEXT NOT NULL, detail TEXT NOT NULL,
+        prev_hash TEXT NOT NULL CHECK (length(prev_hash) = 64), hash TEXT NOT NULL CHECK (length(hash) = 64));
+    INSERT INTO audit_v3 SELECT seq, at, operation, detail, prev_hash, hash FROM audit_log;
+    DROP TABLE audit_log;
+    ALTER TABLE audit_v3 RENAME TO audit_log;
+    CREATE INDEX devices_by_ca ON devices (ca_name);
+    DELETE FROM schema_migrations WHERE version = 4;";
+
+#[test]
+fn a_version_3_ledger_moves_to_version_4_with_its_events_and_audit_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let serial = DeviceSerial::parse("0123abcdef01020304").unwrap();
+    {
+        let mut ledger = Ledger::open(dir.path()).unwrap();
+        ledger.record_issued_cert(&device("0123abcdef01020304", b"one")).unwrap();
+        ledger.add_event(&serial, "slot_written", &json!({ "slot": 10 })).unwrap();
+        ledger.record_issued_cert(&device("0123abcdef01020304", b"two")).unwrap();
+        ledger.conn.execute_batch(VERSION_3_LAYOUT).unwrap();
+        assert_eq!(ledger.schema_version().unwrap(), 3);
+    }
+    let mut ledger = Ledger::open(dir.path()).unwrap();
+    assert_eq!(ledger.schema_version().unwrap(), 4);
+    let kinds: Vec<(i64, String)> = ledger.events(&serial).unwrap().into_iter().map(|e| (e.seq, e.kind)).collect();
+    assert_eq!(kinds, [(1, "certificate_issued".into()), (2, "slot_written".into()), (3, "certificate_replaced".into())]);
+    assert_eq!(ledger.verify_audit().unwrap().entries, 2, "both signings kept, the chain intact");
+    let sql = |name: &str| -> String { ledger.conn.query_row("SELECT sql FROM sqlite_master WHERE name = ?1", [name], |row| row.get(0)).unwrap() };
+    assert!(sql("device_events").contains("WITHOUT ROWID"), "{}", sql("device_events"));
+    assert!(sql("audit_log").contains("seq        INTEGER PRIMARY KEY"), "{}", sql("audit_log"));
+    let old_index: i64 = ledger.conn.query_row("SELECT COUNT(*) FROM sqlite_master WHERE name = 'devices_by_ca'", [], |row| row.get(0)).unwrap();
+    assert_eq!(old_index, 0, "the redundant index is gone");
+    // The moved tables take new rows where the old ones stopped.
+    ledger.record_issued_cert(&device("0123abcdef01020305", b"three")).unwrap();
+    ledger.add_event(&serial, "slot_written", &json!({ "slot": 10 })).unwrap();
+    assert_eq!(ledger.events(&serial).unwrap().last().unwrap().seq, 4);
+    assert_eq!(ledger.verify_audit().unwrap().entries, 3);
+}
+
+#[test]
+fn a_new_devices_first_event_is_number_one_and_a_replacement_follows_the_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::open(dir.path()).unwrap();
+    let serial = DeviceSerial::parse("0123abcdef01020304").unwrap();
+    ledger.record_issued_cert(&device("0123abcdef01020304", b"one")).unwrap();
+    ledger.add_event(&serial, "slot_written", &json!({})).unwrap();
+    ledger.record_issued_cert(&device("0123abcdef01020304", b"two")).unwrap();
+    let seqs: Vec<i64> = ledger.events(&serial).unwrap().into_iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [1, 2, 3]);
+}

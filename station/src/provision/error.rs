@@ -68,6 +68,12 @@ impl ProvisionError {
         }
     }
 
+    /// Whether a RAM-loaded helper is gone (crashed, or its command line never started) or never answered: a
+    /// reset and a new RAM load bring it back.
+    pub fn helper_lost(&self) -> bool {
+        matches!(self, ProvisionError::Board { error: BoardError::HelperNotAnswering { .. } | BoardError::Timeout { .. }, .. })
+    }
+
     /// Stable code (one of the station's [`ErrorCode`](crate::ErrorCode)s).
     pub fn code(&self) -> crate::ErrorCode {
         use crate::ErrorCode as C;
@@ -119,6 +125,7 @@ pub(crate) fn board_code(code: keyline_board::BoardErrorCode) -> crate::ErrorCod
         B::EchoMismatch => C::EchoMismatch,
         B::TooLarge => C::TooLarge,
         B::NeedsReset => C::NeedsReset,
+        B::HelperNotAnswering => C::HelperNotAnswering,
         B::Io => C::Io,
         _ => C::FirmwareFailure,
     }

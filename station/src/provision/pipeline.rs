@@ -146,6 +146,18 @@ impl Run<'_> {
 
     /// Runs one step: cancel check, events, timing, ledger record.
     fn step<T>(&mut self, ledger: &mut Ledger, step: Step, f: impl FnOnce(&mut Ledger) -> Result<(T, Value), ProvisionError>) -> Result<T, ProvisionError> {
+        self.step_or_retry(ledger, step, None, f)
+    }
+
+    /// Like [`Run::step`]; a failure that `retry` names (what the run does next) is recorded as `retried` and
+    /// announced with a progress event instead of a failure, and handed back for the caller to recover from.
+    fn step_or_retry<T>(
+        &mut self,
+        ledger: &mut Ledger,
+        step: Step,
+        retry: Option<&dyn Fn(&ProvisionError) -> Option<&'static str>>,
+        f: impl FnOnce(&mut Ledger) -> Result<(T, Value), ProvisionError>,
+    ) -> Result<T, ProvisionError> {
         let soft_stop = self.request.stop_before_issue.as_ref().is_some_and(CancelToken::is_cancelled) && step <= Step::Issue;
         if self.cancel.is_cancelled() || soft_stop {
             let error = ProvisionError::Cancelled { step };
@@ -166,10 +178,19 @@ impl Run<'_> {
                 self.emit(ProvisionEvent::StepDone { port: self.request.port.clone(), step, elapsed_ms, detail });
                 Ok(value)
             }
-            Err(error) => {
-                self.fail(ledger, step, &error, elapsed_ms);
-                Err(error)
-            }
+            Err(error) => match retry.and_then(|retry| retry(&error)) {
+                Some(next) => {
+                    let report = error.report();
+                    self.record(ledger, step, "retried", elapsed_ms, json!({ "code": report.code, "message": report.message, "next": next }));
+                    let message = format!("{}: {next}", report.message);
+                    self.emit(ProvisionEvent::StepProgress { port: self.request.port.clone(), step, message, done: None, total: None, elapsed_ms });
+                    Err(error)
+                }
+                None => {
+                    self.fail(ledger, step, &error, elapsed_ms);
+                    Err(error)
+                }
+            },
         }
     }
 
@@ -283,28 +304,49 @@ fn run_steps(run: &mut Run<'_>, data_dir: &std::path::Path, ledger: &mut Ledger,
         (None, Some(helper)) => Some(FirmwareLoad::Ram(crate::flash::read_ram_image(helper).map_err(|e| ProvisionError::station(Step::LoadFirmware, e))?)),
         (None, None) => None,
     };
-    let mut ram_link = match &load {
-        Some(load) => run.step(ledger, Step::LoadFirmware, |_| flash.load(load))?,
-        None => None,
-    };
-    let mut driver: Box<dyn ProvisioningFirmware> = run.step(ledger, Step::Open, |_| {
-        let reset = crate::ports::reset_strategy_for(data_dir, &port);
-        let serial = &request.serial;
-        let deadlines = serial.timeouts(request.firmware).deadlines();
-        if let Some(mut link) = ram_link.take() {
-            link.set_log(log);
-            let detail = json!({ "baud": keyline_board::DEFAULT_BAUD, "reset": reset.name(), "ramLoaded": true });
-            return Ok((keyline_board::driver_with(request.firmware, link, &deadlines), detail));
+    // A RAM-loaded helper that does not answer its handshake (its window missed, or it crashed) is reset and
+    // loaded again, once: the reload's reset is all it needs.
+    let mut reload: Option<ProvisionError> = None;
+    let (mut driver, hello) = loop {
+        let mut ram_link = match &load {
+            Some(load) => run.step(ledger, Step::LoadFirmware, |_| {
+                let (link, mut detail) = flash.load(load)?;
+                if let Some(after) = &reload {
+                    detail["reload"] = json!({ "after": after.code(), "reason": after.to_string() });
+                }
+                Ok((link, detail))
+            })?,
+            None => None,
+        };
+        let mut driver: Box<dyn ProvisioningFirmware> = run.step(ledger, Step::Open, |_| {
+            let reset = crate::ports::reset_strategy_for(data_dir, &port);
+            let serial = &request.serial;
+            let deadlines = serial.timeouts(request.firmware).deadlines();
+            if let Some(mut link) = ram_link.take() {
+                link.set_log(log.clone());
+                let detail = json!({ "baud": keyline_board::DEFAULT_BAUD, "reset": reset.name(), "ramLoaded": true });
+                return Ok((keyline_board::driver_with(request.firmware, link, &deadlines), detail));
+            }
+            let driver = open_driver_with(request.firmware, &port, serial.console_baud, &deadlines, &reset, clock.clone(), cancel.clone(), Some(log.clone()))
+                .map_err(|e| ProvisionError::board(Step::Open, e))?;
+            Ok((driver, json!({ "baud": serial.console_baud, "reset": reset.name(), "handshakeMs": serial.timeouts(request.firmware).handshake_ms })))
+        })?;
+        let may_reload = matches!(load, Some(FirmwareLoad::Ram(_))) && reload.is_none();
+        let retry = |error: &ProvisionError| (may_reload && error.helper_lost()).then_some("resetting the board and RAM-loading the helper again");
+        let handshake = run.step_or_retry(ledger, Step::Handshake, Some(&retry), |_| {
+            let hello = driver.handshake().map_err(|e| ProvisionError::board(Step::Handshake, e))?;
+            let detail = json!({ "version": hello.version, "resumed": hello.resumed, "configLocked": hello.config_locked, "serial": hello.serial.map(hex::encode) });
+            Ok((hello, detail))
+        });
+        match handshake {
+            Ok(hello) => break (driver, hello),
+            Err(error) if retry(&error).is_some() => {
+                drop(driver);
+                reload = Some(error);
+            }
+            Err(error) => return Err(error),
         }
-        let driver = open_driver_with(request.firmware, &port, serial.console_baud, &deadlines, &reset, clock.clone(), cancel.clone(), Some(log))
-            .map_err(|e| ProvisionError::board(Step::Open, e))?;
-        Ok((driver, json!({ "baud": serial.console_baud, "reset": reset.name(), "handshakeMs": serial.timeouts(request.firmware).handshake_ms })))
-    })?;
-    let hello = run.step(ledger, Step::Handshake, |_| {
-        let hello = driver.handshake().map_err(|e| ProvisionError::board(Step::Handshake, e))?;
-        let detail = json!({ "version": hello.version, "resumed": hello.resumed, "configLocked": hello.config_locked, "serial": hello.serial.map(hex::encode) });
-        Ok((hello, detail))
-    })?;
+    };
     if let Some(serial) = hello.serial {
         run.serial = Some(DeviceSerial::from_chip(&serial));
     }
@@ -329,6 +371,9 @@ fn run_steps(run: &mut Run<'_>, data_dir: &std::path::Path, ledger: &mut Ledger,
     })?;
     let serial = DeviceSerial::from_chip(&chip_serial);
     run.serial = Some(serial.clone());
+    if let Err(error) = ledger.attach_run_to(&run.run_id, &serial) {
+        tracing::warn!(%error, "cannot file the run's first steps under the chip");
+    }
     let existing = ledger.get(&serial).map_err(|e| ProvisionError::station(Step::ReadSerial, e))?;
     // The key the ledger has a certificate for, else the key an interrupted run read: keep it.
     let known_hex = match existing.as_ref() {

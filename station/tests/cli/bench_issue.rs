@@ -17,4 +17,9 @@ fn bench_issue_reports_cpu_wall_and_fsync_figures_for_every_certificate() {
     assert!(fsync > 0.0 && fsync < 5.0, "a measured fsync: {report}");
     assert!((number("durableLimitPerSecond") * fsync - 1.0).abs() < 1e-9);
     assert_eq!(number("goalPerSecond"), 5000.0);
+    // Nine batches of six or seven certificates, each timed on its own; the median lies between the extremes.
+    assert_eq!(report["batches"], 9);
+    let (median, slowest, fastest) = (number("medianPerCpuSecond"), number("minPerCpuSecond"), number("maxPerCpuSecond"));
+    assert!(slowest > 0.0 && slowest <= median && median <= fastest, "{report}");
+    assert!(slowest <= number("perCpuSecond") * 1.0001 && number("perCpuSecond") <= fastest * 1.0001, "the whole run's rate lies within its batches': {report}");
 }

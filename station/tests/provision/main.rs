@@ -5,12 +5,16 @@
 
 mod crash;
 mod faults;
+mod helper_reload;
 mod idle_lock;
 mod refusals;
 mod settings;
 mod shift;
 mod support;
 mod token;
+
+#[path = "../../../board/tests/common/helper_bin.rs"]
+mod helper_bin;
 
 #[allow(dead_code)]
 #[path = "../../../certs/tests/support/softhsm.rs"]

@@ -99,7 +99,8 @@ export const commands = {
 	save_text_file: (suggestedName: string, contents: string) => __TAURI_INVOKE<string | null>("save_text_file", { suggestedName, contents }),
 	/**
 	 *  Opens the open dialog for `purpose`; the picked file's handle and name (never its path), or `null` when the
-	 *  user cancelled. Commands that read a file take this handle.
+	 *  user cancelled. Commands that read a file take this handle. A firmware file comes described (size, SHA-256,
+	 *  chip, version); the helper to RAM-load (`ramImage`) is checked as a loadable RAM image first.
 	 */
 	pick_file: (purpose: FilePurpose) => __TAURI_INVOKE<PickedFile | null>("pick_file", { purpose }),
 	/**  Each image's validation (magic, segments, checksum, SHA-256, descriptor, chip, size against its partition) and the plan's. */
@@ -112,19 +113,14 @@ export const commands = {
 	cancel_flash: () => __TAURI_INVOKE<boolean>("cancel_flash"),
 	/**
 	 *  Starts a shift with `settings`; every port, step, serial byte and result is sent on `on_event`.
-	 *  A shift already running is stopped first.
+	 *  A shift already running is stopped first. Firmware files are handles from `pick_file`: the helper picked as
+	 *  `ramImage`, the provisioning and product images as `flashImage`.
 	 */
 	start_line: (settings: LineSettings, onEvent: Channel<ShiftEvent>) => __TAURI_INVOKE<null>("start_line", { settings, onEvent }),
 	/**  Ends the shift: softly (boards holding a certificate finish), or at once with `abort`. */
 	stop_line: (abort: boolean) => __TAURI_INVOKE<ShiftCounters>("stop_line", { abort }),
 	/**  Runs the board on `port` again within the running shift. */
 	retry_board: (port: string) => __TAURI_INVOKE<boolean>("retry_board", { port }),
-	/**
-	 *  Opens the open dialog for a firmware file of the shift set-up: the Espressif helper to RAM-load (`ram`, checked
-	 *  as a loadable RAM image) or a flash image. Returns the file's number and what it is; `null` if cancelled. The
-	 *  page refers to the file by that number only.
-	 */
-	pick_line_firmware: (ram: boolean) => __TAURI_INVOKE<PickedFirmware | null>("pick_line_firmware", { ram }),
 	/**  The embedded server, its simulated devices (practice mode) and whether a push runs. */
 	ota_status: () => __TAURI_INVOKE<OtaServerStatus>("ota_status"),
 	/**
@@ -869,6 +865,8 @@ export type ErrorCode =
 "echo_mismatch" | 
 /**  The board must be reset before it can be provisioned. */
 "needs_reset" | 
+/**  The RAM-loaded Espressif helper crashed or never started its command line (reset and RAM-load it again). */
+"helper_not_answering" | 
 /**  The board's CSR is not signed by its key. */
 "bad_csr_signature" | 
 /**  The CSR carries another key than the chip's slot 0. */
@@ -980,6 +978,18 @@ export type FilePurpose =
  *  is `PREFIX.key` beside it).
  */
 "otaClientCert";
+
+/**  What a picked firmware file is, for the shift set-up and the Flash tool. */
+export type FirmwareFacts = {
+	/**  Size in bytes. */
+	bytes: number,
+	/**  SHA-256 of the file (hex). */
+	sha256: string,
+	/**  Chip from the ESP image header, when it is one. */
+	chip: string | null,
+	/**  App version from the app descriptor, when it has one. */
+	version: string | null,
+};
 
 /**  The provisioning firmwares Keyline drives. */
 export type FirmwareKind = 
@@ -1121,7 +1131,10 @@ export type KeyringStatus = {
 	reason: string,
 };
 
-/**  The firmware steps of a shift as the window sets them up; files are the numbers [`PickedFiles`] gave out. */
+/**
+ *  The firmware steps of a shift as the window sets them up; files are the numbers of the shell's picked files
+ *  ([`LineFirmware::spec`] turns them into paths).
+ */
 export type LineFirmware = {
 	/**  RAM-load this helper (esp-helper boards) before provisioning. */
 	ramLoad?: number | null,
@@ -1270,22 +1283,8 @@ export type PickedFile = {
 	name: string,
 	/**  What it was picked for. */
 	purpose: FilePurpose,
-};
-
-/**  A picked firmware file, described for the set-up form. */
-export type PickedFirmware = {
-	/**  Its number for [`LineImage::file`] / [`LineFirmware::ram_load`]. */
-	file: number,
-	/**  File name. */
-	name: string,
-	/**  Size in bytes. */
-	bytes: number,
-	/**  SHA-256 of the file (hex). */
-	sha256: string,
-	/**  Chip from the ESP image header, when it is one. */
-	chip: string | null,
-	/**  App version from the app descriptor, when it has one. */
-	version: string | null,
+	/**  Size, SHA-256, chip and app version of a firmware file (a flash image or the helper to RAM-load). */
+	image: FirmwareFacts | null,
 };
 
 /**  One line of a deploy or remove report. */

@@ -11,4 +11,3 @@ export function startLine(settings: LineSettings, onEvent: (event: ShiftEvent) =
 
 export const stopLine = (abort = false) => backend.stop_line(abort);
 export const retryBoard = (port: string) => backend.retry_board(port);
-export const pickFirmware = (ram: boolean) => backend.pick_line_firmware(ram);
