@@ -1,6 +1,7 @@
-//! Boards on pseudo-terminals: one thread per board reads the master side and answers through it,
-//! like a USB-UART bridge (output is lost while no host has the port open or the host's line rate
-//! differs), crediting the time it waits for input to the board's clock.
+//! Boards on pseudo-terminals: per board a reader thread stamps what the host writes (`rx_reader`)
+//! and a board thread hands it on (as UART bursts, `rx_burst`, for rainbowtype) and answers through
+//! the master like a USB-UART bridge (output is lost while no host has the port open or the host's
+//! line rate differs), crediting the time it waits for input to the board's clock.
 
 use crate::board::Board;
 use crate::rx_burst::{Burst, Bursts};
