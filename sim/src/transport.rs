@@ -1,9 +1,14 @@
-//! Boards on pseudo-terminals: one thread per board reads the master side and answers through it,
-//! like a USB-UART bridge (output is lost while no host has the port open or the host's line rate
-//! differs), crediting the time it waits for input to the board's clock.
+//! Boards on pseudo-terminals: per board a reader thread stamps what the host writes (`rx_reader`)
+//! and a board thread hands it on (as UART bursts, `rx_burst`, for rainbowtype) and answers through
+//! the master like a USB-UART bridge (output is lost while no host has the port open or the host's
+//! line rate differs), crediting the time it waits for input to the board's clock.
 
 use crate::board::Board;
+use crate::rx_burst::{Burst, Bursts};
+use crate::rx_reader::{self, line_baud, Chunk, RxStats};
 use crate::SimError;
+use std::collections::VecDeque;
+use std::sync::mpsc::Receiver;
 use nix::fcntl::OFlag;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt, PtyMaster};
@@ -33,6 +38,7 @@ pub struct PtyBoard {
     board: Arc<Mutex<Board>>,
     stop: Arc<AtomicBool>,
     pending: Arc<Mutex<Vec<u8>>>,
+    rx_stats: Arc<Mutex<RxStats>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -57,6 +63,7 @@ impl PtyBoard {
             .custom_flags(nix::libc::O_NOCTTY)
             .open(&path)
             .map_err(|e| SimError::io(&path, e))?;
+        let slave = Arc::new(slave);
         let mut termios = tcgetattr(slave.as_fd()).map_err(pty_err)?;
         cfmakeraw(&mut termios);
         tcsetattr(slave.as_fd(), SetArg::TCSANOW, &termios).map_err(pty_err)?;
@@ -68,6 +75,16 @@ impl PtyBoard {
             None => None,
         };
 
+        let rx = {
+            let io = |e: std::io::Error| SimError::Pty(e.to_string());
+            let master_copy = File::from(master.as_fd().try_clone_to_owned().map_err(io)?);
+            let (wake_rx, wake_tx) = nix::unistd::pipe2(OFlag::O_NONBLOCK | OFlag::O_CLOEXEC).map_err(pty_err)?;
+            let (tx, chunks) = std::sync::mpsc::channel();
+            let reader = rx_reader::spawn(master_copy, slave.clone(), tx, File::from(wake_tx), format!("sim-rx-{}", path.display()))
+                .map_err(io)?;
+            Rx { chunks, wake: File::from(wake_rx), reader: Some(reader), held: VecDeque::new() }
+        };
+        let rx_stats = rx.reader.as_ref().expect("reader").stats.clone();
         let board = Arc::new(Mutex::new(board));
         let stop = Arc::new(AtomicBool::new(false));
         let pending = Arc::new(Mutex::new(Vec::new()));
@@ -77,10 +94,15 @@ impl PtyBoard {
             let line = Line { master, slave, inotify, hosts: 0 };
             std::thread::Builder::new()
                 .name(format!("sim-board-{}", path.display()))
-                .spawn(move || serve(line, reset, first, board, stop, pending))
+                .spawn(move || serve(line, rx, reset, first, board, stop, pending))
                 .map_err(|e| SimError::Pty(e.to_string()))?
         };
-        Ok(PtyBoard { path, reset_path: reset_fifo, board, stop, pending, thread: Some(thread) })
+        Ok(PtyBoard { path, reset_path: reset_fifo, board, stop, pending, rx_stats, thread: Some(thread) })
+    }
+
+    /// What the board's UART reader measured about its own timing so far (published every 100 ms).
+    pub fn rx_stats(&self) -> RxStats {
+        self.rx_stats.lock().expect("rx stats").clone()
     }
 
     /// The slave device a host opens (`/dev/pts/N`).
@@ -194,7 +216,9 @@ impl ResetFifo {
 /// The board's side of the line.
 struct Line {
     master: PtyMaster,
-    slave: File,
+    /// The board's one descriptor on the slave (shared with the reader thread, which samples the
+    /// host's line rate through it): host counting subtracts exactly this one.
+    slave: Arc<File>,
     inotify: Inotify,
     /// Host descriptors open on the slave, counted when inotify reports an open or a close.
     hosts: usize,
@@ -244,8 +268,41 @@ impl Line {
     }
 }
 
+/// The board thread's side of the reader: stamped chunks, the pipe that wakes its `poll()`, and
+/// chunks that came in after a handler's busy time and wait to be handled normally.
+struct Rx {
+    chunks: Receiver<Chunk>,
+    wake: File,
+    reader: Option<rx_reader::Reader>,
+    held: VecDeque<Chunk>,
+}
+
+impl Rx {
+    fn next(&mut self) -> Option<Chunk> {
+        self.held.pop_front().or_else(|| self.chunks.try_recv().ok())
+    }
+
+    fn drain_wake(&mut self) {
+        let mut sink = [0u8; 256];
+        while matches!(self.wake.read(&mut sink), Ok(n) if n > 0) {}
+    }
+}
+
+impl Drop for Rx {
+    fn drop(&mut self) {
+        if let Some(reader) = self.reader.take() {
+            reader.stop.store(true, Ordering::Relaxed);
+            let _ = reader.thread.join();
+        }
+    }
+}
+
+/// Longest wait past a burst's deadline for a chunk stamped before it that is still on its way.
+const BURST_GRACE: Duration = Duration::from_millis(1);
+
 fn serve(
     mut line: Line,
+    mut rx: Rx,
     mut reset: Option<ResetFifo>,
     first: Vec<u8>,
     board: Arc<Mutex<Board>>,
@@ -256,30 +313,31 @@ fn serve(
     let baud = |board: &Arc<Mutex<Board>>| board.lock().expect("board lock").hardware().baud;
     line.track_hosts();
     line.send(&first, baud(&board), &stop);
-    let mut buffer = [0u8; 4096];
+    let mut bursts = Bursts::new(baud(&board));
     while !stop.load(Ordering::Relaxed) {
         let queued = std::mem::take(&mut *pending.lock().expect("pending lock"));
         line.send(&queued, baud(&board), &stop);
         let started = Instant::now();
-        let (data, events, resets) = {
-            let mut fds = vec![
-                PollFd::new(line.master.as_fd(), PollFlags::POLLIN),
-                PollFd::new(line.inotify.as_fd(), PollFlags::POLLIN),
-            ];
+        let wait = bursts.deadline().map_or(TICK, |d| (d + BURST_GRACE).saturating_duration_since(started).min(TICK));
+        let (events, resets) = {
+            let mut fds = vec![PollFd::new(rx.wake.as_fd(), PollFlags::POLLIN), PollFd::new(line.inotify.as_fd(), PollFlags::POLLIN)];
             if let Some(fifo) = &reset {
                 fds.push(PollFd::new(fifo.reader.as_fd(), PollFlags::POLLIN));
             }
-            match poll(&mut fds, PollTimeout::from(TICK.as_millis() as u16)) {
-                Ok(_) => {}
-                Err(nix::Error::EINTR) => continue,
-                Err(error) => {
-                    tracing::warn!(%error, "simulated board: poll failed");
-                    break;
+            let millis = wait.as_micros().div_ceil(1000).min(u128::from(u16::MAX)) as u16;
+            if rx.held.is_empty() {
+                match poll(&mut fds, PollTimeout::from(millis)) {
+                    Ok(_) | Err(nix::Error::EINTR) => {}
+                    Err(error) => {
+                        tracing::warn!(%error, "simulated board: poll failed");
+                        break;
+                    }
                 }
             }
             let ready = |fd: &PollFd| fd.revents().is_some_and(|r| r.contains(PollFlags::POLLIN));
-            (ready(&fds[0]), ready(&fds[1]), fds.get(2).is_some_and(ready))
+            (ready(&fds[1]), fds.get(2).is_some_and(ready))
         };
+        rx.drain_wake();
         let waited = started.elapsed().min(TICK);
         if events && line.track_hosts() {
             let out = board.lock().expect("board lock").host_attached();
@@ -293,63 +351,90 @@ fn serve(
         }
         let out = board.lock().expect("board lock").advance(waited);
         line.send(&out, baud(&board), &stop);
-        if !data {
-            continue;
-        }
-        let n = match line.master.read(&mut buffer) {
-            Ok(0) => continue,
-            Ok(n) => n,
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => continue,
-            Err(error) => {
-                tracing::warn!(%error, "simulated board: read failed");
+        let mut vanished = false;
+        while let Some(chunk) = rx.next() {
+            let (events_model, board_baud) = {
+                let board = board.lock().expect("board lock");
+                (board.takes_uart_events(), board.hardware().baud)
+            };
+            if !events_model {
+                // Firmwares that parse a byte stream: one chunk, one delivery.
+                if let Some(burst) = bursts.take() {
+                    vanished |= deliver(&mut line, &mut rx, &board, burst, &stop);
+                }
+                // The ROM detects a rate at SYNC: the rate when the reader woke, closest to the write.
+                let rate = chunk.rates[1];
+                bursts.note(&chunk, rate.unwrap_or(board_baud));
+                let burst = Burst { rate, written_by: chunk.hi, event_at: Instant::now(), bytes: chunk.bytes };
+                vanished |= deliver(&mut line, &mut rx, &board, burst, &stop);
+            } else {
+                let line_rate = chunk.rate_for(board_baud).unwrap_or(board_baud);
+                for burst in bursts.push(chunk, line_rate, board_baud) {
+                    vanished |= deliver(&mut line, &mut rx, &board, burst, &stop);
+                }
+            }
+            if vanished {
                 break;
             }
-        };
-        let line_rate = line_baud(&line.slave);
-        let handled_from = Instant::now();
-        let delivery = board.lock().expect("board lock").receive_at(&buffer[..n], line_rate);
-        if delivery.flush_input {
-            // The handler ran `delivery.busy` of board time (already slept with --realtime); its
-            // output appears `output_after` into it. What the host sends meanwhile reaches the
-            // firmware only as flushed, still-queued events.
-            busy_wait(&mut line, &board, handled_from + delivery.output_after, &mut buffer, &stop);
-            line.send(&delivery.output, delivery.baud, &stop);
-            busy_wait(&mut line, &board, handled_from + delivery.busy, &mut buffer, &stop);
-        } else {
-            line.send(&delivery.output, delivery.baud, &stop);
         }
-        if delivery.vanished {
+        if let Some(burst) = bursts.due(Instant::now().checked_sub(BURST_GRACE).unwrap_or_else(Instant::now)) {
+            vanished |= deliver(&mut line, &mut rx, &board, burst, &stop);
+        }
+        if vanished {
             break;
         }
     }
 }
 
-/// Until `until` (wall clock), and once more for what is already waiting, hands input to the board
-/// as arriving while its firmware is busy.
-fn busy_wait(line: &mut Line, board: &Arc<Mutex<Board>>, until: Instant, buffer: &mut [u8], stop: &AtomicBool) {
+/// Hands one burst (one pty chunk for stream firmwares) to the board and shows its output; a
+/// flushing firmware's handler time then passes with input lost. Returns whether the board vanished.
+fn deliver(line: &mut Line, rx: &mut Rx, board: &Arc<Mutex<Board>>, burst: Burst, stop: &AtomicBool) -> bool {
+    let handled_from = Instant::now();
+    let delivery = board.lock().expect("board lock").receive_at(&burst.bytes, burst.rate);
+    if delivery.flush_input {
+        // The handler ran `delivery.busy` of board time (already slept with --realtime); its
+        // output appears `output_after` into it. What the host wrote before the handler can have
+        // ended on a board (counted from the burst's earliest event, not from when this thread got
+        // round to it) reaches the firmware only as flushed, still-queued events.
+        let lost_before = burst.event_at.min(handled_from) + delivery.busy;
+        busy_wait(line, rx, board, handled_from + delivery.output_after, lost_before, stop);
+        line.send(&delivery.output, delivery.baud, stop);
+        busy_wait(line, rx, board, handled_from + delivery.busy, lost_before, stop);
+    } else {
+        line.send(&delivery.output, delivery.baud, stop);
+    }
+    delivery.vanished
+}
+
+/// Until `until` (wall clock) hands the chunks the host certainly wrote before `lost_before`
+/// (stamped `hi` earlier) to the board as arriving while its firmware is busy; later ones are kept
+/// for the normal path.
+fn busy_wait(line: &mut Line, rx: &mut Rx, board: &Arc<Mutex<Board>>, until: Instant, lost_before: Instant, stop: &AtomicBool) {
     loop {
         let left = until.saturating_duration_since(Instant::now());
-        let mut fds = [PollFd::new(line.master.as_fd(), PollFlags::POLLIN)];
-        let timeout = PollTimeout::from(left.as_millis().min(u128::from(u16::MAX)) as u16);
-        let readable = matches!(poll(&mut fds, timeout), Ok(n) if n > 0);
-        let got = if readable { line.master.read(buffer).unwrap_or(0) } else { 0 };
-        if got > 0 {
-            let mut board = board.lock().expect("board lock");
-            let out = board.receive_while_busy(&buffer[..got]);
-            let baud = board.hardware().baud;
-            drop(board);
-            line.send(&out, baud, stop);
+        let chunk = match rx.held.is_empty() {
+            true => rx.chunks.recv_timeout(left).ok(),
+            false => None,
+        };
+        match chunk {
+            Some(chunk) if chunk.hi < lost_before => {
+                let mut board = board.lock().expect("board lock");
+                let out = board.receive_while_busy(&chunk.bytes);
+                let baud = board.hardware().baud;
+                drop(board);
+                line.send(&out, baud, stop);
+            }
+            Some(chunk) => rx.held.push_back(chunk),
+            None => {}
         }
-        if left.is_zero() || stop.load(Ordering::Relaxed) {
+        if until <= Instant::now() || stop.load(Ordering::Relaxed) || !rx.held.is_empty() {
             return;
         }
     }
 }
 
-/// The baud rate the host configured on the pty (termios is per terminal, shared by all its fds).
-/// Read with `TCGETS2`, whose `c_ospeed` holds the rate for standard and custom (BOTHER) settings.
-/// Descriptors open on the same tty as `slave` in every process this user can read, less `slave` itself: the hosts
-/// that have the port open.
+/// Descriptors open on the same tty as `slave` in every process this user can read, less `slave` itself (the board's
+/// only descriptor on it, shared with its reader thread): the hosts that have the port open.
 fn host_descriptors(slave: &File) -> usize {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
     let Ok(device) = slave.metadata().map(|m| m.rdev()) else { return 0 };
@@ -366,20 +451,6 @@ fn host_descriptors(slave: &File) -> usize {
             .count();
     }
     open.saturating_sub(1)
-}
-
-fn line_baud(slave: &File) -> Option<u32> {
-    use std::os::fd::AsRawFd;
-    let mut termios2 = std::mem::MaybeUninit::<nix::libc::termios2>::zeroed();
-    // SAFETY: TCGETS2 fills a `struct termios2` for a valid tty fd; `slave` is open for our lifetime
-    // and the pointer refers to writable memory of exactly that type.
-    let rc = unsafe { nix::libc::ioctl(slave.as_raw_fd(), nix::libc::TCGETS2, termios2.as_mut_ptr()) };
-    if rc != 0 {
-        return None;
-    }
-    // SAFETY: the ioctl succeeded, so the kernel initialised the structure.
-    let speed = unsafe { termios2.assume_init() }.c_ospeed;
-    (speed > 0).then_some(speed)
 }
 
 /// Board threads leave SIGINT/SIGTERM to the thread that waits for them (`SimHandle::wait_for_interrupt`).

@@ -4,7 +4,8 @@ mod common;
 
 use keyline_sim::transport::PtyBoard;
 use keyline_sim::{Board, BoardConfig, FaultSpec, FirmwareKind, Timing};
-use std::io::{Read, Write};
+use common::pty::{open, read_for, wait_for_boot};
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 fn spawn(faults: FaultSpec) -> PtyBoard {
@@ -20,40 +21,6 @@ fn spawn(faults: FaultSpec) -> PtyBoard {
     })
     .unwrap();
     PtyBoard::spawn(board).unwrap()
-}
-
-fn open(path: &std::path::Path) -> serialport::TTYPort {
-    serialport::new(path.to_string_lossy(), 115_200).timeout(Duration::from_millis(100)).open_native().unwrap()
-}
-
-/// Reads until `want` bytes arrived or `deadline` passed.
-fn read_for(port: &mut serialport::TTYPort, want: usize, deadline: Duration) -> Vec<u8> {
-    let start = Instant::now();
-    let mut out = Vec::new();
-    let mut buf = [0u8; 1024];
-    while out.len() < want && start.elapsed() < deadline {
-        match port.read(&mut buf) {
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
-            Err(e) => panic!("read: {e}"),
-        }
-    }
-    out
-}
-
-/// Reads until the rainbowtype boot dump (16 config lines) is complete.
-fn wait_for_boot(port: &mut serialport::TTYPort) -> String {
-    let start = Instant::now();
-    let mut text = String::new();
-    while start.elapsed() < Duration::from_secs(3) {
-        text.push_str(&common::normalise(&read_for(port, 1, Duration::from_millis(100))));
-        if let Some(at) = text.find("Config Zone data:") {
-            if text[at..].lines().count() >= 17 {
-                break;
-            }
-        }
-    }
-    text
 }
 
 #[test]

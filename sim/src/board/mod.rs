@@ -55,7 +55,7 @@ pub enum Next {
     Crash,
 }
 
-/// A running firmware: turns received chunks (one UART event each) into output.
+/// A running firmware: turns received chunks (one burst on the wire each; see `rx_burst`) into output.
 pub trait Firmware: Send + std::fmt::Debug {
     /// Output right after the firmware starts.
     fn start(&mut self, hw: &mut Hardware) -> Vec<u8>;
@@ -237,7 +237,8 @@ impl Board {
         }
     }
 
-    /// Handles bytes the host wrote (one read from the line = one UART event).
+    /// Handles bytes the host wrote as one burst (no idle gap of the RX timeout inside it; over a
+    /// pty the transport forms bursts from the host's write times).
     pub fn receive(&mut self, chunk: &[u8]) -> Delivery {
         self.receive_at(chunk, None)
     }
@@ -369,6 +370,12 @@ impl Board {
     /// What runs now: the ROM loader, an app, the RAM-loaded helper, or nothing (None: no bootable image).
     pub fn running(&self) -> Option<FirmwareKind> {
         self.running_kind
+    }
+
+    /// Whether the running firmware sees input as UART events (rainbowtype): then what a host
+    /// writes without an idle gap of the RX timeout on the wire is one burst to it.
+    pub fn takes_uart_events(&self) -> bool {
+        self.start_at.is_none() && self.running.flushes_input()
     }
 
     /// The faults injected on this board's line so far.

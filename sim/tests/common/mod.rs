@@ -1,6 +1,8 @@
 //! Host-side helpers for the conformance tests: certificates made with the real `openssl` CLI.
 #![allow(dead_code)]
 
+pub mod pty;
+
 use keyline_sim::atcacert::der::locate;
 use p256::ecdsa::signature::hazmat::PrehashSigner;
 use p256::ecdsa::{Signature, SigningKey};
