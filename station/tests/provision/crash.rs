@@ -4,6 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
+use keyline_sim::transport::PtyBoard;
 use keyline_sim::{run_boards, FirmwareKind as SimFirmware};
 
 use super::support::Env;
@@ -11,27 +12,35 @@ use super::support::Env;
 const STEPS: [&str; 8] = ["handshake", "configure + lock", "read serial", "public key / CSR", "check key", "issue certificate", "write certificates", "verify"];
 
 /// Runs provision in text mode (with `extra` options) and kills it right after `step` printed `done`; false if the
-/// run ended first.
-pub(super) fn kill_after_with(env: &Env, port: &str, firmware: &str, step: &str, extra: &[&str]) -> bool {
+/// run ended first. With `hold = Some((earlier, board))` the board is held (it cannot answer) from when the `earlier`
+/// step printed `done` until the run is dead: the run cannot get past a step after `earlier` that talks to the board,
+/// however late this thread reads the `done` line on a loaded machine (the steps between must not need the board).
+pub(super) fn kill_after_holding(env: &Env, port: &str, firmware: &str, step: &str, extra: &[&str], hold: Option<(&str, &PtyBoard)>) -> bool {
     let mut args = vec!["provision", "--port", port, "--firmware", firmware, "--ca", "signer"];
     args.extend_from_slice(extra);
     let mut child = env.command(&args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut killed = false;
+    let mut held = None;
     for line in lines.by_ref() {
         let line = line.unwrap();
-        if line.trim_start().starts_with(step) && line.contains(" done ") {
+        let done = |name: &str| line.trim_start().starts_with(name) && line.contains(" done ");
+        if let Some((_, board)) = hold.filter(|(earlier, _)| held.is_none() && done(earlier)) {
+            held = Some(board.board().lock().unwrap_or_else(|e| e.into_inner()));
+        }
+        if done(step) {
             child.kill().unwrap(); // SIGKILL
             killed = true;
             break;
         }
     }
     let _ = child.wait();
+    drop(held);
     killed
 }
 
 fn kill_after(env: &Env, port: &str, firmware: &str, step: &str) -> bool {
-    kill_after_with(env, port, firmware, step, &[])
+    kill_after_holding(env, port, firmware, step, &[], None)
 }
 
 fn crash_each_step(firmware: SimFirmware, name: &str) {

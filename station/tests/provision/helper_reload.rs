@@ -12,7 +12,7 @@ use keyline_sim::{run_boards, FirmwareKind as SimFirmware};
 use keyline_station::provision::{provision_board, CancelToken, FirmwareKind, Observer, OutcomeKind, ProvisionEvent, ProvisionRequest, Step, SystemClock};
 use keyline_station::{Passphrase, Station};
 
-use super::crash::kill_after_with;
+use super::crash::kill_after_holding;
 use super::helper_bin;
 use super::support::{Env, PASS};
 
@@ -43,7 +43,9 @@ fn a_run_stopped_inside_provide_cert_def_is_finished_by_the_rerun_without_a_rese
     let env = Env::with_cas();
     let sim = run_boards(env.sim_config(1, SimFirmware::EspHelper)).unwrap();
     let port = sim.ports()[0].path.to_str().unwrap().to_string();
-    assert!(kill_after_with(&env, &port, "esp-helper", "issue certificate", &[]), "the run reached the issue step");
+    // Held from the CSR on: the kill lands before the certificates are written, however late this thread runs.
+    let hold = Some(("public key / CSR", sim.board(0).unwrap()));
+    assert!(kill_after_holding(&env, &port, "esp-helper", "issue certificate", &[], hold), "the run reached the issue step");
     let issued = env.json(&["devices", "list"])[0]["certId"].clone();
     let seen = inside_cert_def(&port, b"");
     assert!(seen.contains("provide-cert-def 0\n"), "the helper now waits inside a cert-def payload: {seen:?}");
@@ -61,7 +63,8 @@ fn a_crashed_helper_fails_with_the_reload_hint_and_a_ram_load_run_reloads_it_wit
     let env = Env::with_cas();
     let sim = run_boards(env.sim_config(1, SimFirmware::Rom)).unwrap();
     let port = sim.ports()[0].path.to_str().unwrap().to_string();
-    assert!(kill_after_with(&env, &port, "esp-helper", "issue certificate", &["--ram-load", helper]), "the run reached the issue step");
+    let hold = Some(("public key / CSR", sim.board(0).unwrap()));
+    assert!(kill_after_holding(&env, &port, "esp-helper", "issue certificate", &["--ram-load", helper], hold), "the run reached the issue step");
     let issued = env.json(&["devices", "list"])[0]["certId"].clone();
     // An older host's probe (`version` and a NUL) ends the open cert-def at 7 characters: the helper crashes.
     let seen = inside_cert_def(&port, b"version\0");
