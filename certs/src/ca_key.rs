@@ -81,6 +81,10 @@ impl TbsSigner for CaKey {
     fn sign_tbs(&self, tbs: &[u8]) -> Result<[u8; 64], String> {
         self.signer().sign_tbs(tbs)
     }
+
+    fn signature_verifies(&self, tbs: &[u8], signature: &[u8; 64], signer_key: &crate::atcacert::derived::RawPublicKey) -> bool {
+        self.signer().signature_verifies(tbs, signature, signer_key)
+    }
 }
 
 impl CaSigner for CaKey {

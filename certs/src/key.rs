@@ -118,6 +118,16 @@ impl EcKey {
         self.secret.public_key() == *public_key
     }
 
+    /// The private scalar (the `p256` copy; AWS-LC holds the one that signs), for checking signatures it made.
+    pub(crate) fn secret(&self) -> &p256::SecretKey {
+        &self.secret
+    }
+
+    /// The uncompressed SEC1 public point, computed from the scalar when the key was loaded.
+    pub(crate) fn public_point(&self) -> &[u8] {
+        &self.public_point
+    }
+
     /// The 32-byte private scalar, for tests that scan files for leaked key material.
     pub fn scalar_bytes(&self) -> Zeroizing<Vec<u8>> {
         Zeroizing::new(self.secret.to_bytes().to_vec())

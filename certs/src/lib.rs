@@ -20,6 +20,7 @@ mod key;
 mod pem_blocks;
 mod secret_pem;
 mod sealed;
+mod signature_check;
 pub mod token;
 
 pub use ca_key::{CaKey, CaSigner};

@@ -191,6 +191,61 @@ fn a_wrong_signing_key_is_refused() {
     assert!(matches!(err, DeviceCertError::Signing(_)), "{err}");
 }
 
+/// A store key (the CA key type that issues on the line) whose signer certificate is issued by `setup`'s root.
+fn store_key_signer(setup: &Setup, profile: Profile) -> (Vec<u8>, EcKey) {
+    let key = EcKey::generate();
+    let public = key.public_key().to_sec1_bytes()[1..65].try_into().unwrap();
+    let subject = SignerSubject { organization: "Keyline Factory".into(), common_name: "Keyline Signer 0A1B".into() };
+    let der = issue_signer_cert(profile, &setup.root.der, &setup.root_key, &public, &subject, AtcaDate::new(2026, 5, 6, 7, 8, 9)).unwrap();
+    (der, key)
+}
+
+/// Signs with a store key, then flips one bit of S, as a faulty signer would; checks with the store key's own check.
+struct FaultyStoreKey(EcKey);
+
+impl keyline_certs::device::TbsSigner for FaultyStoreKey {
+    fn sign_tbs(&self, tbs: &[u8]) -> Result<[u8; 64], String> {
+        let mut signature = self.0.sign_tbs(tbs)?;
+        signature[50] ^= 0x04;
+        Ok(signature)
+    }
+
+    fn signature_verifies(&self, tbs: &[u8], signature: &[u8; 64], signer_key: &[u8; 64]) -> bool {
+        self.0.signature_verifies(tbs, signature, signer_key)
+    }
+}
+
+#[test]
+fn a_store_key_signs_and_checks_its_signatures_for_every_profile() {
+    let setup = root();
+    for profile in [Profile::Rainbowtype, Profile::EspCryptoauthlib, Profile::Trustflex] {
+        let (signer, key) = store_key_signer(&setup, profile);
+        let (_, device_pub) = key_pair();
+        let issued = issue_device_cert(profile, &signer, &key, &device_pub, &CHIP, AtcaDate::new(2026, 1, 1, 0, 0, 0)).unwrap();
+        let (_, cert) = X509Certificate::from_der(&issued.der).unwrap();
+        let (_, signer_cert) = X509Certificate::from_der(&signer).unwrap();
+        cert.verify_signature(Some(signer_cert.public_key())).unwrap_or_else(|e| panic!("{profile:?}: {e}"));
+    }
+}
+
+#[test]
+fn a_store_key_that_is_not_the_signers_is_refused() {
+    let setup = root();
+    let (signer, _) = store_key_signer(&setup, Profile::Rainbowtype);
+    let (_, device_pub) = key_pair();
+    let err = issue_device_cert(Profile::Rainbowtype, &signer, &EcKey::generate(), &device_pub, &CHIP, AtcaDate::new(2026, 1, 1, 0, 0, 0)).unwrap_err();
+    assert!(matches!(err, DeviceCertError::Signing(_)), "{err}");
+}
+
+#[test]
+fn a_faulty_signature_from_a_store_key_is_refused() {
+    let setup = root();
+    let (signer, key) = store_key_signer(&setup, Profile::Rainbowtype);
+    let (_, device_pub) = key_pair();
+    let err = issue_device_cert(Profile::Rainbowtype, &signer, &FaultyStoreKey(key), &device_pub, &CHIP, AtcaDate::new(2026, 1, 1, 0, 0, 0)).unwrap_err();
+    assert!(matches!(err, DeviceCertError::Signing(_)), "{err}");
+}
+
 #[test]
 fn a_certificate_that_differs_from_its_template_is_not_reproducible() {
     let setup = root();

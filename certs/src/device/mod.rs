@@ -15,6 +15,7 @@ use crate::atcacert::derived::{self, RawPublicKey};
 use crate::atcacert::profile::{self, build_defs, Profile, ProfileDefs, DEVICE_SN_LEN};
 use crate::atcacert::rebuild::{compress, rebuild, write_cert};
 use crate::atcacert::template::{assemble, key_usage, name, Extension, TbsFields};
+use crate::signature_check;
 use crate::atcacert::{AtcaDate, CertDef, DateFormat, DeviceImage, EncodedDates, FormatVersion, COMP_CERT_SIZE};
 use p256::ecdsa::signature::Signer as _;
 use serde::Serialize;
@@ -24,6 +25,13 @@ use serde::Serialize;
 pub trait TbsSigner {
     /// Signs `tbs`.
     fn sign_tbs(&self, tbs: &[u8]) -> Result<[u8; 64], String>;
+
+    /// Whether `signature`, just made by this signer over `tbs`, verifies with `signer_key` (the public key in the
+    /// signer certificate). By default ECDSA verification; a key whose private scalar is in memory may evaluate
+    /// the same equation faster (as the store's keys do).
+    fn signature_verifies(&self, tbs: &[u8], signature: &[u8; 64], signer_key: &RawPublicKey) -> bool {
+        signature_check::verify(signer_key, tbs, signature)
+    }
 }
 
 impl TbsSigner for p256::ecdsa::SigningKey {
@@ -36,6 +44,12 @@ impl TbsSigner for p256::ecdsa::SigningKey {
 impl TbsSigner for crate::EcKey {
     fn sign_tbs(&self, tbs: &[u8]) -> Result<[u8; 64], String> {
         self.sign_p1363(tbs).map_err(|e| e.to_string())
+    }
+
+    /// The verification equation through Q = d·G: this key's public point was computed from its scalar when it
+    /// was loaded, and must be the signer certificate's key.
+    fn signature_verifies(&self, tbs: &[u8], signature: &[u8; 64], signer_key: &RawPublicKey) -> bool {
+        self.public_point().get(1..) == Some(&signer_key[..]) && signature_check::verify_with_private_scalar(self.secret(), tbs, signature)
     }
 }
 
@@ -83,18 +97,10 @@ fn first_difference(a: &[u8], b: &[u8]) -> usize {
 fn sign_and_assemble(tbs: &TbsFields, signer: &dyn TbsSigner, signer_key: &RawPublicKey) -> Result<Vec<u8>, DeviceCertError> {
     let tbs_der = tbs.encode()?;
     let signature = signer.sign_tbs(&tbs_der).map_err(DeviceCertError::Signing)?;
-    verify_p1363(signer_key, &tbs_der, &signature)
-        .map_err(|_| DeviceCertError::Signing("the signature does not verify with the signer certificate's key".into()))?;
+    if !signer.signature_verifies(&tbs_der, &signature, signer_key) {
+        return Err(DeviceCertError::Signing("the signature does not verify with the signer certificate's key".into()));
+    }
     Ok(assemble(&tbs_der, &signature))
-}
-
-/// Checks an R ‖ S signature over `msg` against a raw P-256 key with AWS-LC (the issuance hot path;
-/// the key was validated as a curve point by the caller).
-fn verify_p1363(key: &RawPublicKey, msg: &[u8], signature: &[u8; 64]) -> Result<(), aws_lc_rs::error::Unspecified> {
-    let mut sec1 = [0u8; 65];
-    sec1[0] = 0x04;
-    sec1[1..].copy_from_slice(key);
-    aws_lc_rs::signature::UnparsedPublicKey::new(&aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED, &sec1).verify(msg, signature)
 }
 
 /// Stores `cert` on an emulated device, rebuilds it as CryptoAuthLib would and demands identity.
