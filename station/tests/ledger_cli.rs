@@ -180,7 +180,7 @@ fn read_commands_run_while_another_process_writes_and_a_writer_waits_for_it_sayi
         assert!(std::io::BufRead::read_line(&mut stderr, &mut line).unwrap() > 0, "the writer ended without waiting: {said}");
         said.push_str(&line);
     }
-    assert!(said.contains("being written by another Keyline process"), "{said}");
+    assert!(said.contains("locked by another writer for 1 s"), "{said}");
     writer.execute_batch("COMMIT").unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "the writer failed instead of waiting: {said}");

@@ -3,8 +3,8 @@
 //! Every connection runs in WAL mode with `synchronous=FULL`: a commit is on disk when it returns, readers never
 //! block writers, and a killed process loses nothing it committed. A read-write open migrates only when the
 //! file's schema version differs from this build's; a read-only open never takes the write lock once the file
-//! is current. A writer that finds another process writing waits (saying so in the log) up to the ledger's busy
-//! wait, then fails with [`LedgerError::Busy`].
+//! is current. A writer that finds another writer holding the lock for over a second says so in the log and waits
+//! up to the ledger's busy wait, then fails with [`LedgerError::Busy`].
 
 use std::path::Path;
 use std::time::Duration;
@@ -82,10 +82,15 @@ fn schema_version_of(path: &Path, busy_wait: Duration) -> Result<i64, LedgerErro
     migrate::newest_applied(&conn, path)
 }
 
-/// Begins an immediate (write-locked) transaction. If another process holds the write lock, logs that this one
-/// waits, then waits up to `busy_wait`; past that, [`LedgerError::Busy`].
+/// How long a writer waits for the write lock before it says so in the log: another board of the same shift holds
+/// it for one commit (about a millisecond), which is not worth a warning on the operator's screen.
+const QUIET_WAIT: Duration = Duration::from_secs(1);
+
+/// Begins an immediate (write-locked) transaction. If another writer holds the write lock for over [`QUIET_WAIT`],
+/// logs that this one waits, then waits up to `busy_wait` more; past that, [`LedgerError::Busy`].
 pub(super) fn begin_write<'c>(conn: &'c Connection, path: &Path, busy_wait: Duration) -> Result<Transaction<'c>, LedgerError> {
-    conn.busy_timeout(Duration::ZERO).map_err(LedgerError::db("lock", path))?;
+    let quiet = QUIET_WAIT.min(busy_wait);
+    conn.busy_timeout(quiet).map_err(LedgerError::db("lock", path))?;
     let first = Transaction::new_unchecked(conn, TransactionBehavior::Immediate);
     let restored = conn.busy_timeout(busy_wait).map_err(LedgerError::db("lock", path));
     let tx = match first {
@@ -93,10 +98,11 @@ pub(super) fn begin_write<'c>(conn: &'c Connection, path: &Path, busy_wait: Dura
         Err(error) if is_busy(&error) => {
             tracing::warn!(
                 ledger = %path.display(),
-                "the device ledger is being written by another Keyline process (the desktop app or a keyline command); waiting up to {} s for it",
+                "the device ledger has been locked by another writer for {} s (another board of this shift, the desktop app or a keyline command); waiting up to {} s more",
+                quiet.as_secs_f32(),
                 busy_wait.as_secs_f32()
             );
-            Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(|error| busy_or_db(error, path, busy_wait))?
+            Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(|error| busy_or_db(error, path, quiet + busy_wait))?
         }
         Err(error) => return Err(LedgerError::db("lock", path)(error)),
     };
