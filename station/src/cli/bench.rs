@@ -56,7 +56,7 @@ impl Run for BenchCommand {
                 let report = bench_issue(dir.path().join("data"), count, parse_profile(FirmwareKind::Rainbowtype.profile_name())?)?;
                 emit(ctx.json, &report, || {
                     format!(
-                        "bench issue: {} certificates, each signed, proven to rebuild, committed with its ledger row and audit entry ({} audit entries)\n  \
+                        "bench issue: {} certificates, each signed, its signature checked against the signer certificate's key, proven to rebuild, committed with its ledger row and audit entry ({} audit entries)\n  \
                          one core: {:.0} per CPU second, the median of {} batches (slowest {:.0}, fastest {:.0}); goal {:.0}/s: {}\n  \
                          whole run: {:.2} CPU s = {:.0} per CPU second\n  \
                          durable:  {:.2} wall s = {:.0} per second, one fsync each; this disk's fsync takes {:.2} ms, a limit of {:.0}/s; {:.2}x the limit\n",

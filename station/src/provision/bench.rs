@@ -21,8 +21,8 @@ pub struct IssueBench {
     pub count: u64,
     /// Wall time.
     pub seconds: f64,
-    /// Certificates per second of wall time (each signed, proven to rebuild, committed with its ledger row, event
-    /// and audit entry, and made durable: one fsync per certificate).
+    /// Certificates per second of wall time (each signed and checked, proven to rebuild, committed with its ledger
+    /// row, event and audit entry, and made durable: one fsync per certificate).
     pub per_second: f64,
     /// CPU seconds the issuing thread used.
     pub cpu_seconds: f64,
