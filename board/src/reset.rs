@@ -72,10 +72,10 @@ impl ResetStrategy {
     pub fn reset(&self, link: &mut SerialLink, mode: BootMode) -> Result<(), BoardError> {
         let download = mode == BootMode::Download;
         match self {
-            ResetStrategy::None => return Ok(()),
+            ResetStrategy::None => Ok(()),
             ResetStrategy::SimulatorFifo(fifo) => {
                 link.clear();
-                return request_fifo_reset(fifo, download);
+                request_fifo_reset(fifo, download)
             }
             ResetStrategy::ClassicDtrRts => {
                 // (DTR, RTS): hold EN low, then release it with IO0 low (download) or high (flash).

@@ -52,7 +52,7 @@ fn a_helper_left_inside_a_payload_answers_the_probe_and_goes_on() {
         assert_eq!(hello.version.as_deref(), Some("v1.2.0"));
         fw.configure_and_lock().unwrap();
         assert_eq!(fw.read_serial().unwrap(), serial, "after `{command}` left open the helper still talks to its chip");
-        let probe = String::from_utf8_lossy(&fw.link().received().to_vec()).into_owned();
+        let probe = String::from_utf8_lossy(fw.link().received()).into_owned();
         assert!(!probe.contains("Guru Meditation"), "{probe}");
     }
 }

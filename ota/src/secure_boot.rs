@@ -125,7 +125,7 @@ pub fn sign_image(image: &[u8], key: &SigningKey) -> Result<Vec<u8>> {
 /// The blocks of the sector that ends `file`, checked for magic, version and CRC; fails when
 /// block 0 is not valid (the one an ESP32 ECO3 uses).
 pub fn parse_sector(file: &[u8]) -> Result<SignatureSector> {
-    if file.len() < SECTOR_SIZE || file.len() % SECTOR_SIZE != 0 {
+    if file.len() < SECTOR_SIZE || !file.len().is_multiple_of(SECTOR_SIZE) {
         return Err(bad(format!("a signed file is a non-zero multiple of {SECTOR_SIZE} bytes; this one is {}", file.len())));
     }
     let (body, sector) = file.split_at(file.len() - SECTOR_SIZE);

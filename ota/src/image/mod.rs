@@ -130,7 +130,7 @@ impl AppImage {
             let header = bytes.get(at..at + 8).ok_or_else(|| bad(format!("segment {index} header runs past the end")))?;
             let load_addr = u32_at(header, 0);
             let len = u32_at(header, 4) as usize;
-            if len % 4 != 0 {
+            if !len.is_multiple_of(4) {
                 return Err(bad(format!("segment {index} length {len} is not a multiple of 4")));
             }
             let data_start = at + 8;

@@ -70,16 +70,6 @@ fn line_buffered(text: &str) -> &str {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_final_text_without_newline_never_leaves_stdout() {
-        let text = "\nprovisioning start\nWriting Device Certificate\r\nFailed to write IO Prot Key";
-        assert_eq!(super::line_buffered(text), "\nprovisioning start\nWriting Device Certificate\r\n");
-        assert_eq!(super::line_buffered("a\nb\n"), "a\nb\n");
-    }
-}
-
 type Uploads<'a> = (&'a [u8], &'a [u8], &'a [u8; 64]);
 
 fn provision(
@@ -182,5 +172,15 @@ fn compare(which: &str, uploaded: &[u8], rebuilt: &[u8], out: &mut String) {
             diff = false;
         }
         out.push_str(&format!("{sent:02X}|{read:02X} "));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_final_text_without_newline_never_leaves_stdout() {
+        let text = "\nprovisioning start\nWriting Device Certificate\r\nFailed to write IO Prot Key";
+        assert_eq!(super::line_buffered(text), "\nprovisioning start\nWriting Device Certificate\r\n");
+        assert_eq!(super::line_buffered("a\nb\n"), "a\nb\n");
     }
 }

@@ -142,7 +142,7 @@ impl Env {
 }
 
 fn hex_bytes(hex: &str) -> Vec<u8> {
-    assert!(hex.len() % 2 == 0 && hex.is_ascii(), "not hex: {hex}");
+    assert!(hex.len().is_multiple_of(2) && hex.is_ascii(), "not hex: {hex}");
     (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
 }
 
