@@ -137,11 +137,16 @@ fn a_token_ca_shows_its_token_and_unlocks_with_its_pin() {
     let unlocked = invoke(&h, "unlock_ca", json!({ "name": "tsigner", "passphrase": PIN, "remember": false })).unwrap();
     assert_eq!(unlocked["keyStatus"], "unlocked");
 
-    // A token root's key cannot leave the token: refused, and the picked file is not created.
+    // A token root's key cannot leave the token: refused before the save dialog opens, and no file is created.
     let refused = invoke(&h, "take_root_offline", json!({ "name": "troot", "passphrase": PIN })).unwrap_err();
     assert_eq!(refused["code"], "invalid_input", "{refused}");
     assert!(refused["message"].as_str().unwrap().contains("PKCS#11 token"), "{refused}");
     assert!(!keep.path().join("token-root.key").exists());
+    assert!(dialogs_asked(&h).is_empty(), "no save dialog for a key that cannot be saved: {:?}", dialogs_asked(&h).len());
+    // Nor for a signer.
+    let signer = invoke(&h, "take_root_offline", json!({ "name": "tsigner", "passphrase": PIN })).unwrap_err();
+    assert!(signer["message"].as_str().unwrap().contains("only a root CA"), "{signer}");
+    assert!(dialogs_asked(&h).is_empty());
 }
 
 #[test]

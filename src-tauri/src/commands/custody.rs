@@ -56,6 +56,8 @@ pub async fn take_root_offline(
 ) -> CommandResult<Option<OfflineRoot>> {
     let dialogs = dialogs.inner().clone();
     on_station(&state, "take root offline", move |station| {
+        // A signer, an offline root or a token root is refused before the operator is asked where to save.
+        station.check_root_can_go_offline(&name)?;
         let file_name = suggested_name(&format!("{name}-root.key"), "root.key");
         let request = FileRequest { title: "Save the root CA key to keep offline", file_name, filter: "Encrypted PEM key", extensions: vec!["key".into(), "pem".into()] };
         let Some(path) = dialogs.save_path(request) else { return Ok(None) };

@@ -57,10 +57,9 @@ impl Station {
         Ok(custody_of(&record))
     }
 
-    /// Export the key of root CA `name` to `output` (a new file, 0600: the store's encrypted PKCS#8, which
-    /// `root_passphrase` decrypts) and remove it from the station. Afterwards everything but issuing a new signer
-    /// works; [`restore_root`](Self::restore_root) brings the key back for that.
-    pub fn take_root_offline(&self, name: &str, root_passphrase: &Passphrase, output: &Path) -> Result<OfflineRoot> {
+    /// Refuses, before the operator picks where the key goes, a CA that cannot be taken offline: a signer, a root
+    /// already offline, or a root whose key is in a PKCS#11 token.
+    pub fn check_root_can_go_offline(&self, name: &str) -> Result<()> {
         let metadata = self.metadata()?;
         let record = self.record(&metadata, name)?;
         if record.role != CaRole::Root {
@@ -75,6 +74,14 @@ impl Station {
                 reason: format!("its key is in the PKCS#11 token \"{}\" and cannot be exported; keep the token offline instead", custody.token),
             });
         }
+        Ok(())
+    }
+
+    /// Export the key of root CA `name` to `output` (a new file, 0600: the store's encrypted PKCS#8, which
+    /// `root_passphrase` decrypts) and remove it from the station. Afterwards everything but issuing a new signer
+    /// works; [`restore_root`](Self::restore_root) brings the key back for that.
+    pub fn take_root_offline(&self, name: &str, root_passphrase: &Passphrase, output: &Path) -> Result<OfflineRoot> {
+        self.check_root_can_go_offline(name)?;
         let cert = self.load_cert(name)?;
         self.decrypt_key(name, &cert, root_passphrase)?;
         let key_path = self.layout.key_path(name);
