@@ -43,10 +43,10 @@ fn progress_printer(json: bool) -> impl FnMut(&FlashProgress) {
         if json {
             return;
         }
-        let tenth = if p.total == 0 { 10 } else { p.done * 10 / p.total };
+        let tenth = (p.done * 10).checked_div(p.total).unwrap_or(10);
         let key = (p.phase, p.name.clone(), tenth);
         if last.as_ref() != Some(&key) {
-            let percent = if p.total == 0 { 100 } else { p.done * 100 / p.total };
+            let percent = (p.done * 100).checked_div(p.total).unwrap_or(100);
             eprintln!("  {:<10} {} @ {:#x}: {} / {} bytes ({percent} %)", format!("{:?}", p.phase).to_lowercase(), p.name, p.offset, p.done, p.total);
             let _ = std::io::stderr().flush();
             last = Some(key);
