@@ -15,8 +15,8 @@ use crate::atcacert::derived::{self, RawPublicKey};
 use crate::atcacert::profile::{self, build_defs, Profile, ProfileDefs, DEVICE_SN_LEN};
 use crate::atcacert::rebuild::{compress, rebuild, write_cert};
 use crate::atcacert::template::{assemble, key_usage, name, Extension, TbsFields};
-use crate::signature_check;
 use crate::atcacert::{AtcaDate, CertDef, DateFormat, DeviceImage, EncodedDates, FormatVersion, COMP_CERT_SIZE};
+use crate::signature_check;
 use p256::ecdsa::signature::Signer as _;
 use serde::Serialize;
 
